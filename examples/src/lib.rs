@@ -1,0 +1,1 @@
+//! Runnable twins of the asyncio tutorial programs; see `examples/`.
