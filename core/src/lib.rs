@@ -9,3 +9,6 @@ mod error;
 mod sync;
 
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+
+mod gather;
+pub use gather::{Gather, TryGather, gather, try_gather};
