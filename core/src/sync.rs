@@ -46,3 +46,12 @@ impl AtomicWaker {
         return self.inner.take_waker();
     }
 }
+
+/// Called where the engine must wait for another thread to finish a step (the ready queue's
+/// inconsistent state): nothing in real builds, where the task is woken and polled again; a
+/// yield under loom, so its scheduler lets the other thread finish instead of reporting a spin.
+#[inline]
+pub(crate) fn yield_hint() {
+    #[cfg(aiokit_loom)]
+    loom::thread::yield_now();
+}

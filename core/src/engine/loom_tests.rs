@@ -1,0 +1,152 @@
+//! Loom models of the wake and ready-queue paths. Run with
+//! `RUSTFLAGS="--cfg aiokit_loom" LOOM_MAX_PREEMPTIONS=3 cargo test -p aiokit --lib --release loom`.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+
+use super::*;
+
+/// Completes once `set` is true; keeps the latest waker for the setter.
+#[derive(Default)]
+struct Flag {
+    set: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+    polls: AtomicUsize,
+}
+
+impl Flag {
+    fn fire(&self) {
+        self.set.store(true, Ordering::Release);
+        if let Some(w) = self.waker.lock().unwrap().take() {
+            w.wake();
+        }
+    }
+}
+
+struct Wait(Arc<Flag>, usize);
+
+impl Future for Wait {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.0.polls.fetch_add(1, Ordering::Relaxed);
+        *self.0.waker.lock().unwrap() = Some(cx.waker().clone());
+        if self.0.set.load(Ordering::Acquire) {
+            Poll::Ready(self.1)
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Drives the engine to completion on this thread, parking between polls; a lost wake-up
+/// deadlocks, which loom reports.
+fn run(engine: &mut Engine<Wait>) -> Vec<usize> {
+    let mut done = vec![];
+    loom::future::block_on(core::future::poll_fn(|cx| {
+        match engine.poll_drive(cx, |i, _| {
+            done.push(i);
+            Step::Continue
+        }) {
+            Drive::AllDone => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    }));
+    done
+}
+
+#[test]
+fn loom_two_children_woken_from_two_threads() {
+    loom::model(|| {
+        let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
+        let mut engine = Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+        let threads: Vec<_> = flags
+            .iter()
+            .map(|f| {
+                let f = f.clone();
+                thread::spawn(move || f.fire())
+            })
+            .collect();
+        let mut done = run(&mut engine);
+        done.sort_unstable();
+        assert_eq!(done, vec![0, 1]);
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}
+
+#[test]
+fn loom_one_child_woken_twice_concurrently() {
+    loom::model(|| {
+        let flag = Arc::new(Flag::default());
+        let mut engine = Engine::from_iter([Wait(flag.clone(), 0)]);
+        let (waker, count) = noop_count();
+        assert_eq!(
+            engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue),
+            Drive::Pending
+        );
+        let child_waker = flag.waker.lock().unwrap().clone().unwrap();
+        flag.set.store(true, Ordering::Release);
+        let other = child_waker.clone();
+        let t = thread::spawn(move || other.wake());
+        child_waker.wake_by_ref();
+        t.join().unwrap();
+        assert!(count.load(Ordering::SeqCst) >= 1, "the parent was woken");
+        let mut done = vec![];
+        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |i, _| {
+            done.push(i);
+            Step::Continue
+        });
+        assert_eq!(drive, Drive::AllDone);
+        assert_eq!(done, vec![0]);
+        assert_eq!(flag.polls.load(Ordering::Relaxed), 2, "two wakes, one poll");
+    });
+}
+
+#[test]
+fn loom_wake_racing_with_drop() {
+    loom::model(|| {
+        let flag = Arc::new(Flag::default());
+        let mut engine = Engine::from_iter([Wait(flag.clone(), 0)]);
+        let (waker, _count) = noop_count();
+        let _ = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+        let f = flag.clone();
+        let t = thread::spawn(move || f.fire());
+        drop(engine);
+        t.join().unwrap();
+    });
+}
+
+/// A waker counting its wakes, built on loom's atomics.
+fn noop_count() -> (Waker, Arc<AtomicUsize>) {
+    use core::task::{RawWaker, RawWakerVTable};
+    static VT: RawWakerVTable = RawWakerVTable::new(
+        |p| {
+            // SAFETY: `p` came from `Arc::into_raw` below.
+            unsafe { Arc::increment_strong_count(p as *const AtomicUsize) };
+            RawWaker::new(p, &VT)
+        },
+        |p| {
+            // SAFETY: as above; `wake` consumes one reference.
+            let a = unsafe { Arc::from_raw(p as *const AtomicUsize) };
+            a.fetch_add(1, Ordering::SeqCst);
+        },
+        |p| {
+            // SAFETY: as above.
+            unsafe { &*(p as *const AtomicUsize) }.fetch_add(1, Ordering::SeqCst);
+        },
+        // SAFETY: as above; dropping gives up one reference.
+        |p| drop(unsafe { Arc::from_raw(p as *const AtomicUsize) }),
+    );
+    let count = Arc::new(AtomicUsize::new(0));
+    let raw = Arc::into_raw(count.clone()) as *const ();
+    // SAFETY: the vtable above manages the reference `raw` owns.
+    (unsafe { Waker::from_raw(RawWaker::new(raw, &VT)) }, count)
+}
