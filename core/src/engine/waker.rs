@@ -26,7 +26,8 @@ pub(crate) struct Header {
 }
 
 struct Chunk {
-    _nodes: Box<[NodeCell]>,
+    /// From `Box::into_raw`, so pointers into it stay valid while the chunk moves around.
+    nodes: *mut [NodeCell],
     next: *mut Chunk,
 }
 
@@ -46,10 +47,10 @@ impl Header {
     /// Adds a segment of `len` nodes and returns a pointer to its first node cell, valid as
     /// long as the header.
     pub(crate) fn add_segment(&self, len: usize) -> *const NodeCell {
-        let nodes = uninit_nodes(len);
-        let base = nodes.as_ptr();
+        let nodes = Box::into_raw(uninit_nodes(len));
+        let base = nodes as *const NodeCell;
         let chunk = Box::into_raw(Box::new(Chunk {
-            _nodes: nodes,
+            nodes,
             next: self.more.load(Ordering::Relaxed),
         }));
         // Only the engine, through `&mut`, pushes here, and no waker reads the list: the store
@@ -94,6 +95,8 @@ impl Drop for Header {
         while !chunk.is_null() {
             // SAFETY: every chunk was made by `Box::into_raw` in `add_segment` and is freed once.
             let boxed = unsafe { Box::from_raw(chunk) };
+            // SAFETY: made by `Box::into_raw` in `add_segment`, freed only here.
+            drop(unsafe { Box::from_raw(boxed.nodes) });
             chunk = boxed.next;
         }
     }
