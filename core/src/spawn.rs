@@ -26,7 +26,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// function, to name any other executor:
 ///
 /// ```
-/// # let pool = futures::executor::ThreadPool::new().unwrap();
+/// # let pool = futures_executor::ThreadPool::new().unwrap();
 /// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
 /// let task = aiokit::spawn_task(&spawner, async { 1 });
 /// # assert_eq!(futures::executor::block_on(task), Ok(1));
@@ -40,7 +40,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// An impl for an executor of one's own:
 ///
 /// ```
-/// struct MyPool(futures::executor::ThreadPool);
+/// struct MyPool(futures_executor::ThreadPool);
 ///
 /// impl aiokit::Spawn for MyPool {
 ///     fn spawn_boxed(&self, fut: aiokit::SpawnFuture) {
@@ -48,7 +48,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 ///     }
 /// }
 ///
-/// let pool = MyPool(futures::executor::ThreadPool::new().unwrap());
+/// let pool = MyPool(futures_executor::ThreadPool::new().unwrap());
 /// let task = aiokit::spawn_task(&pool, async { "tea" });
 /// assert_eq!(futures::executor::block_on(task), Ok("tea"));
 /// ```

@@ -33,7 +33,7 @@ use super::Task;
 ///     }
 /// }
 ///
-/// let pool = futures::executor::ThreadPool::new().unwrap();
+/// let pool = futures_executor::ThreadPool::new().unwrap();
 /// let task = aiokit::spawn_task(&pool, async { 1 });
 /// task.add_done_callback(CountCancelled(0));
 /// task.add_done_callback(|task: &Task<i32>| assert_eq!(task.result(), Ok(&1)));

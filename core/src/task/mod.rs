@@ -49,7 +49,7 @@ use state::Inner;
 /// use aiokit::{Task, spawn_task};
 ///
 /// # futures::executor::block_on(async {
-/// let pool = futures::executor::ThreadPool::new().unwrap();
+/// let pool = futures_executor::ThreadPool::new().unwrap();
 /// let task = spawn_task(&pool, async { 6 * 7 });
 /// task.add_done_callback(|task: &Task<i32>| println!("{} gave {:?}", task.name(), task.result()));
 /// assert_eq!(task.clone().await, Ok(42));
@@ -117,7 +117,7 @@ impl<T> Task<T> {
     ///
     /// ```
     /// # futures::executor::block_on(async {
-    /// let pool = futures::executor::ThreadPool::new().unwrap();
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
     /// let task = aiokit::spawn_task(&pool, std::future::pending::<()>());
     /// assert!(task.cancel());
     /// assert_eq!(task.clone().await, Err(aiokit::CancelledError::new()));

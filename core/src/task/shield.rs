@@ -28,7 +28,7 @@ use crate::error::CancelledError;
 /// use aiokit::{shield, spawn_task};
 ///
 /// # futures::executor::block_on(async {
-/// let pool = futures::executor::ThreadPool::new().unwrap();
+/// let pool = futures_executor::ThreadPool::new().unwrap();
 /// let (tx, rx) = futures::channel::oneshot::channel::<Vec<u8>>();
 /// let task = spawn_task(&pool, async move { rx.await.unwrap() });
 ///
