@@ -133,15 +133,13 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// # Examples
 ///
 /// ```
-/// # futures::executor::block_on(async {
-/// let rt = tokio::runtime::Runtime::new().unwrap();
-/// let task = aiokit::spawn_task(&rt, async { 1 + 1 });
-/// assert_eq!(task.await, Ok(2));
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let task = aiokit::spawn_task(rt.handle(), async { 1 + 1 });
+/// assert_eq!(rt.block_on(task), Ok(2));
 ///
 /// let ex = async_executor::Executor::new();
 /// let task = aiokit::spawn_task(&ex, async { "smol" });
-/// assert_eq!(ex.run(task).await, Ok("smol"));
-/// # });
+/// assert_eq!(futures::executor::block_on(ex.run(task)), Ok("smol"));
 /// ```
 pub fn spawn_task<S, F>(spawner: &S, fut: F) -> Task<F::Output>
 where

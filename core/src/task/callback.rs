@@ -266,7 +266,8 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 ///
 /// The default hook prints one line to stderr ("aiokit: done-callback 3 of task 'Task-1'
 /// panicked: ..."), after std's own panic hook printed the panic. Either way, the task's other
-/// callbacks still run. The hook runs on the thread that ran the callback.
+/// callbacks still run. The hook runs on the thread that ran the callback; it must not set or
+/// take the hook itself (that would deadlock).
 ///
 /// # Examples
 ///
