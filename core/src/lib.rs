@@ -6,7 +6,11 @@ extern crate alloc;
 
 mod engine;
 mod error;
+#[cfg(feature = "std")]
+mod spawn;
 mod sync;
+#[cfg(feature = "std")]
+mod task;
 
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 
@@ -26,3 +30,10 @@ pub mod __private {
     pub use crate::gather_tuple::{IntoGather, IntoTryGather, MaybeDone};
     pub use core::future::IntoFuture;
 }
+#[cfg(feature = "std")]
+pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
+#[cfg(feature = "std")]
+pub use task::{
+    CallbackId, DoneCallback, DoneCallbackPanic, Shield, Task, TaskStateError,
+    set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
+};

@@ -1,0 +1,304 @@
+//! Spawning task handles onto any executor: the [`Spawn`] / [`LocalSpawn`] traits, their impls
+//! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`].
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use pin_project_lite::pin_project;
+
+use crate::task::{Task, TaskCompleter, task_pair};
+
+/// The future a [`Spawn`] executor is given to run: it drives one task to its end.
+pub type SpawnFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// The future a [`LocalSpawn`] executor is given to run on its own thread.
+pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
+
+/// An executor that runs `Send` futures, for [`spawn_task`].
+///
+/// Implemented, behind cargo features, for tokio's `Runtime` and `Handle` (`tokio`), smol's
+/// and async-executor's `Executor` (`smol` / `async-executor`), futures' `ThreadPool`
+/// (`futures-executor`); for `Arc`s of these; and for every `Fn(SpawnFuture)` closure or
+/// function, to name any other executor:
+///
+/// ```
+/// # let pool = futures_executor::ThreadPool::new().unwrap();
+/// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
+/// let task = aiokit::spawn_task(&spawner, async { 1 });
+/// # assert_eq!(futures::executor::block_on(task), Ok(1));
+/// ```
+///
+/// The executor must run the future to its end or drop it. If it drops the future without
+/// running it to the end (it shuts down, or it refuses the future), the task ends cancelled.
+///
+/// # Examples
+///
+/// An impl for an executor of one's own:
+///
+/// ```
+/// struct MyPool(futures_executor::ThreadPool);
+///
+/// impl aiokit::Spawn for MyPool {
+///     fn spawn_boxed(&self, fut: aiokit::SpawnFuture) {
+///         self.0.spawn_ok(fut);
+///     }
+/// }
+///
+/// let pool = MyPool(futures_executor::ThreadPool::new().unwrap());
+/// let task = aiokit::spawn_task(&pool, async { "tea" });
+/// assert_eq!(futures::executor::block_on(task), Ok("tea"));
+/// ```
+pub trait Spawn {
+    /// Runs `fut` to its end on the executor, without waiting for it.
+    fn spawn_boxed(&self, fut: SpawnFuture);
+}
+
+/// An executor that runs futures on its own thread, which need not be `Send`, for
+/// [`spawn_local_task`].
+///
+/// Implemented, behind cargo features, for tokio's `LocalSet` (`tokio`), smol's and
+/// async-executor's `LocalExecutor` (`smol` / `async-executor`), futures' `LocalSpawner`
+/// (`futures-executor`); for `Rc`s of these; and for every `Fn(LocalSpawnFuture)` closure or
+/// function.
+///
+/// The executor must run the future to its end or drop it; if it drops the future early,
+/// the task ends cancelled.
+///
+/// # Examples
+///
+/// ```
+/// use futures::task::LocalSpawnExt;
+///
+/// let mut pool = futures::executor::LocalPool::new();
+/// let spawner = pool.spawner();
+/// let via_closure = |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+/// let task = aiokit::spawn_local_task(&via_closure, async { std::rc::Rc::new(1) });
+/// pool.run();
+/// assert_eq!(**task.result().unwrap(), 1);
+/// ```
+pub trait LocalSpawn {
+    /// Runs `fut` to its end on the executor's thread, without waiting for it.
+    fn spawn_local_boxed(&self, fut: LocalSpawnFuture);
+}
+
+impl<F> Spawn for F
+where
+    F: Fn(SpawnFuture),
+{
+    fn spawn_boxed(&self, fut: SpawnFuture) {
+        self(fut)
+    }
+}
+
+impl<F> LocalSpawn for F
+where
+    F: Fn(LocalSpawnFuture),
+{
+    fn spawn_local_boxed(&self, fut: LocalSpawnFuture) {
+        self(fut)
+    }
+}
+
+impl<S: Spawn + ?Sized> Spawn for Arc<S> {
+    fn spawn_boxed(&self, fut: SpawnFuture) {
+        (**self).spawn_boxed(fut)
+    }
+}
+
+impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
+    fn spawn_local_boxed(&self, fut: LocalSpawnFuture) {
+        (**self).spawn_local_boxed(fut)
+    }
+}
+
+/// Spawns `fut` on `spawner` and returns a [`Task`] handle to it (asyncio's `create_task`, on
+/// the executor you name).
+///
+/// The task runs whether or not the handle is kept: dropping every handle does not cancel it
+/// (as in asyncio). [`Task::cancel`] does: the executor drops the future promptly, then the
+/// task ends cancelled and its done-callbacks run on the executor's thread.
+///
+/// The output needs `Sync` because every handle reads it by reference ([`Task::result`]).
+///
+/// # Panics
+///
+/// If `fut` panics, the task ends cancelled (its callbacks run, awaits return
+/// `Err(CancelledError)`), then the panic goes on to the executor as it would without
+/// aiokit.
+///
+/// # Examples
+///
+/// ```
+/// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// let task = aiokit::spawn_task(rt.handle(), async { 1 + 1 });
+/// assert_eq!(rt.block_on(task), Ok(2));
+///
+/// let ex = async_executor::Executor::new();
+/// let task = aiokit::spawn_task(&ex, async { "smol" });
+/// assert_eq!(futures::executor::block_on(ex.run(task)), Ok("smol"));
+/// ```
+pub fn spawn_task<S, F>(spawner: &S, fut: F) -> Task<F::Output>
+where
+    S: Spawn + ?Sized,
+    F: Future + Send + 'static,
+    F::Output: Send + Sync + 'static,
+{
+    let (task, completer) = task_pair();
+    spawner.spawn_boxed(Box::pin(Driver {
+        fut: Some(fut),
+        completer: Some(completer),
+    }));
+    task
+}
+
+/// Spawns `fut`, which need not be `Send`, on a thread-local executor and returns a [`Task`]
+/// handle to it. Otherwise as [`spawn_task`].
+///
+/// # Panics
+///
+/// If `fut` panics, the task ends cancelled, then the panic goes on to the executor.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// let mut pool = futures::executor::LocalPool::new();
+/// let task = aiokit::spawn_local_task(&pool.spawner(), async { Rc::new("not Send") });
+/// pool.run();
+/// assert_eq!(**task.result().unwrap(), "not Send");
+/// ```
+pub fn spawn_local_task<S, F>(spawner: &S, fut: F) -> Task<F::Output>
+where
+    S: LocalSpawn + ?Sized,
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let (task, completer) = task_pair();
+    spawner.spawn_local_boxed(Box::pin(Driver {
+        fut: Some(fut),
+        completer: Some(completer),
+    }));
+    task
+}
+
+pin_project! {
+    /// Runs on the executor: polls the user's future, drops it when a cancel is requested,
+    /// and completes the task.
+    struct Driver<F: Future> {
+        #[pin]
+        fut: Option<F>,
+        completer: Option<TaskCompleter<F::Output>>,
+    }
+}
+
+impl<F: Future> Future for Driver<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(completer) = this.completer.as_ref() else {
+            return Poll::Ready(());
+        };
+        if completer.poll_cancel_requested(cx) {
+            // Drop the future before completing, so that whoever awaits the cancellation finds
+            // the future's resources released.
+            this.fut.set(None);
+            if let Some(completer) = this.completer.take() {
+                completer.cancel();
+            }
+            return Poll::Ready(());
+        }
+        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => {
+                this.fut.set(None);
+                if let Some(completer) = this.completer.take() {
+                    completer.complete(value);
+                }
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                // End the task here, outside the unwinding, where its callbacks may run (a
+                // callback panicking during unwinding would abort); then hand the panic on.
+                let _ = catch_unwind(AssertUnwindSafe(|| this.fut.set(None)));
+                if let Some(completer) = this.completer.take() {
+                    completer.cancel();
+                }
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+mod tokio_impls {
+    use super::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture};
+
+    /// Detaches the task: the `JoinHandle` is not needed, the [`Task`](crate::Task) handle
+    /// replaces it.
+    impl Spawn for tokio::runtime::Handle {
+        fn spawn_boxed(&self, fut: SpawnFuture) {
+            drop(self.spawn(fut));
+        }
+    }
+
+    impl Spawn for tokio::runtime::Runtime {
+        fn spawn_boxed(&self, fut: SpawnFuture) {
+            drop(self.spawn(fut));
+        }
+    }
+
+    /// The future runs when the `LocalSet` is run or awaited.
+    impl LocalSpawn for tokio::task::LocalSet {
+        fn spawn_local_boxed(&self, fut: LocalSpawnFuture) {
+            drop(self.spawn_local(fut));
+        }
+    }
+}
+
+#[cfg(feature = "async-executor")]
+mod async_executor_impls {
+    use super::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture};
+
+    /// Also smol's `Executor` (the same type).
+    impl Spawn for async_executor::Executor<'_> {
+        fn spawn_boxed(&self, fut: SpawnFuture) {
+            self.spawn(fut).detach();
+        }
+    }
+
+    /// Also smol's `LocalExecutor` (the same type).
+    impl LocalSpawn for async_executor::LocalExecutor<'_> {
+        fn spawn_local_boxed(&self, fut: LocalSpawnFuture) {
+            self.spawn(fut).detach();
+        }
+    }
+}
+
+#[cfg(feature = "futures-executor")]
+mod futures_executor_impls {
+    use futures_task::{LocalFutureObj, LocalSpawn as _};
+
+    use super::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture};
+
+    impl Spawn for futures_executor::ThreadPool {
+        fn spawn_boxed(&self, fut: SpawnFuture) {
+            self.spawn_ok(fut);
+        }
+    }
+
+    /// If the `LocalPool` is gone, the future is dropped and the task ends cancelled.
+    impl LocalSpawn for futures_executor::LocalSpawner {
+        fn spawn_local_boxed(&self, fut: LocalSpawnFuture) {
+            let _ = self.spawn_local_obj(LocalFutureObj::new(fut));
+        }
+    }
+}

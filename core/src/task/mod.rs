@@ -1,0 +1,437 @@
+//! Task handles: asyncio's `Future` / `Task` for futures spawned on any executor.
+
+mod callback;
+mod shield;
+mod state;
+
+use core::fmt;
+use core::future::{Future, IntoFuture};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+
+use crate::error::{CancelledError, InvalidStateError};
+
+pub use callback::{
+    CallbackId, DoneCallback, DoneCallbackPanic, set_done_callback_panic_hook,
+    take_done_callback_panic_hook,
+};
+pub use shield::{Shield, shield};
+pub(crate) use state::{TaskCompleter, task_pair};
+
+use callback::{Registration, run_callback};
+use state::Inner;
+
+/// A handle to a task running on some executor (asyncio's `Task`, and its base `Future`).
+///
+/// Made by [`spawn_task`](crate::spawn_task) or [`spawn_local_task`](crate::spawn_local_task).
+/// Handles are cheap to clone; every clone refers to the same task.
+///
+/// - **State**: [`done`](Task::done), [`cancelled`](Task::cancelled),
+///   [`result`](Task::result) (a `&T`, no clone), [`exception`](Task::exception) for tasks
+///   whose output is a `Result`.
+/// - **Cancelling**: [`cancel`](Task::cancel) asks the task's driver to drop the future; the
+///   driver does so on its executor at once (it is woken), then the task is cancelled.
+///   **Dropping a handle never cancels the task**: as in asyncio, a task runs to its end
+///   whether or not anybody holds a handle.
+/// - **Awaiting**: `task.await` gives `Result<T, CancelledError>` (cloning `T`, so it needs
+///   `T: Clone`); `shield(&task).await` or `(&task).await` gives `Result<&T, CancelledError>`
+///   for any `T`. Dropping an await never cancels the task. An await returns only after every
+///   done-callback of the task has run.
+/// - **Callbacks**: [`add_done_callback`](Task::add_done_callback),
+///   [`remove_done_callback`](Task::remove_done_callback).
+/// - **Name**: [`name`](Task::name) is "Task-N" (a program-wide counter, as in asyncio)
+///   until [`set_name`](Task::set_name). `Debug` prints `<Task pending name='Task-1'>`.
+///
+/// # Examples
+///
+/// ```
+/// use aiokit::{Task, spawn_task};
+///
+/// # futures::executor::block_on(async {
+/// let pool = futures_executor::ThreadPool::new().unwrap();
+/// let task = spawn_task(&pool, async { 6 * 7 });
+/// task.add_done_callback(|task: &Task<i32>| println!("{} gave {:?}", task.name(), task.result()));
+/// assert_eq!(task.clone().await, Ok(42));
+/// assert!(task.done());
+/// assert_eq!(task.result(), Ok(&42));
+/// # });
+/// ```
+pub struct Task<T> {
+    inner: Arc<Inner<T>>,
+    /// This handle's slot among the task's awaiters while it is being awaited.
+    waiter: Option<usize>,
+}
+
+impl<T> Task<T> {
+    fn from_inner(inner: Arc<Inner<T>>) -> Self {
+        Task {
+            inner,
+            waiter: None,
+        }
+    }
+
+    /// Whether the task has ended: with an output, or cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    /// assert!(!task.done());
+    /// pool.run();
+    /// assert!(task.done());
+    /// ```
+    pub fn done(&self) -> bool {
+        self.inner.outcome().is_some()
+    }
+
+    /// Whether the task ended cancelled. A [`cancel`](Task::cancel) request makes this true
+    /// once the driver has dropped the future, not at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), std::future::pending::<()>());
+    /// assert!(task.cancel());
+    /// assert!(!task.cancelled()); // requested; the executor has not run the driver yet
+    /// pool.run();
+    /// assert!(task.cancelled());
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        matches!(self.inner.outcome(), Some(Err(_)))
+    }
+
+    /// Asks for the task to be cancelled; returns false, changing nothing, if it is done.
+    ///
+    /// The task's driver is woken and drops the future on its executor, then the task ends
+    /// cancelled and its done-callbacks run. Once `cancel()` has returned true, the task is
+    /// certain to end cancelled, even if its future produced a value in the meantime (the
+    /// value is dropped). Calling it again before the task ended returns true again.
+    ///
+    /// asyncio's `Task.cancel()` throws `CancelledError` into the coroutine, which may catch it;
+    /// a Rust future cannot refuse to be dropped, so here the request always wins.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let task = aiokit::spawn_task(&pool, std::future::pending::<()>());
+    /// assert!(task.cancel());
+    /// assert_eq!(task.clone().await, Err(aiokit::CancelledError::new()));
+    /// assert!(!task.cancel()); // done now
+    /// # });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// The task's output: `Ok(&T)` once it is done; asyncio's `InvalidStateError` while it is
+    /// pending, `CancelledError` if it was cancelled.
+    ///
+    /// The output stays in the task, so `result()` can be called any number of times; for a
+    /// task whose output is a `Result`, this is `Ok(&Err(e))` when the task failed (see
+    /// [`exception`](Task::exception)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::TaskStateError;
+    ///
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async { String::from("tea") });
+    /// assert!(matches!(task.result(), Err(TaskStateError::InvalidState(_))));
+    /// pool.run();
+    /// assert_eq!(task.result().unwrap(), "tea");
+    /// ```
+    pub fn result(&self) -> Result<&T, TaskStateError> {
+        match self.inner.outcome() {
+            None => Err(TaskStateError::InvalidState(InvalidStateError::new(
+                "result is not set",
+            ))),
+            Some(Ok(value)) => Ok(value),
+            Some(Err(cancelled)) => Err(TaskStateError::Cancelled(*cancelled)),
+        }
+    }
+
+    /// The task's name; "Task-N" unless set by [`set_name`](Task::set_name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
+    /// assert!(task.name().starts_with("Task-"));
+    /// ```
+    pub fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// Renames the task (asyncio's `Task.set_name`); every handle sees the new name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
+    /// task.set_name("brew");
+    /// assert_eq!(task.clone().name(), "brew");
+    /// assert_eq!(format!("{task:?}"), "<Task pending name='brew'>");
+    /// ```
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.inner.set_name(name.into());
+    }
+
+    /// Registers `callback` to be called with this task once it is done; returns the id of
+    /// this registration (for [`remove_done_callback_id`](Task::remove_done_callback_id)).
+    ///
+    /// Callbacks run in registration order, each once, after the outcome is set
+    /// (`task.done()` is true inside them), on the thread that completes the task: for a
+    /// spawned task, the executor thread that ran it, right after the future returned (or
+    /// was dropped, if cancelled). Awaits of the task return only after all callbacks ran.
+    ///
+    /// **A callback added to a task that is already done runs at once, on the calling
+    /// thread, before `add_done_callback` returns.** asyncio instead schedules it on the
+    /// event loop ("soon, never synchronously"); aiokit has no loop to schedule on, and
+    /// running it at once keeps the order: it still runs after every callback registered
+    /// before it. Do not hold a lock in the caller that the callback needs. (If the task is
+    /// done but its callbacks are still running on another thread, the new one is queued
+    /// behind them and runs there.)
+    ///
+    /// A callback that panics is reported through the hook set by
+    /// [`set_done_callback_panic_hook`] (by default one line on stderr) and the other
+    /// callbacks still run.
+    ///
+    /// Closures need their argument type written out: `|task: &Task<_>| ...` (see
+    /// [`DoneCallback`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use aiokit::Task;
+    ///
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// for label in ["first", "second"] {
+    ///     let log = log.clone();
+    ///     task.add_done_callback(move |t: &Task<i32>| {
+    ///         log.lock().unwrap().push((label, *t.result().unwrap()))
+    ///     });
+    /// }
+    /// pool.run();
+    /// assert_eq!(*log.lock().unwrap(), [("first", 1), ("second", 1)]);
+    ///
+    /// // Already done: runs before add_done_callback returns.
+    /// let log2 = log.clone();
+    /// task.add_done_callback(move |_: &Task<i32>| log2.lock().unwrap().push(("late", 0)));
+    /// assert_eq!(log.lock().unwrap().len(), 3);
+    /// ```
+    pub fn add_done_callback<C>(&self, callback: C) -> CallbackId
+    where
+        C: DoneCallback<T> + Send + 'static,
+    {
+        let registration = Registration::new(callback);
+        let id = registration.id();
+        if let Some(registration) = self.inner.push_callback(registration) {
+            run_callback(registration, self);
+        }
+        id
+    }
+
+    /// Removes every pending registration of a callback equal to `callback` (same type and
+    /// `==`); returns how many were removed (asyncio's `remove_done_callback`).
+    ///
+    /// asyncio compares callbacks with `==`; so does this, on callbacks of the type `C`. Use it
+    /// with callbacks that have a meaningful `PartialEq`: function pointers (cast a function
+    /// item, `on_done as fn(&Task<i32>)`, both when adding and when removing, since a function
+    /// item and a pointer to it are different types), `partial!()` values, or types of one's
+    /// own. Closures are not `PartialEq`; remove them by the id that
+    /// [`add_done_callback`](Task::add_done_callback) returned, with
+    /// [`remove_done_callback_id`](Task::remove_done_callback_id).
+    ///
+    /// Callbacks that already ran (or are being run) are not removed: returns 0 then, as in
+    /// asyncio once the future is done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::Task;
+    ///
+    /// fn on_done(_: &Task<i32>) {}
+    ///
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    /// let f = on_done as fn(&Task<i32>);
+    /// task.add_done_callback(f);
+    /// task.add_done_callback(|_: &Task<i32>| {});
+    /// task.add_done_callback(f);
+    /// assert_eq!(task.remove_done_callback(&f), 2);
+    /// assert_eq!(task.remove_done_callback(&f), 0);
+    /// ```
+    pub fn remove_done_callback<C>(&self, callback: &C) -> usize
+    where
+        C: PartialEq + 'static,
+    {
+        let removed = self.inner.remove_callbacks(|r| r.is(callback));
+        removed.len()
+        // `removed` (user data) is dropped here, outside the task's lock.
+    }
+
+    /// Removes the registration `id` if it has not run yet; returns how many were removed
+    /// (0 or 1).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::Task;
+    ///
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    /// let id = task.add_done_callback(|_: &Task<i32>| unreachable!());
+    /// assert_eq!(task.remove_done_callback_id(id), 1);
+    /// pool.run();
+    /// assert_eq!(task.remove_done_callback_id(id), 0);
+    /// ```
+    pub fn remove_done_callback_id(&self, id: CallbackId) -> usize {
+        self.inner.remove_callbacks(|r| r.id() == id).len()
+    }
+}
+
+impl<T, E> Task<Result<T, E>> {
+    /// asyncio's `exception()` for a task whose output is a `Result`: `Ok(Some(&e))` if it
+    /// ended with `Err(e)`, `Ok(None)` if it succeeded; `InvalidStateError` while pending,
+    /// `CancelledError` if it was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let ok = aiokit::spawn_local_task(&pool.spawner(), async { Ok::<u8, String>(1) });
+    /// let err = aiokit::spawn_local_task(&pool.spawner(), async { Err::<u8, _>("no milk".to_string()) });
+    /// assert!(ok.exception().is_err()); // pending
+    /// pool.run();
+    /// assert_eq!(ok.exception(), Ok(None));
+    /// assert_eq!(err.exception(), Ok(Some(&"no milk".to_string())));
+    /// ```
+    pub fn exception(&self) -> Result<Option<&E>, TaskStateError> {
+        self.result().map(|r| r.as_ref().err())
+    }
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task::from_inner(self.inner.clone())
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        // Only an abandoned await leaves something behind; the task itself runs on.
+        if let Some(key) = self.waiter.take() {
+            self.inner.remove_waiter(key);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.inner.outcome() {
+            None if self.inner.is_cancel_requested() => "cancelling",
+            None => "pending",
+            Some(Ok(_)) => "finished",
+            Some(Err(_)) => "cancelled",
+        };
+        write!(f, "<Task {state} name='{}'>", self.name())
+    }
+}
+
+/// Awaiting a handle waits for the task's end and clones its output. Dropping the await does
+/// not cancel the task. Polling again after completion gives the output again.
+impl<T: Clone> Future for Task<T> {
+    type Output = Result<T, CancelledError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match this.inner.poll_finished(&mut this.waiter, cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(
+                this.inner
+                    .outcome()
+                    .expect("a finished task has an outcome")
+                    .clone(),
+            ),
+        }
+    }
+}
+
+/// `(&task).await` is [`shield(&task)`](shield): the output by reference, for any `T`.
+impl<'a, T> IntoFuture for &'a Task<T> {
+    type Output = Result<&'a T, CancelledError>;
+    type IntoFuture = Shield<'a, T>;
+
+    fn into_future(self) -> Shield<'a, T> {
+        shield(self)
+    }
+}
+
+/// Why [`Task::result`] or [`Task::exception`] gave no output: the task is still pending
+/// (asyncio's `InvalidStateError`) or was cancelled (asyncio's `CancelledError`).
+///
+/// # Examples
+///
+/// ```
+/// use aiokit::{CancelledError, TaskStateError};
+///
+/// let err = TaskStateError::from(CancelledError::new());
+/// assert!(err.is_cancelled());
+/// assert_eq!(err.to_string(), "task was cancelled");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskStateError {
+    /// The task is still pending.
+    InvalidState(InvalidStateError),
+    /// The task was cancelled.
+    Cancelled(CancelledError),
+}
+
+impl TaskStateError {
+    /// Whether the task was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = aiokit::TaskStateError::from(aiokit::InvalidStateError::new("pending"));
+    /// assert!(!err.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, TaskStateError::Cancelled(_))
+    }
+}
+
+impl fmt::Display for TaskStateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskStateError::InvalidState(e) => fmt::Display::fmt(e, f),
+            TaskStateError::Cancelled(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+// No `source()`: Display already prints the inner error, which would show twice in a report.
+impl std::error::Error for TaskStateError {}
+
+impl From<InvalidStateError> for TaskStateError {
+    fn from(e: InvalidStateError) -> Self {
+        TaskStateError::InvalidState(e)
+    }
+}
+
+impl From<CancelledError> for TaskStateError {
+    fn from(e: CancelledError) -> Self {
+        TaskStateError::Cancelled(e)
+    }
+}
