@@ -1,5 +1,5 @@
-//! Atomics and `Arc` from std, or from loom when the engine is model-checked
-//! (`RUSTFLAGS="--cfg aiokit_loom"`).
+//! Atomics, `Arc` and an atomic waker cell from std / atomic-waker, or from loom when the engine
+//! is model-checked (`RUSTFLAGS="--cfg aiokit_loom"`).
 
 #[cfg(not(aiokit_loom))]
 pub(crate) use alloc::sync::Arc;
@@ -10,3 +10,39 @@ pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 pub(crate) use loom::sync::Arc;
 #[cfg(aiokit_loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+
+use core::task::Waker;
+
+/// The waker of the task that polls a combinator, replaced on every poll and woken from any
+/// thread by a child's waker.
+#[derive(Debug, Default)]
+pub(crate) struct AtomicWaker {
+    #[cfg(not(aiokit_loom))]
+    inner: atomic_waker::AtomicWaker,
+    #[cfg(aiokit_loom)]
+    inner: loom::future::AtomicWaker,
+}
+
+impl AtomicWaker {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn register(&self, waker: &Waker) {
+        #[cfg(not(aiokit_loom))]
+        self.inner.register(waker);
+        #[cfg(aiokit_loom)]
+        self.inner.register_by_ref(waker);
+    }
+
+    pub(crate) fn wake(&self) {
+        self.inner.wake();
+    }
+
+    pub(crate) fn take(&self) -> Option<Waker> {
+        #[cfg(not(aiokit_loom))]
+        return self.inner.take();
+        #[cfg(aiokit_loom)]
+        return self.inner.take_waker();
+    }
+}

@@ -1,0 +1,333 @@
+use alloc::rc::Rc;
+use alloc::sync::Arc as StdArc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicUsize, Ordering as O};
+use core::task::{Context, Poll, Waker};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::task::Wake;
+
+use super::*;
+
+/// A waker that counts its wakes.
+struct CountWaker(AtomicUsize);
+
+impl Wake for CountWaker {
+    fn wake(self: StdArc<Self>) {
+        self.0.fetch_add(1, O::SeqCst);
+    }
+    fn wake_by_ref(self: &StdArc<Self>) {
+        self.0.fetch_add(1, O::SeqCst);
+    }
+}
+
+fn counting() -> (StdArc<CountWaker>, Waker) {
+    let c = StdArc::new(CountWaker(AtomicUsize::new(0)));
+    (c.clone(), Waker::from(c))
+}
+
+/// A child that records its polls, keeps its last waker, and completes when told to.
+#[derive(Default)]
+struct Probe {
+    polls: Cell<usize>,
+    waker: RefCell<Option<Waker>>,
+    ready: Cell<bool>,
+    drops: Cell<usize>,
+}
+
+struct Child {
+    probe: Rc<Probe>,
+    value: usize,
+}
+
+impl Future for Child {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.probe.polls.set(self.probe.polls.get() + 1);
+        if self.probe.ready.get() {
+            Poll::Ready(self.value)
+        } else {
+            *self.probe.waker.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.probe.drops.set(self.probe.drops.get() + 1);
+    }
+}
+
+fn probes(n: usize) -> (Vec<Rc<Probe>>, Engine<Child>) {
+    let probes: Vec<Rc<Probe>> = (0..n).map(|_| Rc::new(Probe::default())).collect();
+    let engine = Engine::from_iter(probes.iter().enumerate().map(|(value, p)| Child {
+        probe: p.clone(),
+        value,
+    }));
+    (probes, engine)
+}
+
+fn drive(engine: &mut Engine<Child>, waker: &Waker) -> (Drive, Vec<usize>) {
+    let mut done = vec![];
+    let d = engine.poll_drive(&mut Context::from_waker(waker), |i, _| {
+        done.push(i);
+        Step::Continue
+    });
+    (d, done)
+}
+
+#[test]
+fn first_poll_polls_every_child_then_only_the_woken() {
+    let (probes, mut engine) = probes(100);
+    let (count, waker) = counting();
+    assert_eq!(drive(&mut engine, &waker).0, Drive::Pending);
+    assert!(probes.iter().all(|p| p.polls.get() == 1));
+    probes[7].ready.set(true);
+    probes[42].waker.borrow_mut().take().unwrap().wake();
+    probes[7].waker.borrow().as_ref().unwrap().wake_by_ref();
+    assert_eq!(count.0.load(O::SeqCst), 1, "a child wake wakes the parent (once per registration)");
+    let (d, done) = drive(&mut engine, &waker);
+    assert_eq!(d, Drive::Pending);
+    assert_eq!(done, vec![7]);
+    let polled: Vec<usize> = (0..100).filter(|&i| probes[i].polls.get() == 2).collect();
+    assert_eq!(polled, vec![7, 42], "only the woken children are polled again");
+    assert_eq!(engine.take(7), Some(7));
+    assert_eq!(engine.running(), 99);
+}
+
+#[test]
+fn a_child_woken_twice_is_polled_once() {
+    let (probes, mut engine) = probes(3);
+    let (_, waker) = counting();
+    drive(&mut engine, &waker);
+    let w = probes[1].waker.borrow().clone().unwrap();
+    w.wake_by_ref();
+    w.wake_by_ref();
+    w.wake();
+    drive(&mut engine, &waker);
+    assert_eq!(probes[1].polls.get(), 2);
+}
+
+#[test]
+fn all_done_outputs_stay_in_place_in_index_order() {
+    let (probes, mut engine) = probes(5);
+    for p in &probes {
+        p.ready.set(true);
+    }
+    let (_, waker) = counting();
+    let (d, done) = drive(&mut engine, &waker);
+    assert_eq!(d, Drive::AllDone);
+    assert_eq!(done, vec![0, 1, 2, 3, 4]);
+    let outs: Vec<_> = engine.drain_outputs().collect();
+    assert_eq!(outs, vec![(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]);
+    assert!(probes.iter().all(|p| p.drops.get() == 1), "a finished child is dropped at once");
+}
+
+#[test]
+fn stop_returns_early_and_keeps_the_rest_for_later() {
+    let (probes, mut engine) = probes(4);
+    for p in &probes {
+        p.ready.set(true);
+    }
+    let (_, waker) = counting();
+    let mut seen = vec![];
+    let d = engine.poll_drive(&mut Context::from_waker(&waker), |i, out| {
+        seen.push(out.take().unwrap());
+        let _ = i;
+        Step::Stop
+    });
+    assert_eq!(d, Drive::Stopped);
+    assert_eq!(seen, vec![0]);
+    assert_eq!(engine.take(0), None, "a taken output leaves the slot empty");
+    assert_eq!(probes[1].polls.get(), 0);
+    let (d, done) = drive(&mut engine, &waker);
+    assert_eq!((d, done), (Drive::AllDone, vec![1, 2, 3]));
+}
+
+/// A child that wakes itself every time and never finishes.
+struct Spinner(Rc<Cell<usize>>);
+
+impl Future for Spinner {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.0.set(self.0.get() + 1);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[test]
+fn a_self_waking_child_cannot_starve_the_executor() {
+    let polls = Rc::new(Cell::new(0));
+    let mut engine = Engine::from_iter([Spinner(polls.clone())]);
+    let (count, waker) = counting();
+    for round in 1..=3 {
+        let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+        assert_eq!(d, Drive::Pending);
+        assert!(polls.get() <= round * (YIELD_LIMIT + 1), "bounded polls per call");
+    }
+    assert!(count.0.load(O::SeqCst) >= 3, "the engine wakes its task when it yields");
+}
+
+#[test]
+fn many_self_waking_children_are_each_polled_at_most_twice_in_the_first_call() {
+    let polls: Vec<_> = (0..1000).map(|_| Rc::new(Cell::new(0))).collect();
+    let mut engine = Engine::from_iter(polls.iter().map(|p| Spinner(p.clone())));
+    let (_, waker) = counting();
+    let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+    assert_eq!(d, Drive::Pending);
+    let total: usize = polls.iter().map(|p| p.get()).sum();
+    assert!(total <= 2000, "a call polls the new children once and at most len woken ones, polled {total}");
+    let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+    assert_eq!(d, Drive::Pending);
+    let total: usize = polls.iter().map(|p| p.get()).sum::<usize>() - total;
+    assert!(total <= 1000, "a later call polls at most len children, polled {total}");
+}
+
+#[test]
+fn drop_mid_flight_drops_each_child_exactly_once() {
+    let (probes, mut engine) = probes(10);
+    probes[3].ready.set(true);
+    let (_, waker) = counting();
+    drive(&mut engine, &waker);
+    assert_eq!(probes[3].drops.get(), 1);
+    drop(engine);
+    assert!(probes.iter().all(|p| p.drops.get() == 1));
+}
+
+#[test]
+fn wakes_after_the_engine_is_gone_are_harmless() {
+    let (probes, mut engine) = probes(3);
+    let (count, waker) = counting();
+    drive(&mut engine, &waker);
+    let kept: Vec<Waker> = probes.iter().map(|p| p.waker.borrow().clone().unwrap()).collect();
+    drop(engine);
+    for w in &kept {
+        w.wake_by_ref();
+    }
+    assert_eq!(count.0.load(O::SeqCst), 0, "the parent waker was released with the engine");
+    drop(kept);
+}
+
+#[test]
+fn wakers_are_send_and_sync_and_work_from_other_threads() {
+    let (probes, mut engine) = probes(64);
+    let (count, waker) = counting();
+    drive(&mut engine, &waker);
+    for p in &probes {
+        p.ready.set(true);
+    }
+    let wakers: Vec<Waker> = probes.iter().map(|p| p.waker.borrow().clone().unwrap()).collect();
+    let handles: Vec<_> = wakers
+        .chunks(16)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            std::thread::spawn(move || chunk.iter().for_each(Waker::wake_by_ref))
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert!(count.0.load(O::SeqCst) >= 1);
+    let (d, done) = drive(&mut engine, &waker);
+    assert_eq!(d, Drive::AllDone);
+    assert_eq!(done.len(), 64);
+}
+
+#[test]
+fn children_pushed_later_grow_in_segments_and_keep_their_indices() {
+    let mut engine: Engine<Child> = Engine::with_capacity(0);
+    let probes: Vec<Rc<Probe>> = (0..1000).map(|_| Rc::new(Probe::default())).collect();
+    let (_, waker) = counting();
+    for (i, p) in probes.iter().enumerate() {
+        let index = engine.push(Child {
+            probe: p.clone(),
+            value: i,
+        });
+        assert_eq!(index, i);
+        if i % 100 == 0 {
+            drive(&mut engine, &waker);
+        }
+    }
+    drive(&mut engine, &waker);
+    assert!(probes.iter().all(|p| p.polls.get() == 1));
+    for &i in &[0usize, 8, 9, 23, 500, 999] {
+        probes[i].ready.set(true);
+        probes[i].waker.borrow().as_ref().unwrap().wake_by_ref();
+    }
+    let (_, mut done) = drive(&mut engine, &waker);
+    done.sort_unstable();
+    assert_eq!(done, vec![0, 8, 9, 23, 500, 999]);
+    for &i in &done {
+        assert_eq!(engine.take(i), Some(i));
+    }
+}
+
+#[test]
+fn cancel_drops_the_child_in_place_once() {
+    let (probes, mut engine) = probes(4);
+    let (_, waker) = counting();
+    drive(&mut engine, &waker);
+    assert!(engine.cancel(2));
+    assert!(!engine.cancel(2));
+    assert_eq!(probes[2].drops.get(), 1);
+    assert_eq!(engine.state(2), State::Empty);
+    probes[2].waker.borrow().as_ref().unwrap().wake_by_ref();
+    drive(&mut engine, &waker);
+    assert_eq!(probes[2].polls.get(), 1, "a cancelled child is never polled again");
+    engine.cancel_all();
+    assert_eq!(engine.running(), 0);
+    assert!(probes.iter().all(|p| p.drops.get() == 1));
+}
+
+struct Bomb;
+
+impl Future for Bomb {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<usize> {
+        panic!("boom")
+    }
+}
+
+enum Either {
+    Probe(Child),
+    Bomb(Bomb),
+}
+
+impl Future for Either {
+    type Output = usize;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        // SAFETY: test-only structural projection; neither variant is moved.
+        match unsafe { self.get_unchecked_mut() } {
+            Either::Probe(c) => unsafe { Pin::new_unchecked(c) }.poll(cx),
+            Either::Bomb(b) => unsafe { Pin::new_unchecked(b) }.poll(cx),
+        }
+    }
+}
+
+#[test]
+fn a_panicking_child_leaves_every_other_child_dropped_exactly_once() {
+    let probes: Vec<Rc<Probe>> = (0..4).map(|_| Rc::new(Probe::default())).collect();
+    let mut children: Vec<Either> = probes
+        .iter()
+        .map(|p| {
+            Either::Probe(Child {
+                probe: p.clone(),
+                value: 0,
+            })
+        })
+        .collect();
+    children.insert(2, Either::Bomb(Bomb));
+    let mut engine = Engine::from_iter(children);
+    let (_, waker) = counting();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue)
+    }));
+    assert!(result.is_err());
+    drop(engine);
+    assert!(probes.iter().all(|p| p.drops.get() == 1));
+}

@@ -1,0 +1,224 @@
+//! `gather` and `try_gather`: run many futures at once, results in input order.
+
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::future::{FusedFuture, TryFuture};
+
+use crate::engine::{Drive, Engine, Step};
+
+/// Runs every future of `iter` concurrently and returns their outputs in input order
+/// (asyncio's `gather(*aws)`).
+///
+/// The children are polled in place, inside the task that awaits the `Gather`: nothing is
+/// spawned, so they may borrow from the caller and need not be `Send`. Each poll of the
+/// `Gather` polls only the children that were woken (all of them on the first poll).
+///
+/// asyncio's `return_exceptions=True` is this function over futures whose output is a
+/// `Result`: every outcome comes back, in order. To stop at the first error instead, use
+/// [`try_gather`]. For a fixed set of futures of different types, use [`gather!`](crate::gather!).
+///
+/// Empty input gives a future that is ready at once with `vec![]`.
+///
+/// # Cancellation
+///
+/// Dropping the `Gather` drops every child it still holds (asyncio cancels them).
+///
+/// # Examples
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// let teas = ["green", "black", "oolong"].map(|name| async move { format!("{name} tea") });
+/// let cups = aiokit::gather(teas).await;
+/// assert_eq!(cups, ["green tea", "black tea", "oolong tea"]);
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// A child's panic propagates out of `poll`; the other children are dropped as the `Gather`
+/// unwinds. Polling the `Gather` again after it returned its output panics.
+///
+/// # See also
+///
+/// [`try_gather`], [`gather!`](crate::gather!).
+pub fn gather<I>(iter: I) -> Gather<I::Item>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    Gather {
+        engine: Engine::from_iter(iter),
+        done: false,
+    }
+}
+
+/// Future for the [`gather()`] function.
+#[must_use = "futures do nothing unless polled"]
+pub struct Gather<F: Future> {
+    engine: Engine<F>,
+    done: bool,
+}
+
+impl<F: Future> Future for Gather<F> {
+    type Output = Vec<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "`Gather` polled after it returned its output");
+        match this.engine.poll_drive(cx, |_, _| Step::Continue) {
+            Drive::AllDone => {
+                this.done = true;
+                let mut outputs = Vec::with_capacity(this.engine.len());
+                outputs.extend(this.engine.drain_outputs().map(|(_, output)| output));
+                Poll::Ready(outputs)
+            }
+            Drive::Pending | Drive::Stopped => Poll::Pending,
+        }
+    }
+}
+
+impl<F: Future> FusedFuture for Gather<F> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<F: Future> fmt::Debug for Gather<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("children", &self.engine.len())
+            .field("running", &self.engine.running())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+/// Runs every future of `iter` concurrently and returns their `Ok` values in input order, or
+/// the first `Err` in completion order (asyncio's `gather(*aws)` when a child raises).
+///
+/// On the first `Err`, every other child is dropped (cancelled) before the `TryGather` returns
+/// the error. asyncio would leave the other children running; Rust has no one to hand them to,
+/// so they are cancelled.
+///
+/// Empty input gives a future that is ready at once with `Ok(vec![])`.
+///
+/// # Cancellation
+///
+/// Dropping the `TryGather` drops every child it still holds.
+///
+/// # Examples
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// async fn brew(tea: &str) -> Result<String, String> {
+///     if tea == "earl grey" { Err(format!("out of {tea}")) } else { Ok(format!("{tea} tea")) }
+/// }
+///
+/// let ok = aiokit::try_gather([brew("green"), brew("black")]).await;
+/// assert_eq!(ok, Ok(vec!["green tea".to_string(), "black tea".to_string()]));
+///
+/// let err = aiokit::try_gather([brew("green"), brew("earl grey")]).await;
+/// assert_eq!(err, Err("out of earl grey".to_string()));
+/// # });
+/// ```
+///
+/// # Panics
+///
+/// As [`gather`]: a child's panic propagates; polling after completion panics.
+///
+/// # See also
+///
+/// [`gather`], [`try_gather!`](crate::try_gather!).
+pub fn try_gather<I>(iter: I) -> TryGather<I::Item>
+where
+    I: IntoIterator,
+    I::Item: TryFuture,
+{
+    TryGather {
+        engine: Engine::from_iter(iter.into_iter().map(|fut| TryChild { fut })),
+        done: false,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A `TryFuture` seen as a `Future` of its `Result`.
+    pub(crate) struct TryChild<F> {
+        #[pin]
+        pub(crate) fut: F,
+    }
+}
+
+impl<F: TryFuture> Future for TryChild<F> {
+    type Output = Result<F::Ok, F::Error>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().fut.try_poll(cx)
+    }
+}
+
+/// Future for the [`try_gather()`] function.
+#[must_use = "futures do nothing unless polled"]
+pub struct TryGather<F: TryFuture> {
+    engine: Engine<TryChild<F>>,
+    done: bool,
+}
+
+impl<F: TryFuture> Future for TryGather<F> {
+    type Output = Result<Vec<F::Ok>, F::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "`TryGather` polled after it returned its output");
+        let mut error = None;
+        let drive = this.engine.poll_drive(cx, |_, out| {
+            if matches!(out, Some(Err(_))) {
+                if let Some(Err(e)) = out.take() {
+                    error = Some(e);
+                }
+                Step::Stop
+            } else {
+                Step::Continue
+            }
+        });
+        if let Some(e) = error {
+            this.done = true;
+            this.engine.cancel_all();
+            return Poll::Ready(Err(e));
+        }
+        match drive {
+            Drive::AllDone => {
+                this.done = true;
+                let mut outputs = Vec::with_capacity(this.engine.len());
+                for (_, output) in this.engine.drain_outputs() {
+                    match output {
+                        Ok(value) => outputs.push(value),
+                        Err(_) => unreachable!("an error stops the drive"),
+                    }
+                }
+                Poll::Ready(Ok(outputs))
+            }
+            Drive::Pending | Drive::Stopped => Poll::Pending,
+        }
+    }
+}
+
+impl<F: TryFuture> FusedFuture for TryGather<F> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl<F: TryFuture> fmt::Debug for TryGather<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryGather")
+            .field("children", &self.engine.len())
+            .field("running", &self.engine.running())
+            .field("done", &self.done)
+            .finish()
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests of aiokit, run on every executor.
