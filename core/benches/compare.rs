@@ -23,7 +23,7 @@
 //! - `--target-ms MS` / `AIOKIT_BENCH_TARGET_MS`: minimum duration of one contestant's share of
 //!   a round (default 5 ms).
 //! - `--budget-s S` / `AIOKIT_BENCH_BUDGET_S`: time a contestant may spend on one cell (default
-//!   5 s). Quadratic peers exceed it at large N: they then run fewer rounds (marked `*`), and
+//!   10 s). Quadratic peers exceed it at large N: they then run fewer rounds (marked `*`), and
 //!   are skipped where a single call is predicted to exceed it.
 
 use std::convert::Infallible;
@@ -462,7 +462,7 @@ impl Config {
             .unwrap_or(5);
         let mut budget_s = env("AIOKIT_BENCH_BUDGET_S")
             .map(|v| parse_num("AIOKIT_BENCH_BUDGET_S", &v))
-            .unwrap_or(5);
+            .unwrap_or(10);
 
         // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
         // it, and then a smoke run is what is wanted.
