@@ -33,15 +33,14 @@ mod loom_tests;
 #[cfg(all(test, not(aiokit_loom)))]
 mod tests;
 
-use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use self::queue::{Dequeue, Node};
-use self::waker::{Header, borrowed_waker};
+use self::queue::Dequeue;
+use self::waker::{Header, NodeCell, borrowed_waker, init_node};
 use crate::sync::{Arc, Ordering};
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
@@ -49,6 +48,9 @@ pub(crate) const YIELD_LIMIT: usize = 32;
 
 /// Smallest segment made when children are added beyond the first segment.
 const MIN_GROWTH: usize = 8;
+
+/// Up to this many children the engine runs in direct mode (see [`Engine`]).
+pub(crate) const DIRECT_MAX: usize = 16;
 
 /// What the completion callback of [`Engine::poll_drive`] asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +75,6 @@ pub(crate) enum Drive {
 
 /// A child's place: running, finished with its output kept in place, or empty.
 pub(crate) enum Slot<F: Future> {
-    /// Capacity not used yet.
-    Vacant,
     Running(F),
     Done(F::Output),
     /// Output taken, or the child was cancelled.
@@ -91,11 +91,12 @@ pub(crate) enum State {
 
 /// A segment after the first: its slots and a pointer to its nodes (owned by the header).
 struct Segment<F: Future> {
-    slots: Box<[Slot<F>]>,
+    /// Filled by `push` up to its capacity, never beyond, so slots never move.
+    slots: Vec<Slot<F>>,
     nodes: NodePtr,
 }
 
-struct NodePtr(*const Node);
+struct NodePtr(*const NodeCell);
 
 // SAFETY: a pointer to nodes owned by the engine's `Arc<Header>`, which is `Send + Sync`; the
 // engine only reads through it while it holds that `Arc`.
@@ -104,9 +105,12 @@ unsafe impl Send for NodePtr {}
 unsafe impl Sync for NodePtr {}
 
 pub(crate) struct Engine<F: Future> {
-    first: Box<[Slot<F>]>,
+    /// Filled by `push` up to its capacity, never beyond, so slots never move.
+    first: Vec<Slot<F>>,
     more: Vec<Segment<F>>,
-    header: Arc<Header>,
+    /// `None` in direct mode: at most [`DIRECT_MAX`] children, polled all at once with the
+    /// caller's waker, which saves the shared allocation where it would cost more than it saves.
+    header: Option<Arc<Header>>,
     /// Children pushed so far (the next index).
     len: usize,
     /// Children still running.
@@ -119,9 +123,9 @@ impl<F: Future> Engine<F> {
     /// An engine with room for `cap` children before it needs to grow.
     pub(crate) fn with_capacity(cap: usize) -> Self {
         Engine {
-            first: (0..cap).map(|_| Slot::Vacant).collect(),
+            first: Vec::with_capacity(cap),
             more: Vec::new(),
-            header: Header::new(cap),
+            header: (cap > DIRECT_MAX).then(|| Header::new(cap)),
             len: 0,
             running: 0,
             fresh: 0,
@@ -141,36 +145,55 @@ impl<F: Future> Engine<F> {
     /// Adds a child and returns its index. It is first polled by the next `poll_drive`.
     pub(crate) fn push(&mut self, fut: F) -> usize {
         let index = self.len;
-        if index >= self.capacity() {
-            self.grow();
+        if index < self.first.capacity() {
+            self.first.push(Slot::Running(fut));
+        } else {
+            if index >= self.capacity() {
+                self.grow();
+            }
+            let last = self.more.last_mut().expect("grow made a segment");
+            last.slots.push(Slot::Running(fut));
         }
-        *self.slot_mut(index) = Slot::Running(fut);
         self.len += 1;
         self.running += 1;
         index
     }
 
     fn capacity(&self) -> usize {
-        self.first.len() + self.more.iter().map(|s| s.slots.len()).sum::<usize>()
+        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
     }
 
     fn growth_base(&self) -> usize {
-        self.first.len().max(MIN_GROWTH)
+        self.first.capacity().max(MIN_GROWTH)
     }
 
     #[cold]
     fn grow(&mut self) {
         let len = self.growth_base() << self.more.len();
-        let start = self.capacity();
-        let nodes = NodePtr(self.header.add_segment(start, len));
-        let slots = (0..len).map(|_| Slot::Vacant).collect();
-        self.more.push(Segment { slots, nodes });
+        if self.header.is_none() && self.capacity() + len > DIRECT_MAX {
+            // Leave direct mode: the children polled so far hold the caller's waker, not their
+            // own, so each is polled once more with its own.
+            let header = Header::new(self.first.capacity());
+            for seg in &mut self.more {
+                seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
+            }
+            self.header = Some(header);
+            self.fresh = 0;
+        }
+        let nodes = match &self.header {
+            Some(header) => NodePtr(header.add_segment(len)),
+            None => NodePtr(core::ptr::null()),
+        };
+        self.more.push(Segment {
+            slots: Vec::with_capacity(len),
+            nodes,
+        });
     }
 
     /// Segment and offset of child `index` (which must be below the capacity).
     #[inline]
     fn locate(&self, index: usize) -> (usize, usize) {
-        let j = index - self.first.len();
+        let j = index - self.first.capacity();
         let base = self.growth_base();
         let q = j / base + 1;
         let seg = (usize::BITS - 1 - q.leading_zeros()) as usize;
@@ -179,7 +202,7 @@ impl<F: Future> Engine<F> {
 
     #[inline]
     fn slot_mut(&mut self, index: usize) -> &mut Slot<F> {
-        if index < self.first.len() {
+        if index < self.first.capacity() {
             &mut self.first[index]
         } else {
             let (seg, off) = self.locate(index);
@@ -189,7 +212,7 @@ impl<F: Future> Engine<F> {
 
     #[inline]
     fn slot(&self, index: usize) -> &Slot<F> {
-        if index < self.first.len() {
+        if index < self.first.capacity() {
             &self.first[index]
         } else {
             let (seg, off) = self.locate(index);
@@ -197,10 +220,11 @@ impl<F: Future> Engine<F> {
         }
     }
 
+    /// The node cell of child `index`; only in queued mode.
     #[inline]
-    fn node(&self, index: usize) -> *const Node {
-        if index < self.first.len() {
-            &self.header.first[index]
+    fn node(&self, header: &Header, index: usize) -> *const NodeCell {
+        if index < self.first.capacity() {
+            &header.first[index]
         } else {
             let (seg, off) = self.locate(index);
             // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
@@ -222,7 +246,7 @@ impl<F: Future> Engine<F> {
         match self.slot(index) {
             Slot::Running(_) => State::Running,
             Slot::Done(_) => State::Done,
-            Slot::Vacant | Slot::Empty => State::Empty,
+            Slot::Empty => State::Empty,
         }
     }
 
@@ -236,7 +260,10 @@ impl<F: Future> Engine<F> {
         if self.running == 0 {
             return Drive::AllDone;
         }
-        self.header.parent.register(cx.waker());
+        let Some(header) = self.header.clone() else {
+            return self.poll_direct(cx, on_done);
+        };
+        header.parent.register(cx.waker());
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
@@ -244,10 +271,14 @@ impl<F: Future> Engine<F> {
             let (index, node, from_queue) = if self.fresh < self.len {
                 let index = self.fresh;
                 self.fresh += 1;
-                (index, self.node(index), false)
+                let cell = self.node(&header, index);
+                // SAFETY: `fresh` passes each index once per header (a new header starts over
+                // at 0), so this child was never polled with a waker of this node.
+                let node = unsafe { init_node(cell, Arc::as_ptr(&header), index) };
+                (index, node, false)
             } else {
                 // SAFETY: `&mut self` makes this the only consumer.
-                match unsafe { self.header.queue.pop() } {
+                match unsafe { header.queue.pop() } {
                     Dequeue::Data(node) => {
                         // SAFETY: nodes in the queue belong to our header, which we hold.
                         let n = unsafe { &*node };
@@ -262,31 +293,16 @@ impl<F: Future> Engine<F> {
                     }
                 }
             };
-            let slot = self.slot_mut(index);
-            let Slot::Running(fut) = slot else {
-                // Finished or cancelled; a late wake.
-                continue;
-            };
-            // SAFETY: the child lives in a heap slot that is never moved while it is running;
-            // it leaves the slot only by being dropped in place.
-            let fut = unsafe { Pin::new_unchecked(fut) };
             let waker = borrowed_waker(node);
-            let mut child_cx = Context::from_waker(&waker);
+            let ready = match self.poll_child(index, &mut Context::from_waker(&waker)) {
+                None => continue, // finished or cancelled: a late wake
+                Some(ready) => ready,
+            };
             polled += usize::from(from_queue);
-            match fut.poll(&mut child_cx) {
+            match ready {
                 Poll::Ready(output) => {
-                    *slot = Slot::Empty;
-                    self.running -= 1;
-                    let mut out = Some(output);
-                    let step = on_done(index, &mut out);
-                    if let Some(output) = out {
-                        *self.slot_mut(index) = Slot::Done(output);
-                    }
-                    if self.running == 0 {
-                        return Drive::AllDone;
-                    }
-                    if step == Step::Stop {
-                        return Drive::Stopped;
+                    if let Some(drive) = self.finish(index, output, &mut on_done) {
+                        return drive;
                     }
                 }
                 Poll::Pending => {
@@ -300,6 +316,61 @@ impl<F: Future> Engine<F> {
                 cx.waker().wake_by_ref();
                 return Drive::Pending;
             }
+        }
+    }
+
+    /// Direct mode: polls every running child with the caller's waker.
+    fn poll_direct<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        for index in 0..self.len {
+            if let Some(Poll::Ready(output)) = self.poll_child(index, cx) {
+                if let Some(drive) = self.finish(index, output, &mut on_done) {
+                    return drive;
+                }
+            }
+        }
+        Drive::Pending
+    }
+
+    /// Polls child `index` if it is running.
+    #[inline]
+    fn poll_child(&mut self, index: usize, cx: &mut Context<'_>) -> Option<Poll<F::Output>> {
+        let slot = self.slot_mut(index);
+        let Slot::Running(fut) = slot else {
+            return None;
+        };
+        // SAFETY: the child lives in a heap slot that never moves while it is running (slot
+        // vectors never grow past their capacity); it leaves the slot only by being dropped in
+        // place.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        let ready = fut.poll(cx);
+        if ready.is_ready() {
+            // Drop the finished child now, not when the combinator goes.
+            *slot = Slot::Empty;
+            self.running -= 1;
+        }
+        Some(ready)
+    }
+
+    /// Hands a finished child's output to `on_done`; `Some` when the drive must end.
+    #[inline]
+    fn finish<C>(&mut self, index: usize, output: F::Output, on_done: &mut C) -> Option<Drive>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        let mut out = Some(output);
+        let step = on_done(index, &mut out);
+        if let Some(output) = out {
+            *self.slot_mut(index) = Slot::Done(output);
+        }
+        if self.running == 0 {
+            Some(Drive::AllDone)
+        } else if step == Step::Stop {
+            Some(Drive::Stopped)
+        } else {
+            None
         }
     }
 
@@ -359,10 +430,15 @@ impl<F: Future> Engine<F> {
     }
 }
 
+// Children sit in heap slots that never move, so moving the engine moves no child.
+impl<F: Future> Unpin for Engine<F> {}
+
 impl<F: Future> Drop for Engine<F> {
     fn drop(&mut self) {
         // Late wakes from children that outlive us must not keep the parent task's waker alive.
-        drop(self.header.parent.take());
+        if let Some(header) = &self.header {
+            drop(header.parent.take());
+        }
     }
 }
 

@@ -101,7 +101,7 @@ fn first_poll_polls_every_child_then_only_the_woken() {
 
 #[test]
 fn a_child_woken_twice_is_polled_once() {
-    let (probes, mut engine) = probes(3);
+    let (probes, mut engine) = probes(DIRECT_MAX + 1);
     let (_, waker) = counting();
     drive(&mut engine, &waker);
     let w = probes[1].waker.borrow().clone().unwrap();
@@ -110,6 +110,21 @@ fn a_child_woken_twice_is_polled_once() {
     w.wake();
     drive(&mut engine, &waker);
     assert_eq!(probes[1].polls.get(), 2);
+}
+
+#[test]
+fn direct_mode_polls_every_running_child_with_the_callers_waker() {
+    let (probes, mut engine) = probes(DIRECT_MAX);
+    let (count, waker) = counting();
+    assert_eq!(drive(&mut engine, &waker).0, Drive::Pending);
+    probes[3].ready.set(true);
+    probes[3].waker.borrow().as_ref().unwrap().wake_by_ref();
+    assert_eq!(count.0.load(O::SeqCst), 1, "children hold the caller's waker itself");
+    let (d, done) = drive(&mut engine, &waker);
+    assert_eq!((d, done), (Drive::Pending, vec![3]));
+    assert!(probes.iter().all(|p| p.polls.get() == 2));
+    drive(&mut engine, &waker);
+    assert_eq!(probes[3].polls.get(), 2, "a finished child is not polled again");
 }
 
 #[test]
@@ -201,7 +216,7 @@ fn drop_mid_flight_drops_each_child_exactly_once() {
 
 #[test]
 fn wakes_after_the_engine_is_gone_are_harmless() {
-    let (probes, mut engine) = probes(3);
+    let (probes, mut engine) = probes(DIRECT_MAX + 3);
     let (count, waker) = counting();
     drive(&mut engine, &waker);
     let kept: Vec<Waker> = probes.iter().map(|p| p.waker.borrow().clone().unwrap()).collect();
@@ -254,7 +269,9 @@ fn children_pushed_later_grow_in_segments_and_keep_their_indices() {
         }
     }
     drive(&mut engine, &waker);
-    assert!(probes.iter().all(|p| p.polls.get() == 1));
+    // Children polled in direct mode are polled once more when the engine leaves it.
+    assert!(probes.iter().all(|p| (1..=2).contains(&p.polls.get())));
+    assert!(probes[DIRECT_MAX + 1..].iter().all(|p| p.polls.get() == 1));
     for &i in &[0usize, 8, 9, 23, 500, 999] {
         probes[i].ready.set(true);
         probes[i].waker.borrow().as_ref().unwrap().wake_by_ref();

@@ -3,50 +3,50 @@
 //! allocation per child and per waker.
 
 use alloc::boxed::Box;
-use core::mem::ManuallyDrop;
+use core::cell::UnsafeCell;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr;
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::queue::{Node, ReadyQueue};
 use crate::sync::{Arc, AtomicPtr, AtomicWaker, Ordering};
 
+/// A node's memory, written by the engine just before the child's first poll (no pass over all
+/// nodes up front: for 100 000 children that pass alone cost as much as the rest of a gather).
+pub(crate) type NodeCell = UnsafeCell<MaybeUninit<Node>>;
+
 pub(crate) struct Header {
     pub(crate) queue: ReadyQueue,
     pub(crate) parent: AtomicWaker,
     /// Nodes of the first segment (children `0..first.len()`).
-    pub(crate) first: Box<[Node]>,
+    pub(crate) first: Box<[NodeCell]>,
     /// Nodes of later segments, owned here so they live as long as any waker; a list pushed to
     /// only by the engine (single writer) and freed when the header drops.
     more: AtomicPtr<Chunk>,
 }
 
 struct Chunk {
-    _nodes: Box<[Node]>,
+    _nodes: Box<[NodeCell]>,
     next: *mut Chunk,
 }
 
 impl Header {
     /// Creates the shared state with `cap` nodes for the first segment.
     pub(crate) fn new(cap: usize) -> Arc<Header> {
-        let mut arc = Arc::new(Header {
+        let arc = Arc::new(Header {
             queue: ReadyQueue::new(),
             parent: AtomicWaker::new(),
-            first: Box::new([]),
+            first: uninit_nodes(cap),
             more: AtomicPtr::new(ptr::null_mut()),
         });
-        let at = Arc::as_ptr(&arc);
-        if let Some(header) = Arc::get_mut(&mut arc) {
-            header.first = (0..cap).map(|i| Node::new(at, i)).collect();
-        }
         arc.queue.init();
         arc
     }
 
-    /// Adds a segment of `len` nodes for children `start..start + len` and returns a pointer to
-    /// its first node, valid as long as the header.
-    pub(crate) fn add_segment(self: &Arc<Self>, start: usize, len: usize) -> *const Node {
-        let at = Arc::as_ptr(self);
-        let nodes: Box<[Node]> = (start..start + len).map(|i| Node::new(at, i)).collect();
+    /// Adds a segment of `len` nodes and returns a pointer to its first node cell, valid as
+    /// long as the header.
+    pub(crate) fn add_segment(&self, len: usize) -> *const NodeCell {
+        let nodes = uninit_nodes(len);
         let base = nodes.as_ptr();
         let chunk = Box::into_raw(Box::new(Chunk {
             _nodes: nodes,
@@ -66,6 +66,25 @@ impl Header {
             unsafe { self.queue.push(node) };
             self.parent.wake();
         }
+    }
+}
+
+fn uninit_nodes(len: usize) -> Box<[NodeCell]> {
+    (0..len).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect()
+}
+
+/// Writes child `index`'s node into `cell` and returns a pointer to it.
+///
+/// # Safety
+/// `cell` belongs to the header `at`, and no waker for this node exists yet (the child was
+/// never polled with one), so nothing else reads the cell.
+pub(crate) unsafe fn init_node(cell: *const NodeCell, at: *const Header, index: usize) -> *const Node {
+    // SAFETY: the caller guarantees exclusive access; `UnsafeCell` allows writing through a
+    // shared path and `MaybeUninit<Node>` has the layout of `Node`.
+    unsafe {
+        let node = UnsafeCell::raw_get(cell).cast::<Node>();
+        node.write(Node::new(at, index));
+        node
     }
 }
 
