@@ -202,7 +202,6 @@ struct Contestant {
     run: fn(usize) -> u64,
 }
 
-#[allow(dead_code)] // until the aiokit rows of every workload exist
 fn aiokit(name: &'static str, run: fn(usize) -> u64) -> Contestant {
     Contestant {
         name,
@@ -747,8 +746,11 @@ fn run_workload(w: &Workload, cfg: &Config) {
             cfg.budget.as_secs()
         );
     }
+    if !skipped.is_empty() {
+        println!();
+    }
     for s in skipped {
-        println!("\nskipped: {s}");
+        println!("skipped: {s}");
     }
 }
 
