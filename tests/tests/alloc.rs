@@ -1,0 +1,363 @@
+//! Allocation counts of aiokit's combinators (BENCH.md, "Allocations"): gather, wait and
+//! as_completed over N children make a constant number of allocations, at most 4, for any N;
+//! a TaskGroup at most 1 per child.
+//!
+//! This test binary installs a counting `#[global_allocator]`. Counting is per thread and only
+//! inside [`count_allocations`], so tests running in parallel on other threads, and the test
+//! harness itself, are not counted. Children are built lazily from iterators (and, for
+//! `oneshot`, the channels are made before counting starts), so what is counted is the
+//! combinator's own work, plus the output `Vec` it returns.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::channel::oneshot;
+use futures::executor::block_on;
+
+struct CountingAllocator;
+
+thread_local! {
+    // `const` initialisers without `Drop`: reading them never allocates nor registers a
+    // destructor, which would recurse into the allocator.
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note_allocation() {
+    // `try_with`: during thread teardown the thread-locals may be gone; nothing is counted then.
+    let _ = COUNTING.try_with(|counting| {
+        if counting.get() {
+            let _ = COUNT.try_with(|count| count.set(count.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
+// `GlobalAlloc` contract; the counting touches only `const` thread-locals, which never allocate.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_allocation();
+        // SAFETY: the caller's guarantees for `alloc_zeroed` are passed on unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // A growing Vec is one more allocation as far as the budget is concerned.
+        note_allocation();
+        // SAFETY: the caller's guarantees for `realloc` are passed on unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's guarantees for `dealloc` are passed on unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Runs `f` and returns its result and the number of allocations (including reallocations)
+/// it made on this thread. The result is dropped by the caller, outside the count.
+fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    // `block_on` allocates its thread's waker on first use: keep that out of every count.
+    block_on(async {});
+    COUNT.with(|c| c.set(0));
+    COUNTING.with(|c| c.set(true));
+    let result = f();
+    COUNTING.with(|c| c.set(false));
+    (result, COUNT.with(Cell::get))
+}
+
+/// Returns `Pending` once, waking itself, then `Ready`.
+#[derive(Default)]
+struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            Poll::Ready(())
+        } else {
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+const NS: [usize; 3] = [10, 1_000, 100_000];
+const MAX_ALLOCATIONS: usize = 4;
+
+fn expected_sum(n: usize) -> u64 {
+    (n as u64) * (n as u64 - 1) / 2
+}
+
+/// The children kinds of the benchmarks. `consume` gets the children and must return the sum
+/// of their outputs; it runs under `block_on`, joined with a driver for `oneshot`. Returns the
+/// allocation count of each kind.
+fn counts_per_kind<C, F>(n: usize, consume: C) -> [(&'static str, usize); 3]
+where
+    C: Fn(Children) -> F,
+    F: Future<Output = u64>,
+{
+    let check = |kind: &str, (sum, count): (u64, usize)| {
+        assert_eq!(sum, expected_sum(n), "{kind} children, N = {n}");
+        count
+    };
+    let ready = check("ready", {
+        let children = ready_children(n);
+        count_allocations(|| block_on(consume(children)))
+    });
+    let yield1 = check("yield1", {
+        let children = yield1_children(n);
+        count_allocations(|| block_on(consume(children)))
+    });
+    let (driver, children) = oneshot_children(n);
+    let oneshot = check(
+        "oneshot",
+        count_allocations(|| {
+            block_on(async {
+                let ((), sum) = futures::join!(driver, consume(children));
+                sum
+            })
+        }),
+    );
+    [("ready", ready), ("yield1", yield1), ("oneshot", oneshot)]
+}
+
+/// One child type for every kind, so that one `consume` closure serves them all.
+enum Child {
+    Ready(u64),
+    Yield1(YieldNow, u64),
+    Oneshot(oneshot::Receiver<u64>),
+}
+
+impl Future for Child {
+    type Output = u64;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u64> {
+        match self.get_mut() {
+            Child::Ready(i) => Poll::Ready(*i),
+            Child::Yield1(yield_now, i) => Pin::new(yield_now).poll(cx).map(|()| *i),
+            Child::Oneshot(rx) => Pin::new(rx)
+                .poll(cx)
+                .map(|r| r.expect("the driver sends on every channel")),
+        }
+    }
+}
+
+/// The children, already built: iterating them does not allocate.
+type Children = std::vec::IntoIter<Child>;
+
+fn ready_children(n: usize) -> Children {
+    (0..n as u64)
+        .map(Child::Ready)
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+fn yield1_children(n: usize) -> Children {
+    (0..n as u64)
+        .map(|i| Child::Yield1(YieldNow::default(), i))
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The children and a driver that sends `i` on channel `i`, one channel per scheduler turn.
+fn oneshot_children(n: usize) -> (impl Future<Output = ()>, Children) {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..n).map(|_| oneshot::channel::<u64>()).unzip();
+    let driver = async move {
+        for (i, tx) in senders.into_iter().enumerate() {
+            tx.send(i as u64).expect("the child is alive");
+            YieldNow::default().await;
+        }
+    };
+    let children = receivers
+        .into_iter()
+        .map(Child::Oneshot)
+        .collect::<Vec<_>>()
+        .into_iter();
+    (driver, children)
+}
+
+/// For each kind of children: at most 4 allocations at every N, and the same number at every N
+/// from 1 000 up. Small N may use fewer (the engine stores up to 16 children without its
+/// queue), which is still a constant bound; what must never happen is a count growing with N.
+fn assert_constant_and_small(what: &str, counts: &[(usize, [(&'static str, usize); 3])]) {
+    eprintln!("{what}: (N, [(children, allocations)]) {counts:?}");
+    for kind in 0..3 {
+        let large: Vec<usize> = counts
+            .iter()
+            .filter(|(n, _)| *n >= 1_000)
+            .map(|(_, per_kind)| per_kind[kind].1)
+            .collect();
+        let small_enough = counts
+            .iter()
+            .all(|(_, per_kind)| per_kind[kind].1 <= MAX_ALLOCATIONS);
+        let constant = large.windows(2).all(|w| w[0] == w[1]);
+        assert!(
+            small_enough && constant,
+            "{what}: allocations must be at most {MAX_ALLOCATIONS} for every N and the same for \
+             every N >= 1 000, got (N, [(children, allocations)]) {counts:?}"
+        );
+    }
+}
+
+#[test]
+fn counting_allocator_counts_this_threads_allocations() {
+    let (boxed, count) = count_allocations(|| Box::new(7_u64));
+    assert_eq!((*boxed, count), (7, 1));
+    let (v, count) = count_allocations(|| {
+        let mut v = Vec::with_capacity(1);
+        v.extend([1_u8, 2]); // one allocation, then one reallocation
+        v
+    });
+    assert_eq!((v.len(), count), (2, 2));
+}
+
+#[test]
+fn children_and_driver_allocate_nothing_so_counts_are_the_combinators() {
+    for n in NS {
+        let counts = counts_per_kind(n, |children| async move {
+            let mut sum = 0;
+            for child in children {
+                sum += child.await;
+            }
+            sum
+        });
+        assert_eq!(
+            counts,
+            [("ready", 0), ("yield1", 0), ("oneshot", 0)],
+            "N = {n}"
+        );
+    }
+}
+
+#[test]
+fn counting_sees_per_child_allocations_of_a_peer() {
+    // futures' FuturesUnordered allocates one task per child: the counts must show it, or the
+    // bounds asserted below would prove nothing.
+    use futures::StreamExt as _;
+    for n in [1_000, 100_000] {
+        let counts = counts_per_kind(n, |children| async move {
+            let unordered: futures::stream::FuturesUnordered<_> = children.collect();
+            unordered.fold(0, |sum, v| async move { sum + v }).await
+        });
+        for (kind, count) in counts {
+            assert!(
+                count >= n,
+                "{kind} children, N = {n}: only {count} allocations"
+            );
+        }
+    }
+}
+
+// --- aiokit::gather / aiokit::try_gather ------------------------------------------------------
+
+#[test]
+fn gather_allocates_at_most_4_and_does_not_grow_with_n() {
+    let counts: Vec<_> = NS
+        .iter()
+        .map(|&n| {
+            let per_kind = counts_per_kind(n, |children| async move {
+                aiokit::gather(children).await.iter().sum()
+            });
+            (n, per_kind)
+        })
+        .collect();
+    assert_constant_and_small("gather", &counts);
+}
+
+#[test]
+fn try_gather_allocates_at_most_4_and_does_not_grow_with_n() {
+    let counts: Vec<_> = NS
+        .iter()
+        .map(|&n| {
+            let per_kind = counts_per_kind(n, |children| async move {
+                let children =
+                    children.map(|child| async move { Ok::<u64, Infallible>(child.await) });
+                match aiokit::try_gather(children).await {
+                    Ok(outputs) => outputs.iter().sum(),
+                    Err(never) => match never {},
+                }
+            });
+            (n, per_kind)
+        })
+        .collect();
+    assert_constant_and_small("try_gather", &counts);
+}
+
+#[test]
+fn try_gather_that_fails_allocates_at_most_4_and_does_not_grow_with_n() {
+    // The last child fails, so every other child has completed and been stored first.
+    let counts: Vec<_> = NS
+        .iter()
+        .map(|&n| {
+            let per_kind = counts_per_kind(n, |children| async move {
+                let last = n as u64 - 1;
+                let children = children.map(|child| async move {
+                    let i = child.await;
+                    if i == last { Err(i) } else { Ok(i) }
+                });
+                match aiokit::try_gather(children).await {
+                    Ok(_) => panic!("child {last} fails"),
+                    // The sum the counting helper checks, from the error alone.
+                    Err(last) => last * (last + 1) / 2,
+                }
+            });
+            (n, per_kind)
+        })
+        .collect();
+    assert_constant_and_small("try_gather (failing)", &counts);
+}
+
+// --- aiokit::wait (add when it lands) ---------------------------------------------------------
+// #[test]
+// fn wait_all_completed_allocates_at_most_4_and_does_not_grow_with_n() {
+//     let counts: Vec<_> = NS.iter().map(|&n| (n, counts_per_kind(n, |ch| async move {
+//         let (done, pending) = aiokit::wait(ch, aiokit::ReturnWhen::AllCompleted).await;
+//         assert!(pending.is_empty());
+//         done.into_iter().map(|d| d.into_output()).sum::<u64>()
+//     }))).collect();
+//     assert_constant_and_small("wait(AllCompleted)", &counts);
+// }
+
+// --- aiokit::as_completed (add when it lands) -------------------------------------------------
+// #[test]
+// fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
+//     use futures::StreamExt as _;
+//     let counts: Vec<_> = NS.iter().map(|&n| (n, counts_per_kind(n, |ch| async move {
+//         aiokit::as_completed(ch).fold(0, |sum, v| async move { sum + v }).await
+//     }))).collect();
+//     assert_constant_and_small("as_completed", &counts);
+// }
+
+// --- aiokit::TaskGroup (add when it lands): at most 1 allocation per child ---------------------
+// #[test]
+// fn taskgroup_allocates_at_most_1_per_child() {
+//     for n in NS {
+//         let ((), count) = count_allocations(|| block_on(async {
+//             aiokit::TaskGroup::run(async |tg| {
+//                 for i in 0..n as u64 {
+//                     tg.create_task(async move { Ok::<u64, std::convert::Infallible>(i) });
+//                 }
+//                 Ok(())
+//             }).await.unwrap()
+//         }));
+//         assert!(count <= n + MAX_ALLOCATIONS, "TaskGroup, N = {n}: {count} allocations");
+//     }
+// }
