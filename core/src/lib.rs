@@ -9,3 +9,11 @@ mod error;
 mod sync;
 
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+mod timeout;
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+mod timer;
+pub use timeout::{WaitFor, wait_for_deadline};
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+pub use timeout::{timeout, timeout_at, wait_for};
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+pub use timer::{Sleep, sleep, sleep_until};
