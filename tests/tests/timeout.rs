@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -72,8 +72,11 @@ fn on_expiry_the_inner_is_dropped_before_timeout_error() {
     let task_outcome = outcome.clone();
     pool.spawner()
         .spawn_local(async move {
-            let result = wait_for_deadline(probe, deadline).await;
+            // Kept alive past the error: only its own drop of the inner can be logged first.
+            let mut job = pin!(wait_for_deadline(probe, deadline));
+            let result = job.as_mut().await;
             task_log.borrow_mut().push("error observed");
+            assert!(job.is_terminated());
             task_outcome.set(Some(result));
         })
         .unwrap();
@@ -91,7 +94,8 @@ async fn on_expiry_the_inner_is_dropped_before_timeout_error_tokio_clock() {
     let log = Log::default();
     let (probe, _) = Probe::new(&log);
     let start = tokio::time::Instant::now();
-    let result = wait_for(probe, Duration::from_secs(5)).await;
+    let mut job = pin!(wait_for(probe, Duration::from_secs(5)));
+    let result = job.as_mut().await;
     log.borrow_mut().push("error observed");
     assert_eq!(result, Err(TimeoutError::new()));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
