@@ -111,10 +111,10 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFu
     wait_for_deadline(fut, sleep_until(deadline))
 }
 
-/// Runs `fut` until it completes or `deadline` completes: the deadline form of [`wait_for`],
+/// Runs `fut` until it completes or `deadline` completes: the deadline form of `wait_for`,
 /// for any timer or event (`tokio::time::sleep`, `async_io::Timer`, a shutdown signal...).
 ///
-/// The same rules as [`wait_for`]: the output of `fut` if it completes first, or in the same
+/// The same rules as `wait_for`: the output of `fut` if it completes first, or in the same
 /// poll as the deadline; else `fut` is dropped, then `Err(`[`TimeoutError`]`)` is returned. A
 /// deadline that is ready on its first poll is a zero timeout: `fut` is polled once. Needs no
 /// timer feature and no `std`.
@@ -124,10 +124,11 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFu
 /// ```
 /// use aiokit::{wait_for_deadline, TimeoutError};
 /// use futures::channel::oneshot;
-/// use futures::future;
+/// use futures::{future, FutureExt};
 /// # futures::executor::block_on(async {
 /// let (fire, fired) = oneshot::channel::<()>();
-/// let mut job = wait_for_deadline(future::pending::<()>(), async { fired.await.ok(); });
+/// // Any outcome of the channel (a value, or the sender dropped) is the deadline.
+/// let mut job = wait_for_deadline(future::pending::<()>(), fired.map(drop));
 /// assert!(futures::poll!(&mut job).is_pending());
 /// fire.send(()).unwrap();
 /// assert_eq!(job.await, Err(TimeoutError::new()));
@@ -136,7 +137,7 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFu
 ///
 /// # Cancel safety
 ///
-/// As [`wait_for`]; `deadline` is dropped with it.
+/// As `wait_for`; `deadline` is dropped with it.
 pub fn wait_for_deadline<F, D>(fut: F, deadline: D) -> WaitFor<F::IntoFuture, D::IntoFuture>
 where
     F: IntoFuture,
@@ -150,8 +151,8 @@ where
 }
 
 pin_project! {
-    /// Future for the [`wait_for()`], [`timeout()`], [`timeout_at()`] and
-    /// [`wait_for_deadline()`] functions.
+    /// Future for the `wait_for()`, `timeout()`, `timeout_at()` and
+    /// [`wait_for_deadline()`] functions (the first three need a timer feature).
     ///
     /// Output: `Ok` with the inner future's output, or `Err(TimeoutError)` once the deadline
     /// `D` has completed; the inner future has then already been dropped.
@@ -161,7 +162,7 @@ pin_project! {
     /// this one (polled from inside the inner future) can tell that this one has expired in
     /// the same poll: it then stays pending and lets this one report, as asyncio's nested
     /// timeouts do. (This needs the `std` feature; without it the inner one reports.) Two
-    /// [`Sleep`](crate::Sleep)s with the same deadline always elapse in the same poll.
+    /// `Sleep`s with the same deadline always elapse in the same poll.
     ///
     /// # Panics
     ///

@@ -21,6 +21,7 @@
 
 use core::fmt;
 use core::future::Future;
+use core::marker::PhantomPinned;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -117,16 +118,26 @@ pin_project! {
     /// let sleep: aiokit::Sleep = aiokit::sleep(Duration::ZERO);
     /// assert_eq!(futures::executor::block_on(sleep), ());
     /// ```
+    ///
+    /// It is `!Unpin` (as tokio's `Sleep`): pin it (`std::pin::pin!`, `Box::pin`) to poll it
+    /// through `&mut`.
     #[must_use = "futures do nothing unless polled"]
     pub struct Sleep {
         #[pin]
         state: State,
+        // !Unpin whatever the features (tokio's timer is !Unpin): a feature enabled by another
+        // crate must not take `Unpin` away from code that relied on it.
+        #[pin]
+        _pinned: PhantomPinned,
     }
 }
 
 impl Sleep {
     fn from_state(state: State) -> Self {
-        Sleep { state }
+        Sleep {
+            state,
+            _pinned: PhantomPinned,
+        }
     }
 }
 
@@ -222,7 +233,10 @@ fn fallback_sleep_until(deadline: Instant) -> State {
         return State::Elapsed;
     }
     State::FuturesTimer {
-        delay: clock_checked::ClockChecked::new(futures_timer::Delay::new(deadline - now), deadline),
+        delay: clock_checked::ClockChecked::new(
+            futures_timer::Delay::new(deadline - now),
+            deadline,
+        ),
     }
 }
 
@@ -326,5 +340,66 @@ mod tokio_timer {
             }
             sleep.poll(cx)
         }
+    }
+}
+
+// Outside a Tokio runtime, these need a timer that works without one.
+#[cfg(all(test, any(feature = "futures-timer", feature = "async-io")))]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    fn timer_of(sleep: &Sleep) -> String {
+        format!("{sleep:?}")
+    }
+
+    #[test]
+    fn zero_past_and_unreachable_deadlines_need_no_timer() {
+        assert_eq!(
+            timer_of(&sleep(Duration::ZERO)),
+            r#"Sleep { timer: "elapsed" }"#
+        );
+        let past = Instant::now() - Duration::from_millis(1);
+        assert_eq!(
+            timer_of(&sleep_until(past)),
+            r#"Sleep { timer: "elapsed" }"#
+        );
+        assert_eq!(
+            timer_of(&sleep(Duration::MAX)),
+            r#"Sleep { timer: "never" }"#
+        );
+        block_on(sleep(Duration::ZERO));
+    }
+
+    #[test]
+    fn outside_tokio_async_io_comes_before_futures_timer() {
+        let expected = if cfg!(feature = "async-io") {
+            r#"Sleep { timer: "async-io" }"#
+        } else {
+            r#"Sleep { timer: "futures-timer" }"#
+        };
+        assert_eq!(timer_of(&sleep(Duration::from_secs(60))), expected);
+    }
+
+    #[test]
+    fn a_sleep_is_ready_once_its_deadline_passed_and_stays_ready() {
+        let deadline = Instant::now() + Duration::from_millis(2);
+        let mut sleep = core::pin::pin!(sleep_until(deadline));
+        block_on(sleep.as_mut());
+        assert!(Instant::now() >= deadline);
+        // The timer is released after firing; polling again is still ready.
+        assert_eq!(timer_of(&sleep), r#"Sleep { timer: "elapsed" }"#);
+        block_on(sleep.as_mut());
+    }
+
+    #[test]
+    fn two_sleeps_with_one_deadline_are_ready_together() {
+        let deadline = Instant::now() + Duration::from_millis(2);
+        let (first, second) = (sleep_until(deadline), sleep_until(deadline));
+        block_on(first);
+        // No waiting for the timer thread to fire the second one: the clock says it is due.
+        let waker = futures::task::noop_waker();
+        let poll = core::pin::pin!(second).poll(&mut Context::from_waker(&waker));
+        assert_eq!(poll, Poll::Ready(()));
     }
 }

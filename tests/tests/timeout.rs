@@ -82,7 +82,10 @@ fn on_expiry_the_inner_is_dropped_before_timeout_error() {
         .unwrap();
     pool.run_until_stalled();
     assert_eq!(polls.get(), 1);
-    assert!(log.borrow().is_empty(), "nothing happens before the deadline");
+    assert!(
+        log.borrow().is_empty(),
+        "nothing happens before the deadline"
+    );
     fire.send(()).unwrap();
     pool.run_until_stalled();
     assert_eq!(outcome.get(), Some(Err(TimeoutError::new())));
@@ -119,7 +122,8 @@ fn zero_timeout_ready_inner_gives_result() {
 fn zero_timeout_pending_inner_times_out_without_polling_again() {
     let log = Log::default();
     let past = Instant::now() - Duration::from_secs(1);
-    let cases: Vec<Box<dyn Fn(Probe) -> Pin<Box<dyn Future<Output = _>>>>> = vec![
+    type Timed = Pin<Box<dyn Future<Output = Result<u32, TimeoutError>>>>;
+    let cases: Vec<Box<dyn Fn(Probe) -> Timed>> = vec![
         Box::new(|p| Box::pin(wait_for(p, Duration::ZERO))),
         Box::new(|p| Box::pin(timeout(Duration::ZERO, p))),
         Box::new(move |p| Box::pin(timeout_at(past, p))),
