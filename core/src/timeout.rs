@@ -146,7 +146,6 @@ where
     WaitFor {
         inner: Some(fut.into_future()),
         deadline: Some(deadline.into_future()),
-        expired: false,
     }
 }
 
@@ -157,12 +156,17 @@ pin_project! {
     /// Output: `Ok` with the inner future's output, or `Err(TimeoutError)` once the deadline
     /// `D` has completed; the inner future has then already been dropped.
     ///
-    /// Each poll polls the deadline, then the inner future, so an inner that completes in the
-    /// same poll as the deadline wins. The deadline goes first so that a timeout nested in
-    /// this one (polled from inside the inner future) can tell that this one has expired in
-    /// the same poll: it then stays pending and lets this one report, as asyncio's nested
-    /// timeouts do. (This needs the `std` feature; without it the inner one reports.) Two
-    /// `Sleep`s with the same deadline always elapse in the same poll.
+    /// Each poll polls the inner future, then (if it is still pending) the deadline, so an
+    /// inner that completes in the same poll as the deadline wins, and an inner that is ready
+    /// at once costs no timer registration.
+    ///
+    /// Nested timeouts: when a timeout nested in this one (polled from inside the inner
+    /// future) reports its expiry, and this one's deadline has passed in the same poll, this
+    /// one reports instead: `Err(TimeoutError)`, not `Ok(Err(TimeoutError))`, whatever the
+    /// inner made of the nested error. That is asyncio's rule (the outer cancellation wins).
+    /// Two `Sleep`s with one deadline always elapse in the same poll. Without the `std`
+    /// feature there is no way to tell, and the nested timeout's error comes out as
+    /// `Ok(Err(TimeoutError))`.
     ///
     /// # Panics
     ///
@@ -183,12 +187,11 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless polled"]
     pub struct WaitFor<F, D> {
+        // `None` once completed; both are dropped then.
         #[pin]
         inner: Option<F>,
         #[pin]
         deadline: Option<D>,
-        // The deadline has completed (it is dropped then, so it is never polled again).
-        expired: bool,
     }
 }
 
@@ -202,36 +205,35 @@ impl<F: Future, D: Future<Output = ()>> Future for WaitFor<F, D> {
             .as_mut()
             .as_pin_mut()
             .expect("`WaitFor` polled after completion");
-        if let Some(deadline) = this.deadline.as_mut().as_pin_mut() {
-            if deadline.poll(cx).is_ready() {
-                *this.expired = true;
+        let (polled, nested_expired) = nesting::poll_watching(|| inner.poll(cx));
+        let deadline = this
+            .deadline
+            .as_mut()
+            .as_pin_mut()
+            .expect("the deadline lives as long as the inner future");
+        // The deadline is only consulted when its answer can change the outcome.
+        let expired = match polled {
+            Poll::Ready(_) if !nested_expired => false,
+            Poll::Ready(_) | Poll::Pending => deadline.poll(cx).is_ready(),
+        };
+        match polled {
+            Poll::Ready(output) if !expired => {
+                this.inner.set(None);
                 this.deadline.set(None);
+                Poll::Ready(Ok(output))
+            }
+            Poll::Pending if !expired => Poll::Pending,
+            // Expired; an output here came from a nested timeout's expiry, which this
+            // one's takes over.
+            _ => {
+                // Dropped before the error is returned, as asyncio's wait_for returns only
+                // once the inner has finished cancelling.
+                this.inner.set(None);
+                this.deadline.set(None);
+                nesting::report_expiry();
+                Poll::Ready(Err(TimeoutError::new()))
             }
         }
-        let polled = if *this.expired {
-            nesting::poll_expired(|| inner.poll(cx))
-        } else {
-            inner.poll(cx)
-        };
-        if let Poll::Ready(output) = polled {
-            this.inner.set(None);
-            this.deadline.set(None);
-            return Poll::Ready(Ok(output));
-        }
-        if !*this.expired {
-            return Poll::Pending;
-        }
-        if nesting::enclosing_expired() {
-            // An enclosing timeout expired in this very poll: it reports, and drops us (with
-            // our inner) as soon as we return. The wake only matters if something keeps us
-            // alive past it (a shared future): then we are polled again and report ourselves.
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        // Dropped before the error is returned, as asyncio's wait_for returns only once the
-        // inner has finished cancelling.
-        this.inner.set(None);
-        Poll::Ready(Err(TimeoutError::new()))
     }
 }
 
@@ -245,49 +247,56 @@ impl<F, D> fmt::Debug for WaitFor<F, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitFor")
             .field("done", &self.inner.is_none())
-            .field("expired", &self.expired)
             .finish()
     }
 }
 
-/// Tells a `WaitFor` polled from inside the inner future of another one whether that outer
-/// one has expired in the current poll. A thread-local suffices: the inner future is polled
+/// Lets a `WaitFor` learn whether a `WaitFor` nested in its inner future reported an expiry
+/// during the poll of that inner future. A thread-local suffices: the inner future is polled
 /// synchronously, on this thread, within the outer's poll.
 #[cfg(feature = "std")]
 mod nesting {
     use std::cell::Cell;
 
     std::thread_local! {
-        static ENCLOSING_EXPIRED: Cell<bool> = const { Cell::new(false) };
+        // "A timeout reported its expiry": cleared before an inner poll, read after it.
+        static EXPIRY_REPORTED: Cell<bool> = const { Cell::new(false) };
     }
 
-    /// Polls the inner future of an expired `WaitFor` with the flag raised.
-    pub(super) fn poll_expired<R>(poll: impl FnOnce() -> R) -> R {
-        // Restores the flag also when the inner future panics.
-        struct Restore(bool);
+    /// Runs `poll`, and tells whether a timeout inside it reported an expiry.
+    pub(super) fn poll_watching<R>(poll: impl FnOnce() -> R) -> (R, bool) {
+        // Puts back what the enclosing scope had seen so far (siblings polled before us),
+        // plus what happened inside, also when `poll` panics. During thread teardown the
+        // flag is gone: nesting is then not detected.
+        struct Restore {
+            before: bool,
+        }
         impl Drop for Restore {
             fn drop(&mut self) {
-                let _ = ENCLOSING_EXPIRED.try_with(|flag| flag.set(self.0));
+                let _ = EXPIRY_REPORTED.try_with(|flag| flag.set(self.before || flag.get()));
             }
         }
-        let previous = ENCLOSING_EXPIRED.try_with(|flag| flag.replace(true));
-        let _restore = Restore(previous.unwrap_or(false));
-        poll()
+        let _restore = Restore {
+            before: EXPIRY_REPORTED
+                .try_with(|flag| flag.replace(false))
+                .unwrap_or(false),
+        };
+        let output = poll();
+        let inside = EXPIRY_REPORTED.try_with(Cell::get).unwrap_or(false);
+        (output, inside)
     }
 
-    pub(super) fn enclosing_expired() -> bool {
-        ENCLOSING_EXPIRED.try_with(Cell::get).unwrap_or(false)
+    pub(super) fn report_expiry() {
+        let _ = EXPIRY_REPORTED.try_with(|flag| flag.set(true));
     }
 }
 
 /// Without `std` there is no thread-local: nested timeouts each report their own expiry.
 #[cfg(not(feature = "std"))]
 mod nesting {
-    pub(super) fn poll_expired<R>(poll: impl FnOnce() -> R) -> R {
-        poll()
+    pub(super) fn poll_watching<R>(poll: impl FnOnce() -> R) -> (R, bool) {
+        (poll(), false)
     }
 
-    pub(super) fn enclosing_expired() -> bool {
-        false
-    }
+    pub(super) fn report_expiry() {}
 }

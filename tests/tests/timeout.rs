@@ -171,6 +171,66 @@ fn nested_timeouts_only_the_outer_reports_with_one_deadline_future() {
     assert_eq!(*log.borrow(), ["inner dropped"]);
 }
 
+#[test]
+fn nested_timeouts_only_the_outer_reports_whatever_the_inner_made_of_it() {
+    // The inner code handles its timeout (a fallback, a select); the outer still reports, as
+    // in asyncio, where the inner sees a cancellation rather than its own timeout.
+    let (fire, deadline) = channel_deadline();
+    let deadline = deadline.shared();
+    let inner_deadline = deadline.clone();
+    let fallback = async move {
+        match wait_for_deadline(future::pending::<u32>(), inner_deadline).await {
+            Ok(n) => n,
+            Err(TimeoutError { .. }) => 0,
+        }
+    };
+    let raced = future::select(
+        wait_for_deadline(future::pending::<u32>(), deadline.clone()),
+        future::pending::<()>(),
+    );
+    let both = future::join(
+        wait_for_deadline(fallback, deadline.clone()),
+        wait_for_deadline(raced, deadline.clone()),
+    );
+    // Three levels: the middle one's deadline is later; the outermost shares the inner's.
+    let middle = wait_for_deadline(
+        wait_for_deadline(future::pending::<()>(), deadline.clone()),
+        future::pending::<()>(),
+    );
+    let outermost = wait_for_deadline(middle, deadline.clone());
+    // A sibling polled after the nested expiry, finishing in that poll, hides nothing.
+    let siblings = wait_for_deadline(
+        future::join(
+            wait_for_deadline(future::pending::<()>(), deadline.clone()),
+            wait_for_deadline(deadline.clone().map(|()| 1), future::pending::<()>()),
+        ),
+        deadline,
+    );
+    let mut pool = LocalPool::new();
+    let siblings = pool.spawner().spawn_local_with_handle(siblings).unwrap();
+    let both = pool.spawner().spawn_local_with_handle(both).unwrap();
+    let outermost = pool.spawner().spawn_local_with_handle(outermost).unwrap();
+    pool.run_until_stalled();
+    fire.send(()).unwrap();
+    let (fallback, raced) = pool.run_until(both);
+    assert_eq!(fallback, Err(TimeoutError::new()));
+    assert!(raced.is_err());
+    assert_eq!(pool.run_until(outermost), Err(TimeoutError::new()));
+    assert_eq!(pool.run_until(siblings), Err(TimeoutError::new()));
+}
+
+#[test]
+fn a_ready_inner_never_polls_the_deadline() {
+    let polls = Rc::new(Cell::new(0));
+    let counted = polls.clone();
+    let deadline = future::poll_fn(move |_| {
+        counted.set(counted.get() + 1);
+        Poll::Ready(())
+    });
+    assert_eq!(block_on(wait_for_deadline(async { 5 }, deadline)), Ok(5));
+    assert_eq!(polls.get(), 0);
+}
+
 // ---- more of the contract ----------------------------------------------------------------
 
 #[test]
@@ -203,9 +263,8 @@ fn nested_inner_finishing_with_the_outer_deadline_wins() {
 }
 
 #[test]
-fn an_inner_timeout_that_outlives_its_expired_outer_still_reports() {
-    // The inner timeout stays pending while the outer one reports; kept alive by `Shared`,
-    // it must report on its own later instead of hanging.
+fn an_inner_timeout_that_outlives_its_expired_outer_keeps_its_own_outcome() {
+    // The outer one reports; the inner one, kept alive by `Shared`, has its own error.
     let inner = wait_for_deadline(future::pending::<()>(), future::ready(())).shared();
     let outer = wait_for_deadline(inner.clone(), future::ready(()));
     assert_eq!(block_on(outer), Err(TimeoutError::new()));
@@ -213,7 +272,7 @@ fn an_inner_timeout_that_outlives_its_expired_outer_still_reports() {
 }
 
 #[test]
-fn a_panicking_inner_does_not_leave_an_enclosing_expiry_behind() {
+fn a_panicking_inner_leaves_later_timeouts_working() {
     let panicking = wait_for_deadline(
         async {
             panic!("inner panic");
@@ -221,7 +280,6 @@ fn a_panicking_inner_does_not_leave_an_enclosing_expiry_behind() {
         future::ready(()),
     );
     assert!(catch_unwind(AssertUnwindSafe(|| block_on(panicking))).is_err());
-    // Not nested in anything: a stale "enclosing expired" flag would make it stay pending.
     let mut lone = wait_for_deadline(future::pending::<()>(), future::ready(()));
     let waker = futures::task::noop_waker();
     let poll = Pin::new(&mut lone).poll(&mut Context::from_waker(&waker));
@@ -287,12 +345,9 @@ fn dropping_the_timeout_drops_the_inner_and_the_deadline() {
 #[test]
 fn debug_shows_the_state() {
     let mut job = wait_for_deadline(future::ready(1), future::pending::<()>());
-    assert_eq!(
-        format!("{job:?}"),
-        "WaitFor { done: false, expired: false }"
-    );
+    assert_eq!(format!("{job:?}"), "WaitFor { done: false }");
     assert_eq!(block_on(&mut job), Ok(1));
-    assert_eq!(format!("{job:?}"), "WaitFor { done: true, expired: false }");
+    assert_eq!(format!("{job:?}"), "WaitFor { done: true }");
 }
 
 // ---- Duration forms on each executor ------------------------------------------------------
