@@ -10,7 +10,9 @@
 //! 3. `futures-timer` (default): [`futures_timer::Delay`], executor-neutral; its one global
 //!    helper thread is spawned on first use.
 //!
-//! With only `tokio` enabled, a [`Sleep`] made outside a Tokio runtime panics.
+//! With only `tokio` enabled, a [`Sleep`] made outside a Tokio runtime panics when polled.
+//! Outside tokio, the timer is only made on the first poll, so a timeout whose inner future
+//! is ready at once never touches a timer.
 //!
 //! Why futures-timer is the default: it has no dependencies and no I/O reactor, works under
 //! every executor (futures' `block_on`, tokio, smol, embassy-std...), and its helper thread is
@@ -49,14 +51,19 @@ use pin_project_lite::pin_project;
 ///
 /// # Panics
 ///
-/// With the `tokio` feature alone, when called outside a Tokio runtime context; inside a
-/// Tokio runtime built without `enable_time`, as tokio's own `sleep` does.
+/// With the `tokio` timer feature alone, when made outside a Tokio runtime context, then
+/// polled; when made inside a Tokio runtime built without `enable_time`, as tokio's own
+/// `sleep` does.
 pub fn sleep(duration: Duration) -> Sleep {
     if duration.is_zero() {
         return Sleep::from_state(State::Elapsed);
     }
-    match now().checked_add(duration) {
-        Some(when) => sleep_until(when),
+    #[cfg(feature = "tokio")]
+    if let Some(state) = tokio_timer::sleep(duration) {
+        return Sleep::from_state(state);
+    }
+    match Instant::now().checked_add(duration) {
+        Some(deadline) => Sleep::from_state(State::Unstarted { deadline }),
         None => Sleep::from_state(State::Never),
     }
 }
@@ -88,17 +95,10 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
     if let Some(state) = tokio_timer::sleep_until(deadline) {
         return Sleep::from_state(state);
     }
-    Sleep::from_state(fallback_sleep_until(deadline))
-}
-
-/// The clock deadlines are measured on: tokio's inside a Tokio runtime (it may be paused),
-/// else the std clock.
-fn now() -> Instant {
-    #[cfg(feature = "tokio")]
-    if let Some(now) = tokio_timer::now() {
-        return now;
+    if deadline <= Instant::now() {
+        return Sleep::from_state(State::Elapsed);
     }
-    Instant::now()
+    Sleep::from_state(State::Unstarted { deadline })
 }
 
 pin_project! {
@@ -148,6 +148,10 @@ pin_project! {
         Elapsed,
         // A deadline beyond what `Instant` can hold.
         Never,
+        // Outside tokio, the timer is made on the first poll: a timeout whose inner future
+        // is ready at once then costs no timer (futures-timer's `Delay::new` registers with
+        // its thread at once).
+        Unstarted { deadline: Instant },
         Tokio { #[pin] sleep: TokioSleep },
         AsyncIo { timer: AsyncIoTimer },
         FuturesTimer { delay: FuturesTimerDelay },
@@ -159,9 +163,18 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.project().state;
+        if let StateProj::Unstarted { deadline } = state.as_mut().project() {
+            let deadline = *deadline;
+            if Instant::now() >= deadline {
+                state.set(State::Elapsed);
+                return Poll::Ready(());
+            }
+            state.set(start_fallback(deadline));
+        }
         let fired = match state.as_mut().project() {
             StateProj::Elapsed => return Poll::Ready(()),
             StateProj::Never => return Poll::Pending,
+            StateProj::Unstarted { .. } => unreachable!("started above"),
             StateProj::Tokio { sleep } => sleep.poll(cx),
             StateProj::AsyncIo { timer } => Pin::new(timer).poll(cx),
             StateProj::FuturesTimer { delay } => Pin::new(delay).poll(cx),
@@ -178,6 +191,7 @@ impl fmt::Debug for Sleep {
         let timer = match self.state {
             State::Elapsed => "elapsed",
             State::Never => "never",
+            State::Unstarted { .. } => FALLBACK,
             State::Tokio { .. } => "tokio",
             State::AsyncIo { .. } => "async-io",
             State::FuturesTimer { .. } => "futures-timer",
@@ -214,39 +228,40 @@ type FuturesTimerDelay = clock_checked::ClockChecked<futures_timer::Delay>;
 #[cfg(not(feature = "futures-timer"))]
 type FuturesTimerDelay = Disabled;
 
-/// The timer used outside a Tokio runtime, by precedence: async-io, then futures-timer.
+// The timer used outside a Tokio runtime, by precedence: async-io, then futures-timer. It is
+// made for a deadline still ahead.
+
 #[cfg(feature = "async-io")]
-fn fallback_sleep_until(deadline: Instant) -> State {
-    if deadline <= Instant::now() {
-        return State::Elapsed;
-    }
+const FALLBACK: &str = "async-io";
+
+#[cfg(feature = "async-io")]
+fn start_fallback(deadline: Instant) -> State {
     State::AsyncIo {
         timer: clock_checked::ClockChecked::new(async_io::Timer::at(deadline), deadline),
     }
 }
 
-/// The timer used outside a Tokio runtime, by precedence: async-io, then futures-timer.
 #[cfg(all(feature = "futures-timer", not(feature = "async-io")))]
-fn fallback_sleep_until(deadline: Instant) -> State {
-    let now = Instant::now();
-    if deadline <= now {
-        return State::Elapsed;
-    }
+const FALLBACK: &str = "futures-timer";
+
+#[cfg(all(feature = "futures-timer", not(feature = "async-io")))]
+fn start_fallback(deadline: Instant) -> State {
+    let delay = futures_timer::Delay::new(deadline.saturating_duration_since(Instant::now()));
     State::FuturesTimer {
-        delay: clock_checked::ClockChecked::new(
-            futures_timer::Delay::new(deadline - now),
-            deadline,
-        ),
+        delay: clock_checked::ClockChecked::new(delay, deadline),
     }
 }
 
-/// Only `tokio` is enabled and there is no Tokio runtime: nothing can drive a timer.
 #[cfg(not(any(feature = "futures-timer", feature = "async-io")))]
-fn fallback_sleep_until(_deadline: Instant) -> State {
+const FALLBACK: &str = "none";
+
+// Only `tokio` is enabled and the sleep was made outside a Tokio runtime.
+#[cfg(not(any(feature = "futures-timer", feature = "async-io")))]
+fn start_fallback(_deadline: Instant) -> State {
     panic!(
-        "aiokit: a Duration timeout needs a Tokio runtime context when only the `tokio` timer \
-         feature is enabled; enable `futures-timer` or `async-io` for other executors, or use \
-         the deadline form `wait_for_deadline`"
+        "aiokit: a Duration timeout made outside a Tokio runtime context needs the \
+         `futures-timer` or `async-io` feature (only `tokio` is enabled); or use the deadline \
+         form `wait_for_deadline`"
     )
 }
 
@@ -289,7 +304,7 @@ mod tokio_timer {
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use pin_project_lite::pin_project;
 
@@ -299,9 +314,20 @@ mod tokio_timer {
         tokio::runtime::Handle::try_current().is_ok()
     }
 
-    /// Tokio's clock, inside a Tokio runtime.
-    pub(super) fn now() -> Option<Instant> {
-        in_runtime().then(|| tokio::time::Instant::now().into_std())
+    /// A tokio sleep measured on tokio's clock (it may be paused), inside a Tokio runtime;
+    /// `None` outside one.
+    pub(super) fn sleep(duration: Duration) -> Option<State> {
+        if !in_runtime() {
+            return None;
+        }
+        Some(match tokio::time::Instant::now().checked_add(duration) {
+            Some(deadline) => State::Tokio {
+                sleep: TokioSleep {
+                    sleep: tokio::time::sleep_until(deadline),
+                },
+            },
+            None => State::Never,
+        })
     }
 
     /// A tokio sleep, inside a Tokio runtime; `None` outside one.

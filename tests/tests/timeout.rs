@@ -181,7 +181,7 @@ fn nested_timeouts_only_the_outer_reports_whatever_the_inner_made_of_it() {
     let fallback = async move {
         match wait_for_deadline(future::pending::<u32>(), inner_deadline).await {
             Ok(n) => n,
-            Err(TimeoutError { .. }) => 0,
+            Err(TimeoutError { .. }) => 99,
         }
     };
     let raced = future::select(
