@@ -106,10 +106,24 @@ pin_project! {
     /// forms of [`wait_for()`](crate::wait_for), [`timeout()`](crate::timeout) and
     /// [`timeout_at()`](crate::timeout_at).
     ///
-    /// It completes once its deadline has passed; polled again after that, it is ready again.
-    /// Dropping it cancels the timer. Which timer backs it is decided when it is created; see
-    /// the precedence in the crate's feature list: `tokio` (inside a Tokio runtime), then
-    /// `async-io`, then `futures-timer`.
+    /// It completes once its deadline has passed (it also reads the clock when polled, so
+    /// two `Sleep`s with one deadline are ready in the same poll); polled again after that, it
+    /// is ready again. Dropping it cancels the timer. It is `!Unpin`, as tokio's `Sleep`:
+    /// pin it (`std::pin::pin!`, `Box::pin`) to poll it through `&mut`.
+    ///
+    /// # Timer features
+    ///
+    /// The timer behind it is chosen when it is created, among the enabled features:
+    ///
+    /// 1. `tokio`: tokio's `sleep_until`, if created inside a Tokio runtime context; the
+    ///    deadline is then measured on tokio's clock, which tests may pause.
+    /// 2. `async-io`: `async_io::Timer`, driven by the reactor smol and async-std run anyway.
+    /// 3. `futures-timer` (default): `futures_timer::Delay`, for any executor; one global
+    ///    helper thread, started by the first timer.
+    ///
+    /// So enabling `tokio` or `async-io` never needs `default-features = false`. Outside
+    /// tokio the timer is made on the first poll: a timeout whose inner future is ready at
+    /// once never touches a timer. Zero and past deadlines use no timer at all.
     ///
     /// # Examples
     ///
@@ -118,9 +132,6 @@ pin_project! {
     /// let sleep: aiokit::Sleep = aiokit::sleep(Duration::ZERO);
     /// assert_eq!(futures::executor::block_on(sleep), ());
     /// ```
-    ///
-    /// It is `!Unpin` (as tokio's `Sleep`): pin it (`std::pin::pin!`, `Box::pin`) to poll it
-    /// through `&mut`.
     #[must_use = "futures do nothing unless polled"]
     pub struct Sleep {
         #[pin]
