@@ -37,3 +37,11 @@ pub use task::{
     CallbackId, DoneCallback, DoneCallbackPanic, Shield, Task, TaskStateError,
     set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
 };
+mod timeout;
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+mod timer;
+pub use timeout::{WaitFor, wait_for_deadline};
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+pub use timeout::{timeout, timeout_at, wait_for};
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+pub use timer::{Sleep, sleep, sleep_until};
