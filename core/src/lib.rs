@@ -9,3 +9,27 @@ mod error;
 mod sync;
 
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+
+mod coroutine;
+mod partial;
+
+pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
+#[cfg(feature = "std")]
+pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
+
+#[cfg(feature = "macros")]
+pub use aiokit_macros::{coroutine, partial};
+
+/// Items the macro expansions name; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::coroutine::{Coroutine, __qualname};
+    pub use crate::partial::{DebugArg, DebugFallback, DebugViaDebug, Partial};
+    pub use core::any::type_name_of_val;
+    pub use core::fmt::{Formatter, Result as FmtResult};
+    pub use core::future::Future;
+    pub use core::marker::Send;
+    pub use core::module_path;
+    pub use core::option::Option;
+}

@@ -1,0 +1,28 @@
+//! `#[aiokit::coroutine]`: parse the options and the item, validate, expand.
+
+mod expand;
+mod parse;
+mod validate;
+
+use proc_macro2::TokenStream;
+
+pub(crate) fn coroutine(args: TokenStream, item: TokenStream) -> TokenStream {
+    let options = parse::options(args);
+    let function = parse::function(item.clone());
+    let result = match (options, function) {
+        (Ok(options), Ok(function)) => {
+            validate::function(&function).map(|()| expand::coroutine(options, function))
+        }
+        (Err(mut e), Err(e2)) => {
+            e.combine(e2);
+            Err(e)
+        }
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+    };
+    result.unwrap_or_else(|error| {
+        // The item stays, so that its callers do not add "cannot find function" errors.
+        let mut out = error.to_compile_error();
+        out.extend(item);
+        out
+    })
+}
