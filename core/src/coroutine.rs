@@ -27,7 +27,6 @@ use pin_project_lite::pin_project;
 /// let coro = Coroutine::new("brew", async { 1 });
 /// assert_eq!(label(&coro), "brew");
 /// assert_eq!(label(&Box::pin(coro)), "brew");
-/// # aiokit::Coroutine::new("unused", async {}).set_never_awaited_report(false);
 /// ```
 pub trait Named {
     /// The name, if this value has one.
@@ -220,7 +219,9 @@ impl<F: Future> Future for Coroutine<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         match *this.state {
-            CoroutineState::Done => panic!("cannot reuse already awaited coroutine `{}`", this.name),
+            CoroutineState::Done => {
+                panic!("cannot reuse already awaited coroutine `{}`", this.name)
+            }
             // Marked before polling so that a body panicking on its first poll is not also
             // reported as never awaited.
             CoroutineState::Pending => {
@@ -266,6 +267,10 @@ pub fn __qualname(marker: &'static str, module_path: &'static str) -> &'static s
         .and_then(|rest| rest.strip_prefix("::"))
         .unwrap_or(path)
 }
+
+/// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
+#[doc(hidden)]
+pub fn __coroutine_send_check<T: Send>(_: &T) {}
 
 /// Drops never-polled coroutines without reporting them.
 ///

@@ -24,12 +24,6 @@ pub use aiokit_macros::{coroutine, partial};
 /// Items the macro expansions name; not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coroutine::{Coroutine, __qualname};
+    pub use crate::coroutine::{__coroutine_send_check, __qualname as qualname, Coroutine};
     pub use crate::partial::{DebugArg, DebugFallback, DebugViaDebug, Partial};
-    pub use core::any::type_name_of_val;
-    pub use core::fmt::{Formatter, Result as FmtResult};
-    pub use core::future::Future;
-    pub use core::marker::Send;
-    pub use core::module_path;
-    pub use core::option::Option;
 }

@@ -23,7 +23,12 @@ fn reported() -> &'static Mutex<Vec<String>> {
 }
 
 fn times_reported(name: &str) -> usize {
-    reported().lock().unwrap().iter().filter(|n| n.ends_with(name)).count()
+    reported()
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|n| n.ends_with(name))
+        .count()
 }
 
 // --- @asyncio.coroutine / async def ---------------------------------------------------------
@@ -95,14 +100,23 @@ fn a_coroutine_has_a_name_that_shows_in_every_tasks_repr() {
     assert_eq!(Named::name(&coro), Some("make_tea"));
     assert_eq!(format!("{coro:?}"), "<coroutine make_tea pending>");
     // Containers that print their children with `{:?}` show the name.
-    assert_eq!(format!("{:?}", vec![coro]), "[<coroutine make_tea pending>]");
+    assert_eq!(
+        format!("{:?}", vec![coro]),
+        "[<coroutine make_tea pending>]"
+    );
 
-    let mut kettle = kitchen::Kettle { water: 3u8, boiled: 0 };
+    let mut kettle = kitchen::Kettle {
+        water: 3u8,
+        boiled: 0,
+    };
     let pour = kettle.pour();
     assert_eq!(pour.name(), "kitchen::Kettle<_>::pour");
     block_on(pour);
     let boil = kettle.boil();
-    assert_eq!(format!("{boil:?}"), "<coroutine kitchen::Kettle<_>::boil pending>");
+    assert_eq!(
+        format!("{boil:?}"),
+        "<coroutine kitchen::Kettle<_>::boil pending>"
+    );
     assert_eq!(block_on(boil), 1);
     assert_eq!(block_on(kettle.into_water()), 3);
 }
@@ -156,7 +170,10 @@ fn combinators_that_drop_unpolled_children_on_purpose_do_not_report_them() {
     pinned.as_mut().defuse();
     drop(pinned);
     drop(Coroutine::new("on_purpose_d", async {}).set_never_awaited_report(false));
-    assert_eq!(times_reported("on_purpose_c") + times_reported("on_purpose_d"), 0);
+    assert_eq!(
+        times_reported("on_purpose_c") + times_reported("on_purpose_d"),
+        0
+    );
 
     // Outside the scope, reporting is back.
     drop(Coroutine::new("after_scope", async {}));
@@ -189,7 +206,10 @@ async fn generic<'a, T: Steep, U>(first: &'a T, second: impl Steep, label: &str)
 where
     U: Default + std::fmt::Debug,
 {
-    (first.minutes() + second.minutes(), format!("{label}{:?}", U::default()))
+    (
+        first.minutes() + second.minutes(),
+        format!("{label}{:?}", U::default()),
+    )
 }
 
 #[aiokit::coroutine]
@@ -257,7 +277,10 @@ async fn ignores(_unused: Flag, _: Flag) {}
 fn arguments_move_into_the_coroutine_like_async_fn() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let coro = ignores(Flag(log.clone(), "a"), Flag(log.clone(), "b"));
-    assert!(log.lock().unwrap().is_empty(), "arguments dropped at the call");
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "arguments dropped at the call"
+    );
     block_on(coro);
     assert_eq!(log.lock().unwrap().len(), 2);
 }
@@ -308,7 +331,10 @@ fn the_partial_is_data_its_function_and_bound_arguments_can_be_inspected_and_pri
     assert_eq!(cup, ["honey", "lemon"]);
 
     let q = partial!(|_: NoDebug, n: u8| n, NoDebug);
-    assert_eq!(format!("{q:?}"), "partial(|_: NoDebug, n: u8| n, <macros::NoDebug>)");
+    assert_eq!(
+        format!("{q:?}"),
+        "partial(|_: NoDebug, n: u8| n, <macros::NoDebug>)"
+    );
     assert_eq!(partial!(u8::max).call((1, 2)), 2);
     assert_eq!(format!("{:?}", partial!(u8::max)), "partial(u8::max)");
 }
@@ -331,7 +357,10 @@ fn methods_closures_and_generic_paths_as_the_function() {
     let cup = Cup { sugar: 2 };
     let stir = partial!(Cup::stir, &cup);
     assert_eq!(stir.call((3,)), 6);
-    assert_eq!(format!("{stir:?}").split(',').next(), Some("partial(Cup::stir"));
+    assert_eq!(
+        format!("{stir:?}").split(',').next(),
+        Some("partial(Cup::stir")
+    );
 
     let mut cup = Cup { sugar: 0 };
     partial!(Cup::add, &mut cup).call_once((5,));
@@ -342,7 +371,7 @@ fn methods_closures_and_generic_paths_as_the_function() {
     assert_eq!(max.func_name(), "std::cmp::max::<u64>");
 
     let owned = String::from("milk");
-    let once = partial!(move |extra: &str| owned + extra, );
+    let once = partial!(move |extra: &str| owned + extra,);
     assert_eq!(once.call_once(("!",)), "milk!");
 }
 
@@ -383,7 +412,9 @@ fn run_callbacks(callbacks: &mut [&mut dyn DoneCallback]) {
 fn functools_partial_as_a_callback_is_called_with_the_future_last() {
     let log = Mutex::new(Vec::new());
     let note = |ingredient: &str, task: &FakeTask| {
-        log.lock().unwrap().push(format!("{ingredient} in {}", task.name));
+        log.lock()
+            .unwrap()
+            .push(format!("{ingredient} in {}", task.name));
     };
     let mut honey = Callback(partial!(note, "honey"));
     let mut lemon = Callback(partial!(&note, "lemon"));
@@ -391,12 +422,18 @@ fn functools_partial_as_a_callback_is_called_with_the_future_last() {
     run_callbacks(&mut [&mut honey, &mut lemon, &mut plain]);
     drop(honey);
     drop(lemon);
-    assert_eq!(*log.lock().unwrap(), ["honey in brew", "lemon in brew", "brew"]);
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["honey in brew", "lemon in brew", "brew"]
+    );
 }
 
 #[test]
 fn coroutine_futures_are_polled_in_place() {
     let mut coro = pin!(make_tea("white"));
     let mut cx = Context::from_waker(Waker::noop());
-    assert_eq!(coro.as_mut().poll(&mut cx), Poll::Ready("white tea".to_owned()));
+    assert_eq!(
+        coro.as_mut().poll(&mut cx),
+        Poll::Ready("white tea".to_owned())
+    );
 }

@@ -64,10 +64,7 @@ pub(super) fn coroutine(options: Options, function: ItemFn) -> TokenStream {
     }
 
     let ident_span = sig.ident.span();
-    let send = options
-        .send
-        .map(|_| quote_spanned!(ident_span=> + ::core::marker::Send));
-    let future = quote!(impl ::core::future::Future<Output = #output> #send);
+    let future = quote!(impl ::core::future::Future<Output = #output>);
     let arrow = match &sig.output {
         ReturnType::Type(arrow, _) => *arrow,
         ReturnType::Default => syn::Token![->](Span::call_site()),
@@ -82,9 +79,11 @@ pub(super) fn coroutine(options: Options, function: ItemFn) -> TokenStream {
         Some(name) => (quote!(), quote!(#name)),
         None => (
             // Its type name is the function's path, methods and nested modules included.
-            quote!(fn __aiokit_name() {}),
+            quote!(
+                fn __aiokit_name() {}
+            ),
             quote! {
-                ::aiokit::__private::__qualname(
+                ::aiokit::__private::qualname(
                     ::core::any::type_name_of_val(&__aiokit_name),
                     ::core::module_path!(),
                 )
@@ -95,16 +94,31 @@ pub(super) fn coroutine(options: Options, function: ItemFn) -> TokenStream {
         .into_iter()
         .partition(|attr| matches!(attr.style, syn::AttrStyle::Inner(_)));
     let stmts = &block.stmts;
+    // A statement rather than a `+ Send` bound on the return type: its error points at the
+    // function's name, and the return type keeps the edition-2024 capture rules of `impl`
+    // tokens made here.
+    let send_check = options.send.map(|_| {
+        quote_spanned! {ident_span=>
+            ::aiokit::__private::__coroutine_send_check(&__aiokit_future);
+        }
+    });
+    // Spanned on the function's name: errors about the future as a whole (the `send` check)
+    // point there rather than at the attribute.
+    let body = quote_spanned! {ident_span=>
+        async move {
+            #(#bindings)*
+            #output_hint
+            #(#stmts)*
+        }
+    };
     quote! {
         #(#outer_attrs)*
         #vis #sig {
             #(#inner_attrs)*
             #marker
-            ::aiokit::__private::Coroutine::new(#name, async move {
-                #(#bindings)*
-                #output_hint
-                #(#stmts)*
-            })
+            let __aiokit_future = #body;
+            #send_check
+            ::aiokit::__private::Coroutine::new(#name, __aiokit_future)
         }
     }
 }

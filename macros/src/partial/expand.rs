@@ -43,14 +43,16 @@ fn write_tokens(tokens: TokenStream, out: &mut String) {
     let mut pipes = 0;
     let mut after_joint_colon = false;
     for token in tokens {
-        let closing_pipe = matches!(&token, TokenTree::Punct(p) if p.as_char() == '|' && pipes % 2 == 1);
+        let closing_pipe =
+            matches!(&token, TokenTree::Punct(p) if p.as_char() == '|' && pipes % 2 == 1);
         let joins_left = closing_pipe
             || after_joint_colon
             || match &token {
                 TokenTree::Punct(p) => {
                     matches!(p.as_char(), ',' | '.' | '<' | '>' | '?' | ';')
                         || (p.as_char() == ':' && p.spacing() == Spacing::Joint)
-                        || (p.as_char() == ':' && out.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+                        || (p.as_char() == ':'
+                            && out.ends_with(|c: char| c.is_alphanumeric() || c == '_'))
                 }
                 TokenTree::Group(g) => {
                     matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket)
@@ -106,7 +108,10 @@ mod tests {
         let cases = [
             ("add_ingredient", "add_ingredient"),
             ("Kettle :: boil", "Kettle::boil"),
-            ("Vec :: < u32 > :: with_capacity", "Vec::<u32>::with_capacity"),
+            (
+                "Vec :: < u32 > :: with_capacity",
+                "Vec::<u32>::with_capacity",
+            ),
             ("| a : u32 , b : u32 | a + b", "|a: u32, b: u32| a + b"),
             ("move | x : & str | x . len ()", "move |x: &str| x.len()"),
             ("< T as Trait > :: method", "<T as Trait>::method"),

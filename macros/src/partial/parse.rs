@@ -20,9 +20,7 @@ pub(super) fn call(input: TokenStream) -> syn::Result<Call> {
             ));
         }
         if input.peek(Token![,]) {
-            return Err(input.error(format!(
-                "expected a function before the first `,`: {USAGE}"
-            )));
+            return Err(input.error(format!("expected a function before the first `,`: {USAGE}")));
         }
         let func = expression(input, "a function")?;
         let mut args = Vec::new();
