@@ -309,7 +309,6 @@ pub use hook::{set_never_awaited_hook, take_never_awaited_hook};
 #[cfg(feature = "std")]
 mod hook {
 
-    use alloc::boxed::Box;
     use std::cell::Cell;
     use std::sync::{Arc, RwLock};
 
@@ -358,9 +357,9 @@ mod hook {
     /// assert!(aiokit::take_never_awaited_hook().is_some());
     /// assert!(aiokit::take_never_awaited_hook().is_none());
     /// ```
-    pub fn take_never_awaited_hook() -> Option<Box<dyn Fn(&str) + Send + Sync>> {
+    pub fn take_never_awaited_hook() -> Option<impl Fn(&str) + Send + Sync + 'static> {
         let hook = HOOK.write().unwrap_or_else(|e| e.into_inner()).take()?;
-        Some(Box::new(move |name: &str| hook(name)))
+        Some(move |name: &str| hook(name))
     }
 
     pub(super) fn report(name: &str) {

@@ -16,17 +16,17 @@ mod partial;
 /// Makes a function a named, lazy coroutine, like asyncio's `async def` and
 /// `@asyncio.coroutine`.
 ///
-/// The function returns an [`aiokit::Coroutine`] and runs nothing when called: its body runs
+/// The function returns an `aiokit::Coroutine` and runs nothing when called: its body runs
 /// when the coroutine is first polled. It works on `async fn` and on plain `fn` (whose body
 /// then runs at the first poll too), free functions and methods (`&self`, `&mut self`,
 /// `self`), generics, `impl Trait` arguments, where clauses, lifetimes and `unsafe fn`;
 /// attributes and doc comments stay on the function.
 ///
-/// The coroutine's [`name()`](aiokit::Coroutine::name) is the function's path inside its crate
+/// The coroutine's `name()` is the function's path inside its crate
 /// (Python's `__qualname__`: `make_tea`, `kitchen::Kettle<_>::boil`); its `Debug` shows the
 /// name and the state: `<coroutine make_tea pending>`. Dropping it without ever polling it
 /// is reported (asyncio's "coroutine 'make_tea' was never awaited"), see
-/// [`aiokit::set_never_awaited_hook`].
+/// `aiokit::set_never_awaited_hook`.
 ///
 /// Write it with its path, `#[aiokit::coroutine]`: rustc has a builtin `#[coroutine]`
 /// attribute, so a bare imported `#[coroutine]` is ambiguous (error E0659).
@@ -107,7 +107,7 @@ pub fn coroutine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Binds leading arguments of a function: Python's `functools.partial`.
 ///
 /// `partial!(f, a, b)` evaluates `f`, `a` and `b` once, now, and returns an
-/// [`aiokit::Partial`]: data that can be inspected (`func()`, `args()`) and printed
+/// `aiokit::Partial`: data that can be inspected (`func()`, `args()`) and printed
 /// (`partial(f, a, b)`; an argument without `Debug` prints as `<TypeName>`), and called with
 /// the remaining arguments appended: `p.call((x,))` (`Fn`, bound arguments cloned per call),
 /// `p.call_mut((x,))` (`FnMut`), `p.call_once((x,))` (`FnOnce`, arguments moved). The function

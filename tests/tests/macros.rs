@@ -420,8 +420,6 @@ fn functools_partial_as_a_callback_is_called_with_the_future_last() {
     let mut lemon = Callback(partial!(&note, "lemon"));
     let mut plain = |task: &FakeTask| log.lock().unwrap().push(task.name.to_owned());
     run_callbacks(&mut [&mut honey, &mut lemon, &mut plain]);
-    drop(honey);
-    drop(lemon);
     assert_eq!(
         *log.lock().unwrap(),
         ["honey in brew", "lemon in brew", "brew"]
