@@ -1,0 +1,468 @@
+//! Named, lazy futures: the runtime side of `#[aiokit::coroutine]`, and the
+//! "coroutine was never awaited" report.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use futures_core::FusedFuture;
+use pin_project_lite::pin_project;
+
+/// A value that may carry a human-readable name, like Python's `__qualname__`.
+///
+/// [`Coroutine`] returns its function's path. Code that holds futures of known types (task
+/// handles, task groups, user combinators) asks this trait to label them in `Debug` output
+/// and error reports; the forwarding impls let it see through `&`, `&mut`, `Box` and `Pin`.
+///
+/// # Examples
+///
+/// ```
+/// use aiokit::{Coroutine, Named};
+///
+/// fn label(fut: &impl Named) -> &str {
+///     fut.name().unwrap_or("<anonymous>")
+/// }
+///
+/// let coro = Coroutine::new("brew", async { 1 });
+/// assert_eq!(label(&coro), "brew");
+/// assert_eq!(label(&Box::pin(coro)), "brew");
+/// ```
+pub trait Named {
+    /// The name, if this value has one.
+    fn name(&self) -> Option<&str>;
+}
+
+impl<T: Named + ?Sized> Named for &T {
+    fn name(&self) -> Option<&str> {
+        (**self).name()
+    }
+}
+
+impl<T: Named + ?Sized> Named for &mut T {
+    fn name(&self) -> Option<&str> {
+        (**self).name()
+    }
+}
+
+impl<T: Named + ?Sized> Named for alloc::boxed::Box<T> {
+    fn name(&self) -> Option<&str> {
+        (**self).name()
+    }
+}
+
+impl<P> Named for Pin<P>
+where
+    P: core::ops::Deref,
+    P::Target: Named,
+{
+    fn name(&self) -> Option<&str> {
+        (**self).name()
+    }
+}
+
+/// Where a [`Coroutine`] is in its life, as shown by its `Debug` output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CoroutineState {
+    /// Created and never polled: its body has not started (`pending`).
+    Pending,
+    /// Polled at least once and not finished (`running`).
+    Running,
+    /// Its body returned (`done`).
+    Done,
+}
+
+impl CoroutineState {
+    fn as_str(self) -> &'static str {
+        match self {
+            CoroutineState::Pending => "pending",
+            CoroutineState::Running => "running",
+            CoroutineState::Done => "done",
+        }
+    }
+}
+
+pin_project! {
+    /// A named, lazy future: what a `#[aiokit::coroutine]` function returns.
+    ///
+    /// Creating it runs nothing; the wrapped future starts on the first poll. Its
+    /// [`name`](Coroutine::name) is the function's path inside its crate (Python's
+    /// `__qualname__`), and its `Debug` output shows the name and the state:
+    /// `<coroutine make_tea pending>`.
+    ///
+    /// Dropping a coroutine that was never polled is reported like asyncio's "coroutine 'x' was
+    /// never awaited", through the hook set with [`set_never_awaited_hook`]; see
+    /// [`suppress_never_awaited`] for combinators that drop children on purpose.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::Coroutine;
+    ///
+    /// let coro = Coroutine::new("make_tea", async { "tea" });
+    /// assert_eq!(coro.name(), "make_tea");
+    /// assert_eq!(format!("{coro:?}"), "<coroutine make_tea pending>");
+    /// assert_eq!(futures::executor::block_on(coro), "tea");
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Polling it again after it returned `Ready` panics with "cannot reuse already awaited
+    /// coroutine", as asyncio raises `RuntimeError`.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Coroutine<F> {
+        name: &'static str,
+        state: CoroutineState,
+        report_never_awaited: bool,
+        #[pin]
+        future: F,
+    }
+
+    impl<F> PinnedDrop for Coroutine<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.state == CoroutineState::Pending && *this.report_never_awaited {
+                report_never_awaited(this.name);
+            }
+        }
+    }
+}
+
+impl<F: Future> Coroutine<F> {
+    /// Names `future`; this is what `#[aiokit::coroutine]` expands to around the body.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let coro = aiokit::Coroutine::new("answer", async { 42 });
+    /// assert_eq!(futures::executor::block_on(coro), 42);
+    /// ```
+    pub const fn new(name: &'static str, future: F) -> Self {
+        Coroutine {
+            name,
+            state: CoroutineState::Pending,
+            report_never_awaited: true,
+            future,
+        }
+    }
+}
+
+impl<F> Coroutine<F> {
+    /// The name: the function's path inside its crate (`make_tea`, `kitchen::Kettle<_>::boil`),
+    /// or the one given with `#[aiokit::coroutine(name = "...")]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[aiokit::coroutine]
+    /// async fn make_tea() {}
+    ///
+    /// let coro = make_tea();
+    /// assert!(coro.name().ends_with("make_tea"));
+    /// # futures::executor::block_on(coro);
+    /// ```
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Where the coroutine is in its life.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::{Coroutine, CoroutineState};
+    ///
+    /// let mut coro = Box::pin(Coroutine::new("one", async { 1 }));
+    /// assert_eq!(coro.state(), CoroutineState::Pending);
+    /// futures::executor::block_on(coro.as_mut());
+    /// assert_eq!(coro.state(), CoroutineState::Done);
+    /// ```
+    pub fn state(&self) -> CoroutineState {
+        self.state
+    }
+
+    /// Chooses whether dropping this coroutine unpolled is reported (it is by default).
+    ///
+    /// Turn it off for a coroutine you create on purpose and may not run, like asyncio code
+    /// that calls `coro.close()`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let coro = aiokit::Coroutine::new("maybe", async {}).set_never_awaited_report(false);
+    /// drop(coro); // nothing reported
+    /// ```
+    pub fn set_never_awaited_report(mut self, report: bool) -> Self {
+        self.report_never_awaited = report;
+        self
+    }
+
+    /// The same as [`set_never_awaited_report(false)`](Coroutine::set_never_awaited_report),
+    /// on a coroutine that is already pinned (inside a combinator).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut coro = Box::pin(aiokit::Coroutine::new("pinned", async {}));
+    /// coro.as_mut().defuse();
+    /// drop(coro); // nothing reported
+    /// ```
+    pub fn defuse(self: Pin<&mut Self>) {
+        *self.project().report_never_awaited = false;
+    }
+}
+
+impl<F: Future> Future for Coroutine<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        match *this.state {
+            CoroutineState::Done => {
+                panic!("cannot reuse already awaited coroutine `{}`", this.name)
+            }
+            // Marked before polling so that a body panicking on its first poll is not also
+            // reported as never awaited.
+            CoroutineState::Pending => {
+                *this.state = CoroutineState::Running;
+                #[cfg(feature = "std")]
+                probe::offer(this.name);
+            }
+            CoroutineState::Running => {}
+        }
+        let out = this.future.poll(cx);
+        if out.is_ready() {
+            *this.state = CoroutineState::Done;
+        }
+        out
+    }
+}
+
+impl<F: Future> FusedFuture for Coroutine<F> {
+    fn is_terminated(&self) -> bool {
+        self.state == CoroutineState::Done
+    }
+}
+
+impl<F> Named for Coroutine<F> {
+    fn name(&self) -> Option<&str> {
+        Some(self.name)
+    }
+}
+
+impl<F> fmt::Debug for Coroutine<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<coroutine {} {}>", self.name, self.state.as_str())
+    }
+}
+
+/// Turns the type name of a marker `fn` declared inside the coroutine function into the
+/// function's path inside its crate. Used by the macro expansion only.
+#[doc(hidden)]
+pub fn __qualname(marker: &'static str, module_path: &'static str) -> &'static str {
+    let path = marker.strip_suffix("::__aiokit_name").unwrap_or(marker);
+    let krate = module_path.split("::").next().unwrap_or(module_path);
+    path.strip_prefix(krate)
+        .and_then(|rest| rest.strip_prefix("::"))
+        .unwrap_or(path)
+}
+
+/// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
+#[doc(hidden)]
+pub fn __coroutine_send_check<T: Send>(_: &T) {}
+
+/// Drops never-polled coroutines without reporting them.
+///
+/// Runs `f`; every [`Coroutine`] dropped on this thread while `f` runs is treated as cancelled on
+/// purpose, not forgotten. Combinators call it around dropping children they abandon by design
+/// (`try_gather` after the first error, a `TaskGroup` aborting); user code can do the same.
+///
+/// # Examples
+///
+/// ```
+/// let children = vec![aiokit::Coroutine::new("child", async {})];
+/// aiokit::suppress_never_awaited(|| drop(children)); // nothing reported
+/// ```
+pub fn suppress_never_awaited<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(feature = "std")]
+    {
+        hook::suppressed(f)
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        f()
+    }
+}
+
+#[cfg(feature = "std")]
+fn report_never_awaited(name: &str) {
+    hook::report(name);
+}
+
+#[cfg(not(feature = "std"))]
+fn report_never_awaited(_name: &str) {}
+
+#[cfg(feature = "std")]
+pub use hook::{set_never_awaited_hook, take_never_awaited_hook};
+
+#[cfg(feature = "std")]
+mod hook {
+
+    use std::cell::Cell;
+    use std::sync::{Arc, RwLock};
+
+    type Hook = Arc<dyn Fn(&str) + Send + Sync>;
+
+    static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+
+    std::thread_local! {
+        static SUPPRESSED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Sets the function called with a coroutine's name when it is dropped without ever being
+    /// polled, replacing the previous one (asyncio's "coroutine 'x' was never awaited"
+    /// `RuntimeWarning`).
+    ///
+    /// The default hook prints `coroutine 'NAME' was never awaited` on stderr in debug builds
+    /// and does nothing in release builds. The hook runs inside the coroutine's `Drop`, on the
+    /// dropping thread; it should not panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static FORGOTTEN: AtomicUsize = AtomicUsize::new(0);
+    /// aiokit::set_never_awaited_hook(|name| {
+    ///     if name == "forgotten" {
+    ///         FORGOTTEN.fetch_add(1, Ordering::SeqCst);
+    ///     }
+    /// });
+    /// drop(aiokit::Coroutine::new("forgotten", async {}));
+    /// assert_eq!(FORGOTTEN.load(Ordering::SeqCst), 1);
+    /// # aiokit::take_never_awaited_hook();
+    /// ```
+    pub fn set_never_awaited_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
+        let hook: Hook = Arc::new(hook);
+        *HOOK.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+    }
+
+    /// Removes the hook set by [`set_never_awaited_hook`], restoring the default, and returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::set_never_awaited_hook(|_| {});
+    /// assert!(aiokit::take_never_awaited_hook().is_some());
+    /// assert!(aiokit::take_never_awaited_hook().is_none());
+    /// ```
+    pub fn take_never_awaited_hook() -> Option<impl Fn(&str) + Send + Sync + 'static> {
+        let hook = HOOK.write().unwrap_or_else(|e| e.into_inner()).take()?;
+        Some(move |name: &str| hook(name))
+    }
+
+    pub(super) fn report(name: &str) {
+        if SUPPRESSED.with(Cell::get) > 0 {
+            return;
+        }
+        // Cloned out so that the hook runs without the lock held: it may itself drop
+        // coroutines or replace the hook.
+        let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match hook {
+            Some(hook) => hook(name),
+            None if cfg!(debug_assertions) => {
+                std::eprintln!("aiokit: coroutine '{name}' was never awaited");
+            }
+            None => {}
+        }
+    }
+
+    pub(super) fn suppressed<R>(f: impl FnOnce() -> R) -> R {
+        // A guard, so that a panicking `f` (a child's destructor) still restores the count.
+        struct Guard;
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                SUPPRESSED.with(|n| n.set(n.get() - 1));
+            }
+        }
+        SUPPRESSED.with(|n| n.set(n.get() + 1));
+        let _guard = Guard;
+        f()
+    }
+}
+
+/// Learns the name of the first coroutine polled inside a scope, for containers that hold
+/// futures of unknown type (task handles): there is no way to ask a generic `F` whether it is a
+/// `Coroutine` on stable Rust, but a coroutine polled for the first time can announce itself.
+#[cfg(feature = "std")]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod probe {
+
+    use core::cell::Cell;
+
+    std::thread_local! {
+        // Outer `None`: no probe listening; `Some(None)`: listening, nothing heard yet.
+        static PROBE: Cell<Option<Option<&'static str>>> = const { Cell::new(None) };
+    }
+
+    pub(crate) fn offer(name: &'static str) {
+        // `try_with`: a coroutine polled during thread teardown must not panic here.
+        let _ = PROBE.try_with(|p| {
+            if let Some(None) = p.get() {
+                p.set(Some(Some(name)));
+            }
+        });
+    }
+
+    /// Runs `f` (which polls a future) and returns the name of the outermost coroutine that
+    /// was polled for the first time inside it, if any.
+    pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
+        struct Restore(Option<Option<&'static str>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                PROBE.with(|p| p.set(self.0));
+            }
+        }
+        let restore = Restore(PROBE.with(|p| p.replace(Some(None))));
+        let out = f();
+        let heard = PROBE.with(|p| p.get()).flatten();
+        drop(restore);
+        (out, heard)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use core::task::Waker;
+
+    #[test]
+    fn probe_hears_the_outermost_coroutine_polled_first() {
+        let inner = Coroutine::new("inner", async { 1 });
+        let mut outer = Box::pin(Coroutine::new("outer", async move { inner.await + 1 }));
+        let mut cx = Context::from_waker(Waker::noop());
+        let (out, name) = probe::listen(|| outer.as_mut().poll(&mut cx));
+        assert_eq!(out, Poll::Ready(2));
+        assert_eq!(name, Some("outer"));
+        let (_, none) = probe::listen(|| ());
+        assert_eq!(none, None);
+    }
+
+    #[test]
+    fn state_moves_pending_running_done() {
+        let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+        let mut coro = Box::pin(Coroutine::new("wait", async move { rx.await.unwrap() }));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert_eq!(format!("{coro:?}"), "<coroutine wait pending>");
+        assert!(coro.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(format!("{coro:?}"), "<coroutine wait running>");
+        tx.send(3).unwrap();
+        assert_eq!(coro.as_mut().poll(&mut cx), Poll::Ready(3));
+        assert_eq!(format!("{coro:?}"), "<coroutine wait done>");
+        assert!(coro.is_terminated());
+    }
+
+    use alloc::format;
+}

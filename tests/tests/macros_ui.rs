@@ -1,0 +1,9 @@
+//! trybuild ui tests: every misuse of `#[aiokit::coroutine]` and `partial!()` has a `.rs` +
+//! `.stderr` pair in `tests/ui/`, named for the error. Regenerate with `TRYBUILD=overwrite`
+//! and read every changed `.stderr`: the span must point at the offending tokens.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}

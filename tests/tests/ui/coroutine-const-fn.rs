@@ -1,0 +1,6 @@
+#[aiokit::coroutine]
+const fn brew() -> u32 {
+    1
+}
+
+fn main() {}

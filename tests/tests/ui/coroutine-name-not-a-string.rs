@@ -1,0 +1,4 @@
+#[aiokit::coroutine(name = brew)]
+async fn brew() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+trait Kettle {
+    #[aiokit::coroutine]
+    fn boil(&self) -> u32;
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[aiokit::coroutine]
+struct Kettle {
+    water: u32,
+}
+
+fn main() {}

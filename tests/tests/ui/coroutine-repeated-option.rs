@@ -1,0 +1,4 @@
+#[aiokit::coroutine(send, name = "a", send)]
+async fn brew() {}
+
+fn main() {}

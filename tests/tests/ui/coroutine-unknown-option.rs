@@ -1,0 +1,4 @@
+#[aiokit::coroutine(sync)]
+async fn brew() {}
+
+fn main() {}
