@@ -173,7 +173,10 @@ impl<F: TryFuture> Future for TryGather<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        assert!(!this.done, "`TryGather` polled after it returned its output");
+        assert!(
+            !this.done,
+            "`TryGather` polled after it returned its output"
+        );
         let mut error = None;
         let drive = this.engine.poll_drive(cx, |_, out| {
             if matches!(out, Some(Err(_))) {

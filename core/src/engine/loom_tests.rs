@@ -65,7 +65,8 @@ fn run(engine: &mut Engine<Wait>) -> Vec<usize> {
 fn loom_two_children_woken_from_two_threads() {
     loom::model(|| {
         let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
-        let mut engine = Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+        let mut engine =
+            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
         let threads: Vec<_> = flags
             .iter()
             .map(|f| {

@@ -89,12 +89,20 @@ fn first_poll_polls_every_child_then_only_the_woken() {
     probes[7].ready.set(true);
     probes[42].waker.borrow_mut().take().unwrap().wake();
     probes[7].waker.borrow().as_ref().unwrap().wake_by_ref();
-    assert_eq!(count.0.load(O::SeqCst), 1, "a child wake wakes the parent (once per registration)");
+    assert_eq!(
+        count.0.load(O::SeqCst),
+        1,
+        "a child wake wakes the parent (once per registration)"
+    );
     let (d, done) = drive(&mut engine, &waker);
     assert_eq!(d, Drive::Pending);
     assert_eq!(done, vec![7]);
     let polled: Vec<usize> = (0..100).filter(|&i| probes[i].polls.get() == 2).collect();
-    assert_eq!(polled, vec![7, 42], "only the woken children are polled again");
+    assert_eq!(
+        polled,
+        vec![7, 42],
+        "only the woken children are polled again"
+    );
     assert_eq!(engine.take(7), Some(7));
     assert_eq!(engine.running(), 99);
 }
@@ -119,12 +127,20 @@ fn direct_mode_polls_every_running_child_with_the_callers_waker() {
     assert_eq!(drive(&mut engine, &waker).0, Drive::Pending);
     probes[3].ready.set(true);
     probes[3].waker.borrow().as_ref().unwrap().wake_by_ref();
-    assert_eq!(count.0.load(O::SeqCst), 1, "children hold the caller's waker itself");
+    assert_eq!(
+        count.0.load(O::SeqCst),
+        1,
+        "children hold the caller's waker itself"
+    );
     let (d, done) = drive(&mut engine, &waker);
     assert_eq!((d, done), (Drive::Pending, vec![3]));
     assert!(probes.iter().all(|p| p.polls.get() == 2));
     drive(&mut engine, &waker);
-    assert_eq!(probes[3].polls.get(), 2, "a finished child is not polled again");
+    assert_eq!(
+        probes[3].polls.get(),
+        2,
+        "a finished child is not polled again"
+    );
 }
 
 #[test]
@@ -139,7 +155,10 @@ fn all_done_outputs_stay_in_place_in_index_order() {
     assert_eq!(done, vec![0, 1, 2, 3, 4]);
     let outs: Vec<_> = engine.drain_outputs().collect();
     assert_eq!(outs, vec![(0, 0), (1, 1), (2, 2), (3, 3), (4, 4)]);
-    assert!(probes.iter().all(|p| p.drops.get() == 1), "a finished child is dropped at once");
+    assert!(
+        probes.iter().all(|p| p.drops.get() == 1),
+        "a finished child is dropped at once"
+    );
 }
 
 #[test]
@@ -183,9 +202,15 @@ fn a_self_waking_child_cannot_starve_the_executor() {
     for round in 1..=3 {
         let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
         assert_eq!(d, Drive::Pending);
-        assert!(polls.get() <= round * (YIELD_LIMIT + 1), "bounded polls per call");
+        assert!(
+            polls.get() <= round * (YIELD_LIMIT + 1),
+            "bounded polls per call"
+        );
     }
-    assert!(count.0.load(O::SeqCst) >= 3, "the engine wakes its task when it yields");
+    assert!(
+        count.0.load(O::SeqCst) >= 3,
+        "the engine wakes its task when it yields"
+    );
 }
 
 #[test]
@@ -196,11 +221,17 @@ fn many_self_waking_children_are_each_polled_at_most_twice_in_the_first_call() {
     let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
     assert_eq!(d, Drive::Pending);
     let total: usize = polls.iter().map(|p| p.get()).sum();
-    assert!(total <= 2000, "a call polls the new children once and at most len woken ones, polled {total}");
+    assert!(
+        total <= 2000,
+        "a call polls the new children once and at most len woken ones, polled {total}"
+    );
     let d = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
     assert_eq!(d, Drive::Pending);
     let total: usize = polls.iter().map(|p| p.get()).sum::<usize>() - total;
-    assert!(total <= 1000, "a later call polls at most len children, polled {total}");
+    assert!(
+        total <= 1000,
+        "a later call polls at most len children, polled {total}"
+    );
 }
 
 #[test]
@@ -219,12 +250,19 @@ fn wakes_after_the_engine_is_gone_are_harmless() {
     let (probes, mut engine) = probes(DIRECT_MAX + 3);
     let (count, waker) = counting();
     drive(&mut engine, &waker);
-    let kept: Vec<Waker> = probes.iter().map(|p| p.waker.borrow().clone().unwrap()).collect();
+    let kept: Vec<Waker> = probes
+        .iter()
+        .map(|p| p.waker.borrow().clone().unwrap())
+        .collect();
     drop(engine);
     for w in &kept {
         w.wake_by_ref();
     }
-    assert_eq!(count.0.load(O::SeqCst), 0, "the parent waker was released with the engine");
+    assert_eq!(
+        count.0.load(O::SeqCst),
+        0,
+        "the parent waker was released with the engine"
+    );
     drop(kept);
 }
 
@@ -236,7 +274,10 @@ fn wakers_are_send_and_sync_and_work_from_other_threads() {
     for p in &probes {
         p.ready.set(true);
     }
-    let wakers: Vec<Waker> = probes.iter().map(|p| p.waker.borrow().clone().unwrap()).collect();
+    let wakers: Vec<Waker> = probes
+        .iter()
+        .map(|p| p.waker.borrow().clone().unwrap())
+        .collect();
     let handles: Vec<_> = wakers
         .chunks(16)
         .map(|chunk| {
@@ -295,7 +336,11 @@ fn cancel_drops_the_child_in_place_once() {
     assert_eq!(engine.state(2), State::Empty);
     probes[2].waker.borrow().as_ref().unwrap().wake_by_ref();
     drive(&mut engine, &waker);
-    assert_eq!(probes[2].polls.get(), 1, "a cancelled child is never polled again");
+    assert_eq!(
+        probes[2].polls.get(),
+        1,
+        "a cancelled child is never polled again"
+    );
     engine.cancel_all();
     assert_eq!(engine.running(), 0);
     assert!(probes.iter().all(|p| p.drops.get() == 1));

@@ -25,6 +25,13 @@ pub(crate) struct Header {
     more: AtomicPtr<Chunk>,
 }
 
+// SAFETY: the queue, the parent waker and `more` are atomics. A node cell is written once, by
+// the engine (`init_node`), before any waker that could read it from another thread exists;
+// after that it is only read, and nodes are `Sync`. Chunks are owned and freed only on drop.
+unsafe impl Send for Header {}
+// SAFETY: as above.
+unsafe impl Sync for Header {}
+
 struct Chunk {
     /// From `Box::into_raw`, so pointers into it stay valid while the chunk moves around.
     nodes: *mut [NodeCell],
@@ -71,7 +78,9 @@ impl Header {
 }
 
 fn uninit_nodes(len: usize) -> Box<[NodeCell]> {
-    (0..len).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect()
+    (0..len)
+        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+        .collect()
 }
 
 /// Writes child `index`'s node into `cell` and returns a pointer to it.
@@ -79,7 +88,11 @@ fn uninit_nodes(len: usize) -> Box<[NodeCell]> {
 /// # Safety
 /// `cell` belongs to the header `at`, and no waker for this node exists yet (the child was
 /// never polled with one), so nothing else reads the cell.
-pub(crate) unsafe fn init_node(cell: *const NodeCell, at: *const Header, index: usize) -> *const Node {
+pub(crate) unsafe fn init_node(
+    cell: *const NodeCell,
+    at: *const Header,
+    index: usize,
+) -> *const Node {
     // SAFETY: the caller guarantees exclusive access; `UnsafeCell` allows writing through a
     // shared path and `MaybeUninit<Node>` has the layout of `Node`.
     unsafe {
