@@ -1,0 +1,3 @@
+//! Done-callbacks with `partial!` (filled by the TaskGroup / Task work).
+
+pub async fn run() {}

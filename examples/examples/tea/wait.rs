@@ -1,0 +1,3 @@
+//! `asyncio.wait` and `as_completed` (filled by the wait / as_completed work).
+
+pub async fn run() {}
