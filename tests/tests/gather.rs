@@ -386,3 +386,23 @@ fn try_gather_macro_returns_the_first_err_and_drops_the_rest() {
     });
     assert_eq!(result, Err("no milk"));
 }
+
+// try_gather drops the children it abandons on purpose: coroutines among them that were never
+// polled are not reported as "never awaited"; one dropped by hand is.
+#[test]
+fn try_gather_short_circuit_does_not_report_never_awaited() {
+    type Boxed = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u8, &'static str>>>>;
+    let reported = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = reported.clone();
+    aiokit::set_never_awaited_hook(move |name: &str| sink.lock().unwrap().push(name.to_string()));
+    let children: Vec<aiokit::Coroutine<Boxed>> = vec![
+        aiokit::Coroutine::new("fails", Box::pin(async { Err("boom") })),
+        aiokit::Coroutine::new("abandoned", Box::pin(async { Ok(1) })),
+    ];
+    let result = futures::executor::block_on(try_gather(children));
+    assert_eq!(result, Err("boom"));
+    assert!(reported.lock().unwrap().is_empty(), "{:?}", reported.lock().unwrap());
+    drop(aiokit::Coroutine::new("forgotten", async {}));
+    assert_eq!(*reported.lock().unwrap(), ["forgotten"]);
+    let _ = aiokit::take_never_awaited_hook();
+}

@@ -397,7 +397,14 @@ impl<F: Future> Engine<F> {
     }
 
     /// Drops a running child in place (cancels it). Returns whether it was running.
+    ///
+    /// A cancelled coroutine that was never polled is not reported as "never awaited": the
+    /// drop is on purpose.
     pub(crate) fn cancel(&mut self, index: usize) -> bool {
+        crate::suppress_never_awaited(|| self.cancel_one(index))
+    }
+
+    fn cancel_one(&mut self, index: usize) -> bool {
         let slot = self.slot_mut(index);
         if matches!(slot, Slot::Running(_)) {
             *slot = Slot::Empty;
@@ -408,14 +415,16 @@ impl<F: Future> Engine<F> {
         }
     }
 
-    /// Drops every running child in place, in index order.
+    /// Drops every running child in place, in index order (see [`cancel`](Self::cancel)).
     pub(crate) fn cancel_all(&mut self) {
-        for index in 0..self.len {
-            if self.running == 0 {
-                break;
+        crate::suppress_never_awaited(|| {
+            for index in 0..self.len {
+                if self.running == 0 {
+                    break;
+                }
+                self.cancel_one(index);
             }
-            self.cancel(index);
-        }
+        });
     }
 
     /// The running child at `index`, if any (for inspection such as names in `Debug`).
