@@ -73,7 +73,8 @@ impl<F: Future> Future for Gather<F> {
             Drive::AllDone => {
                 this.done = true;
                 let mut outputs = Vec::with_capacity(this.engine.len());
-                outputs.extend(this.engine.drain_outputs().map(|(_, output)| output));
+                this.engine
+                    .for_each_output(|_, output| outputs.push(output));
                 Poll::Ready(outputs)
             }
             Drive::Pending | Drive::Stopped => Poll::Pending,
@@ -197,12 +198,10 @@ impl<F: TryFuture> Future for TryGather<F> {
             Drive::AllDone => {
                 this.done = true;
                 let mut outputs = Vec::with_capacity(this.engine.len());
-                for (_, output) in this.engine.drain_outputs() {
-                    match output {
-                        Ok(value) => outputs.push(value),
-                        Err(_) => unreachable!("an error stops the drive"),
-                    }
-                }
+                this.engine.for_each_output(|_, output| match output {
+                    Ok(value) => outputs.push(value),
+                    Err(_) => unreachable!("an error stops the drive"),
+                });
                 Poll::Ready(Ok(outputs))
             }
             Drive::Pending | Drive::Stopped => Poll::Pending,

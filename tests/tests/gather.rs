@@ -401,7 +401,11 @@ fn try_gather_short_circuit_does_not_report_never_awaited() {
     ];
     let result = futures::executor::block_on(try_gather(children));
     assert_eq!(result, Err("boom"));
-    assert!(reported.lock().unwrap().is_empty(), "{:?}", reported.lock().unwrap());
+    assert!(
+        reported.lock().unwrap().is_empty(),
+        "{:?}",
+        reported.lock().unwrap()
+    );
     drop(aiokit::Coroutine::new("forgotten", async {}));
     assert_eq!(*reported.lock().unwrap(), ["forgotten"]);
     let _ = aiokit::take_never_awaited_hook();

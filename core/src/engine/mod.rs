@@ -135,8 +135,15 @@ impl<F: Future> Engine<F> {
 
     /// An engine holding the children of `iter`, indexed in iteration order.
     pub(crate) fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
-        let iter = iter.into_iter();
+        let mut iter = iter.into_iter();
         let mut engine = Self::with_capacity(iter.size_hint().0);
+        // Fill the first segment in one go (no per-child capacity checks), then push the rest.
+        let cap = engine.first.capacity();
+        engine
+            .first
+            .extend(iter.by_ref().take(cap).map(Slot::Running));
+        engine.len = engine.first.len();
+        engine.running = engine.len;
         for fut in iter {
             engine.push(fut);
         }
@@ -296,14 +303,20 @@ impl<F: Future> Engine<F> {
                 }
             };
             let waker = borrowed_waker(node);
-            let ready = match self.poll_child(index, &mut Context::from_waker(&waker)) {
-                None => continue, // finished or cancelled: a late wake
-                Some(ready) => ready,
+            let (slot, running) = self.slot_and_running(index);
+            let Some(poll) = poll_slot(
+                slot,
+                index,
+                &mut Context::from_waker(&waker),
+                running,
+                &mut on_done,
+            ) else {
+                continue; // finished or cancelled: a late wake
             };
             polled += usize::from(from_queue);
-            match ready {
-                Poll::Ready(output) => {
-                    if let Some(drive) = self.finish(index, output, &mut on_done) {
+            match poll {
+                Poll::Ready(step) => {
+                    if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }
                 }
@@ -326,47 +339,39 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        for index in 0..self.len {
-            if let Some(Poll::Ready(output)) = self.poll_child(index, cx) {
-                if let Some(drive) = self.finish(index, output, &mut on_done) {
-                    return drive;
+        let slots = self
+            .first
+            .iter_mut()
+            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+        for (index, slot) in slots.enumerate() {
+            if let Some(Poll::Ready(step)) =
+                poll_slot(slot, index, cx, &mut self.running, &mut on_done)
+            {
+                if self.running == 0 {
+                    return Drive::AllDone;
+                }
+                if step == Step::Stop {
+                    return Drive::Stopped;
                 }
             }
         }
         Drive::Pending
     }
 
-    /// Polls child `index` if it is running.
+    /// The slot of child `index` and the running count, borrowed together.
     #[inline]
-    fn poll_child(&mut self, index: usize, cx: &mut Context<'_>) -> Option<Poll<F::Output>> {
-        let slot = self.slot_mut(index);
-        let Slot::Running(fut) = slot else {
-            return None;
-        };
-        // SAFETY: the child lives in a heap slot that never moves while it is running (slot
-        // vectors never grow past their capacity); it leaves the slot only by being dropped in
-        // place.
-        let fut = unsafe { Pin::new_unchecked(fut) };
-        let ready = fut.poll(cx);
-        if ready.is_ready() {
-            // Drop the finished child now, not when the combinator goes.
-            *slot = Slot::Empty;
-            self.running -= 1;
+    fn slot_and_running(&mut self, index: usize) -> (&mut Slot<F>, &mut usize) {
+        if index < self.first.capacity() {
+            (&mut self.first[index], &mut self.running)
+        } else {
+            let (seg, off) = self.locate(index);
+            (&mut self.more[seg].slots[off], &mut self.running)
         }
-        Some(ready)
     }
 
-    /// Hands a finished child's output to `on_done`; `Some` when the drive must end.
+    /// `Some` when the drive ends after a child finished with `step`.
     #[inline]
-    fn finish<C>(&mut self, index: usize, output: F::Output, on_done: &mut C) -> Option<Drive>
-    where
-        C: FnMut(usize, &mut Option<F::Output>) -> Step,
-    {
-        let mut out = Some(output);
-        let step = on_done(index, &mut out);
-        if let Some(output) = out {
-            *self.slot_mut(index) = Slot::Done(output);
-        }
+    fn end_of_drive(&self, step: Step) -> Option<Drive> {
         if self.running == 0 {
             Some(Drive::AllDone)
         } else if step == Step::Stop {
@@ -378,14 +383,7 @@ impl<F: Future> Engine<F> {
 
     /// Takes the output of a finished child, leaving its slot empty.
     pub(crate) fn take(&mut self, index: usize) -> Option<F::Output> {
-        let slot = self.slot_mut(index);
-        match core::mem::replace(slot, Slot::Empty) {
-            Slot::Done(output) => Some(output),
-            other => {
-                *slot = other;
-                None
-            }
-        }
+        take_done(self.slot_mut(index))
     }
 
     /// The output of a finished child, if it is still in place.
@@ -435,9 +433,80 @@ impl<F: Future> Engine<F> {
         }
     }
 
+    /// Hands every output still in place to `f`, in index order.
+    pub(crate) fn for_each_output(&mut self, mut f: impl FnMut(usize, F::Output)) {
+        let mut index = 0;
+        for slot in self.first.iter_mut() {
+            if let Some(output) = take_done(slot) {
+                f(index, output);
+            }
+            index += 1;
+        }
+        for seg in &mut self.more {
+            for slot in seg.slots.iter_mut() {
+                if let Some(output) = take_done(slot) {
+                    f(index, output);
+                }
+                index += 1;
+            }
+        }
+    }
+
     /// Takes every output still in place, in index order.
     pub(crate) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
-        (0..self.len).filter_map(move |i| self.take(i).map(|o| (i, o)))
+        self.first
+            .iter_mut()
+            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
+            .enumerate()
+            .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
+    }
+}
+
+/// Polls the child in `slot` if it is running (`None` if not). A finished child is dropped at
+/// once, in place; its output goes to `on_done`, and what `on_done` leaves is kept in the slot.
+#[inline(always)]
+fn poll_slot<F: Future, C>(
+    slot: &mut Slot<F>,
+    index: usize,
+    cx: &mut Context<'_>,
+    running: &mut usize,
+    on_done: &mut C,
+) -> Option<Poll<Step>>
+where
+    C: FnMut(usize, &mut Option<F::Output>) -> Step,
+{
+    let Slot::Running(fut) = slot else {
+        return None;
+    };
+    // SAFETY: the child lives in a heap slot that never moves while it is running (slot
+    // vectors never grow past their capacity, and the engine's moves do not move the heap);
+    // it leaves the slot only by being dropped in place.
+    let fut = unsafe { Pin::new_unchecked(fut) };
+    match fut.poll(cx) {
+        Poll::Pending => Some(Poll::Pending),
+        Poll::Ready(output) => {
+            *slot = Slot::Empty;
+            *running -= 1;
+            let mut out = Some(output);
+            let step = on_done(index, &mut out);
+            if let Some(output) = out {
+                *slot = Slot::Done(output);
+            }
+            Some(Poll::Ready(step))
+        }
+    }
+}
+
+/// Takes a finished child's output out of its slot. A running child is left untouched: it is
+/// pinned, so it must not even be moved out and back.
+#[inline]
+fn take_done<F: Future>(slot: &mut Slot<F>) -> Option<F::Output> {
+    if !matches!(slot, Slot::Done(_)) {
+        return None;
+    }
+    match core::mem::replace(slot, Slot::Empty) {
+        Slot::Done(output) => Some(output),
+        _ => unreachable!("checked above"),
     }
 }
 
