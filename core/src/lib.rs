@@ -1,4 +1,63 @@
-//! aiokit: Python asyncio's coordination toolkit for every Rust executor.
+//! Python asyncio's coordination toolkit for every Rust executor.
+//!
+//! aiokit gives Rust the tools an asyncio programmer reaches for when running many things at
+//! once, under the names they know. The combinators are plain futures and streams that poll
+//! their children in place, inside the task that awaits them: they work on tokio, smol,
+//! async-executor and futures' executors, with `!Send` futures and with futures that borrow,
+//! and nothing is spawned unless you hand over a spawner.
+//!
+//! | asyncio | aiokit |
+//! |---|---|
+//! | `await asyncio.gather(a, b, c)` | [`gather`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
+//! | `gather(..., return_exceptions=True)` | [`gather`] over futures of `Result` |
+//! | `gather(...)` failing at the first exception | [`try_gather`], [`try_gather!`] |
+//! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
+//! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
+//! | any awaitable as the deadline | [`wait_for_deadline`] |
+//! | `await asyncio.sleep(delay)` | [`sleep`] |
+//! | `asyncio.create_task(coro)` | [`spawn_task`]`(&spawner, fut)` → [`Task`] |
+//! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
+//! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
+//! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
+//! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
+//!
+//! Rust differs from asyncio where ownership decides: dropping a combinator drops (cancels)
+//! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
+//! like `KeyboardInterrupt`: it cancels the siblings, then goes on unwinding. Each API's docs
+//! say where it differs.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! async fn make_tea(tea: &str) -> String {
+//!     aiokit::sleep(Duration::from_millis(5)).await;
+//!     format!("{tea} tea")
+//! }
+//!
+//! async fn brew(tea: &str) -> Result<String, String> {
+//!     if tea == "earl grey" { Err(format!("out of {tea}")) } else { Ok(make_tea(tea).await) }
+//! }
+//!
+//! # futures::executor::block_on(async {
+//! // asyncio.gather: results in argument order, whatever order they finish in.
+//! let teas = aiokit::gather(["green", "black", "oolong"].map(make_tea)).await;
+//! assert_eq!(teas, ["green tea", "black tea", "oolong tea"]);
+//!
+//! // Different types at once.
+//! let (tea, biscuits) = aiokit::gather!(make_tea("mint"), async { 3 }).await;
+//! assert_eq!((tea.as_str(), biscuits), ("mint tea", 3));
+//!
+//! // The first error wins, and the other children are dropped.
+//! let failed = aiokit::try_gather(["green", "earl grey"].map(brew)).await;
+//! assert_eq!(failed, Err("out of earl grey".to_string()));
+//!
+//! // asyncio.wait_for: the slow tea is dropped when the timeout expires.
+//! let slow = aiokit::wait_for(make_tea("pu-erh"), Duration::from_millis(1)).await;
+//! assert_eq!(slow, Err(aiokit::TimeoutError::new()));
+//! # });
+//! ```
 #![cfg_attr(not(feature = "std"), no_std)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
