@@ -8,9 +8,9 @@
 //!
 //! | asyncio | aiokit |
 //! |---|---|
-//! | `await asyncio.gather(a, b, c)` | [`gather`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
-//! | `gather(..., return_exceptions=True)` | [`gather`] over futures of `Result` |
-//! | `gather(...)` failing at the first exception | [`try_gather`], [`try_gather!`] |
+//! | `await asyncio.gather(a, b, c)` | [`gather()`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
+//! | `gather(..., return_exceptions=True)` | [`gather()`] over futures of `Result` |
+//! | `gather(...)` failing at the first exception | [`try_gather()`], [`try_gather!`] |
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
 //! | any awaitable as the deadline | [`wait_for_deadline`] |
