@@ -72,10 +72,7 @@ impl<F: Future> Future for Gather<F> {
         match this.engine.poll_drive(cx, |_, _| Step::Continue) {
             Drive::AllDone => {
                 this.done = true;
-                let mut outputs = Vec::with_capacity(this.engine.len());
-                this.engine
-                    .for_each_output(|_, output| outputs.push(output));
-                Poll::Ready(outputs)
+                Poll::Ready(this.engine.take_outputs())
             }
             Drive::Pending | Drive::Stopped => Poll::Pending,
         }

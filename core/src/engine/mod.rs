@@ -135,19 +135,18 @@ impl<F: Future> Engine<F> {
 
     /// An engine holding the children of `iter`, indexed in iteration order.
     pub(crate) fn from_iter<I: IntoIterator<Item = F>>(iter: I) -> Self {
-        let mut iter = iter.into_iter();
-        let mut engine = Self::with_capacity(iter.size_hint().0);
-        // Fill the first segment in one go (no per-child capacity checks), then push the rest.
-        let cap = engine.first.capacity();
-        engine
-            .first
-            .extend(iter.by_ref().take(cap).map(Slot::Running));
-        engine.len = engine.first.len();
-        engine.running = engine.len;
-        for fut in iter {
-            engine.push(fut);
+        // No child has been polled yet, so collecting may move them (a `Vec` growing for an
+        // iterator of unknown length); the first segment is whatever capacity this ends with.
+        let first: Vec<Slot<F>> = iter.into_iter().map(Slot::Running).collect();
+        let len = first.len();
+        Engine {
+            header: (first.capacity() > DIRECT_MAX).then(|| Header::new(first.capacity())),
+            first,
+            more: Vec::new(),
+            len,
+            running: len,
+            fresh: 0,
         }
-        engine
     }
 
     /// Adds a child and returns its index. It is first polled by the next `poll_drive`.
@@ -339,6 +338,22 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        if self.more.is_empty() {
+            // The usual case, a fixed set of children: a plain loop over one slice.
+            for (index, slot) in self.first.iter_mut().enumerate() {
+                if let Some(Poll::Ready(step)) =
+                    poll_slot(slot, index, cx, &mut self.running, &mut on_done)
+                {
+                    if self.running == 0 {
+                        return Drive::AllDone;
+                    }
+                    if step == Step::Stop {
+                        return Drive::Stopped;
+                    }
+                }
+            }
+            return Drive::Pending;
+        }
         let slots = self
             .first
             .iter_mut()
@@ -431,6 +446,29 @@ impl<F: Future> Engine<F> {
             Slot::Running(fut) => Some(fut),
             _ => None,
         }
+    }
+
+    /// Every output still in place, in index order, leaving the engine empty. With no child
+    /// running and one segment (a finished gather), the slots are consumed by value: no slot is
+    /// written back.
+    pub(crate) fn take_outputs(&mut self) -> Vec<F::Output> {
+        if self.running == 0 && self.more.is_empty() {
+            self.len = 0;
+            self.fresh = 0;
+            // Not `collect`: std would reuse the slot allocation, handing the caller a Vec
+            // with a capacity of up to size_of::<Slot>() / size_of::<Output>() times its length.
+            let mut outputs = Vec::with_capacity(self.first.len());
+            outputs.extend(core::mem::take(&mut self.first).into_iter().filter_map(
+                |slot| match slot {
+                    Slot::Done(output) => Some(output),
+                    _ => None,
+                },
+            ));
+            return outputs;
+        }
+        let mut outputs = Vec::with_capacity(self.len);
+        self.for_each_output(|_, output| outputs.push(output));
+        outputs
     }
 
     /// Hands every output still in place to `f`, in index order.
