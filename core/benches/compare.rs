@@ -332,14 +332,16 @@ fn workloads() -> Vec<Workload> {
                 aiokit("aiokit::wait(FirstCompleted) loop", |n| {
                     run!(oneshot, n, |ch| {
                         use aiokit::ReturnWhen;
-                        let (mut done, mut pending) = aiokit::wait(ch, ReturnWhen::FirstCompleted).await;
+                        let (mut done, mut pending) =
+                            aiokit::wait(ch, ReturnWhen::FirstCompleted).await;
                         let mut sum = 0;
                         loop {
                             sum += done.into_iter().map(|d| d.output).sum::<u64>();
                             if pending.is_empty() {
                                 break sum;
                             }
-                            (done, pending) = aiokit::wait(pending, ReturnWhen::FirstCompleted).await;
+                            (done, pending) =
+                                aiokit::wait(pending, ReturnWhen::FirstCompleted).await;
                         }
                     })
                 }),

@@ -63,8 +63,11 @@ use crate::wait::NoDeadline;
 /// `next()` in a `select!` loses nothing. Dropping the stream drops every child still running;
 /// [`into_pending`](AsCompleted::into_pending) keeps them.
 pub fn as_completed<C: IntoChildren>(children: C) -> AsCompleted<C::Future> {
+    let mut pending = children.into_pending();
+    // Outputs are taken one per poll: each poll must cost O(children woken), also for few.
+    pending.engine_mut().use_queue();
     AsCompleted {
-        core: Core::new(children.into_pending()),
+        core: Core::new(pending),
     }
 }
 

@@ -33,8 +33,8 @@ pub use gather_tuple::{
     Gather11, Gather12, TryGather1, TryGather2, TryGather3, TryGather4, TryGather5, TryGather6,
     TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
 };
-pub use pending::{IntoChildren, Pending};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
+pub use pending::{IntoChildren, Pending};
 #[cfg(feature = "std")]
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "std")]

@@ -129,8 +129,7 @@ impl<F: Future> Pending<F> {
     /// # });
     /// ```
     pub fn cancel(&mut self, index: usize) -> bool {
-        index < self.engine.len()
-            && crate::suppress_never_awaited(|| self.engine.cancel(index))
+        index < self.engine.len() && crate::suppress_never_awaited(|| self.engine.cancel(index))
     }
 }
 

@@ -269,7 +269,12 @@ where
     C: IntoChildren,
     K: ReturnCondition<<C::Future as Future>::Output>,
 {
-    let pending = children.into_pending();
+    let mut pending = children.into_pending();
+    if return_when.mode == Mode::FirstCompleted {
+        // Typically called in a loop, one completion at a time: each wait must cost
+        // O(children woken), also for a few children.
+        pending.engine_mut().use_queue();
+    }
     let done = match return_when.mode {
         // Usually one or a few: let the `Vec` grow, so a `FirstCompleted` loop stays O(N).
         Mode::FirstCompleted => Vec::new(),

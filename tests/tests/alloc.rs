@@ -333,7 +333,8 @@ fn wait_all_completed_allocates_at_most_4_and_does_not_grow_with_n() {
         .iter()
         .map(|&n| {
             let per_kind = counts_per_kind(n, |children| async move {
-                let (done, pending) = aiokit::wait(children, aiokit::ReturnWhen::AllCompleted).await;
+                let (done, pending) =
+                    aiokit::wait(children, aiokit::ReturnWhen::AllCompleted).await;
                 assert!(pending.is_empty());
                 done.into_iter().map(|d| d.output).sum::<u64>()
             });

@@ -17,17 +17,29 @@ use futures::{FutureExt, StreamExt, future, poll};
 
 /// `n` children; child `i` outputs what is sent on channel `i`.
 #[allow(clippy::type_complexity)]
-fn children(n: usize) -> (Vec<Option<oneshot::Sender<u32>>>, Vec<impl Future<Output = u32>>) {
+fn children(
+    n: usize,
+) -> (
+    Vec<Option<oneshot::Sender<u32>>>,
+    Vec<impl Future<Output = u32>>,
+) {
     (0..n)
         .map(|_| {
             let (tx, rx) = oneshot::channel::<u32>();
-            (Some(tx), rx.map(|r| r.expect("the test keeps every sender")))
+            (
+                Some(tx),
+                rx.map(|r| r.expect("the test keeps every sender")),
+            )
         })
         .unzip()
 }
 
 fn send(senders: &mut [Option<oneshot::Sender<u32>>], i: usize) {
-    senders[i].take().expect("sent once").send(i as u32).unwrap();
+    senders[i]
+        .take()
+        .expect("sent once")
+        .send(i as u32)
+        .unwrap();
 }
 
 fn channel_deadline() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
@@ -62,7 +74,11 @@ fn yields_each_childs_outcome_exactly_once() {
         let mut got: Vec<(usize, u32)> = as_completed(children).indexed().collect().await;
         assert_eq!(got.len(), n);
         got.sort_unstable();
-        assert!(got.iter().enumerate().all(|(i, &(j, v))| i == j && v == i as u32));
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, &(j, v))| i == j && v == i as u32)
+        );
     });
 }
 
@@ -74,7 +90,11 @@ fn empty_input_yields_nothing() {
         assert_eq!(stream.next().await, None);
         assert!(stream.is_terminated());
         let mut timed = as_completed(Vec::<future::Ready<u8>>::new()).deadline(future::ready(()));
-        assert_eq!(timed.next().await, None, "no timeout error when nothing is left");
+        assert_eq!(
+            timed.next().await,
+            None,
+            "no timeout error when nothing is left"
+        );
     });
 }
 

@@ -147,7 +147,13 @@ fn first_completed_returns_when_at_least_one_child_is_done() {
         let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
             panic!("child 1 is done");
         };
-        assert_eq!(done, [Done { index: 1, output: 10 }]);
+        assert_eq!(
+            done,
+            [Done {
+                index: 1,
+                output: 10
+            }]
+        );
         assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
     });
 }
@@ -193,8 +199,14 @@ fn first_exception_returns_at_the_first_child_that_failed() {
         assert_eq!(
             done,
             [
-                Done { index: 0, output: Ok(0) },
-                Done { index: 1, output: Err("burnt") }
+                Done {
+                    index: 0,
+                    output: Ok(0)
+                },
+                Done {
+                    index: 1,
+                    output: Err("burnt")
+                }
             ]
         );
         assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
@@ -230,7 +242,11 @@ fn a_cancelled_child_is_not_a_failure() {
         assert!(pending.cancel(1));
         // ...and a child whose output says it was cancelled (a cancelled `Task` handle).
         let mut senders = senders.into_iter();
-        senders.next().unwrap().send(Err(CancelledError::new())).unwrap();
+        senders
+            .next()
+            .unwrap()
+            .send(Err(CancelledError::new()))
+            .unwrap();
         let _s1 = senders.next();
         let s2 = senders.next().unwrap();
         let mut waiting = pin!(wait(pending, ReturnWhen::FirstException));
@@ -254,7 +270,13 @@ fn timeout_returns_what_is_done_by_then_the_rest_stay_pending_untouched_still_ru
         let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
             panic!("the deadline fired");
         };
-        assert_eq!(done, [Done { index: 2, output: 2 }]);
+        assert_eq!(
+            done,
+            [Done {
+                index: 2,
+                output: 2
+            }]
+        );
         assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1]);
         let polls = probes.polls.get();
         assert_eq!(probes.drops.get(), 1, "only the finished child was dropped");
@@ -280,7 +302,13 @@ fn a_child_finishing_exactly_at_the_deadline_counts_as_done() {
         let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
             panic!("the deadline fired");
         };
-        assert_eq!(done, [Done { index: 1, output: 1 }]);
+        assert_eq!(
+            done,
+            [Done {
+                index: 1,
+                output: 1
+            }]
+        );
         assert_eq!(pending.len(), 1);
     });
 }
@@ -288,11 +316,20 @@ fn a_child_finishing_exactly_at_the_deadline_counts_as_done() {
 #[test]
 fn a_deadline_ready_at_once_still_gives_every_child_one_poll() {
     block_on(async {
-        let children = [future::Either::Left(future::ready(1)), future::Either::Right(future::pending())];
+        let children = [
+            future::Either::Left(future::ready(1)),
+            future::Either::Right(future::pending()),
+        ];
         let (done, pending) = wait(children, ReturnWhen::AllCompleted)
             .deadline(future::ready(()))
             .await;
-        assert_eq!(done, [Done { index: 0, output: 1 }]);
+        assert_eq!(
+            done,
+            [Done {
+                index: 0,
+                output: 1
+            }]
+        );
         assert_eq!(pending.len(), 1);
     });
 }
@@ -301,7 +338,10 @@ fn a_deadline_ready_at_once_still_gives_every_child_one_poll() {
 fn empty_input_is_ready_at_once_with_nothing_done_and_nothing_pending() {
     // aiokit's choice (asyncio raises ValueError): an empty result, in every mode.
     fn check<K: aiokit::ReturnCondition<Result<u8, ()>>>(return_when: ReturnWhen<K>) {
-        let mut waiting = pin!(wait(Vec::<future::Ready<Result<u8, ()>>>::new(), return_when));
+        let mut waiting = pin!(wait(
+            Vec::<future::Ready<Result<u8, ()>>>::new(),
+            return_when
+        ));
         let Poll::Ready((done, pending)) = waiting
             .as_mut()
             .poll(&mut Context::from_waker(futures::task::noop_waker_ref()))
@@ -425,7 +465,16 @@ async fn timeout_duration_form_counts_a_child_done_at_the_deadline() {
         .await;
     assert_eq!(
         done,
-        [Done { index: 0, output: 1 }, Done { index: 1, output: 2 }]
+        [
+            Done {
+                index: 0,
+                output: 1
+            },
+            Done {
+                index: 1,
+                output: 2
+            }
+        ]
     );
     assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
     assert_eq!(gather(pending).await, [3]);
