@@ -189,7 +189,7 @@ macro_rules! common_methods {
             /// # Examples
             ///
             /// ```
-            /// let cups = aiokit::as_completed([async { 1 }, async { 2 }]);
+            /// let cups = aiokit::as_completed([1, 2].map(std::future::ready));
             /// assert_eq!(cups.len(), 2);
             /// ```
             pub fn len(&self) -> usize {
@@ -246,11 +246,10 @@ macro_rules! common_methods {
             /// use futures::{future, StreamExt};
             /// # futures::executor::block_on(async {
             /// let children = [future::Either::Left(future::ready(1)), future::Either::Right(future::pending())];
-            /// let mut cups = aiokit::as_completed(children).timeout(Duration::from_millis(1));
+            /// let mut cups = std::pin::pin!(aiokit::as_completed(children).timeout(Duration::from_millis(1)));
             /// assert_eq!(cups.next().await, Some(Ok(1)));
             /// assert_eq!(cups.next().await, Some(Err(aiokit::TimeoutError::new())));
             /// assert_eq!(cups.next().await, None);
-            /// assert_eq!(cups.into_pending().len(), 1);
             /// # });
             /// ```
             ///
@@ -325,7 +324,7 @@ impl<F: Future> AsCompleted<F> {
     /// ```
     /// use futures::StreamExt;
     /// # futures::executor::block_on(async {
-    /// let cups: Vec<_> = aiokit::as_completed([async { "green" }, async { "black" }])
+    /// let cups: Vec<_> = aiokit::as_completed(["green", "black"].map(std::future::ready))
     ///     .indexed()
     ///     .collect()
     ///     .await;

@@ -59,7 +59,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let pending = aiokit::IntoChildren::into_pending([async { 1 }, async { 2 }]);
+    /// let pending = aiokit::IntoChildren::into_pending([1, 2].map(std::future::ready));
     /// assert_eq!(pending.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
@@ -85,7 +85,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let mut pending = aiokit::IntoChildren::into_pending([async { 1 }, async { 2 }, async { 3 }]);
+    /// let mut pending = aiokit::IntoChildren::into_pending([1, 2, 3].map(std::future::ready));
     /// pending.cancel(1);
     /// assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
     /// ```
@@ -101,7 +101,7 @@ impl<F: Future> Pending<F> {
     /// ```
     /// use aiokit::{Coroutine, Named};
     /// let pending = aiokit::IntoChildren::into_pending([Coroutine::new("brew", async {})]);
-    /// assert_eq!(pending.get(0).and_then(|c| c.name()), Some("brew"));
+    /// assert_eq!(pending.get(0).and_then(Named::name), Some("brew"));
     /// assert!(pending.get(1).is_none());
     /// # aiokit::suppress_never_awaited(|| drop(pending));
     /// ```
@@ -120,7 +120,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let mut pending = aiokit::IntoChildren::into_pending([async { 1 }, async { 2 }]);
+    /// let mut pending = aiokit::IntoChildren::into_pending([1, 2].map(std::future::ready));
     /// assert!(pending.cancel(0));
     /// assert!(!pending.cancel(0));
     /// assert!(!pending.cancel(7));

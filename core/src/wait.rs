@@ -177,7 +177,7 @@ impl<T: Outcome> ReturnCondition<T> for OnFailure {
 ///
 /// ```
 /// # futures::executor::block_on(async {
-/// let (done, _) = aiokit::wait([async { 'a' }, async { 'b' }], aiokit::ReturnWhen::AllCompleted).await;
+/// let (done, _) = aiokit::wait(['a', 'b'].map(std::future::ready), aiokit::ReturnWhen::AllCompleted).await;
 /// assert_eq!(done[1], aiokit::Done { index: 1, output: 'b' });
 /// assert_eq!(done[1].clone().into_output(), 'b');
 /// # });
