@@ -309,8 +309,9 @@ fn workloads() -> Vec<Workload> {
         Workload {
             name: "as_completed",
             contestants: vec![
-                // AIOKIT ROW (add when aiokit::as_completed lands):
-                // aiokit("aiokit::as_completed", |n| run!(oneshot, n, |ch| sum_stream(aiokit::as_completed(ch)).await)),
+                aiokit("aiokit::as_completed", |n| {
+                    run!(oneshot, n, |ch| sum_stream(aiokit::as_completed(ch)).await)
+                }),
                 peer("futures::FuturesUnordered", |n| {
                     run!(oneshot, n, |ch| sum_stream(
                         ch.collect::<FuturesUnordered<_>>()
@@ -328,17 +329,22 @@ fn workloads() -> Vec<Workload> {
         Workload {
             name: "wait_first",
             contestants: vec![
-                // AIOKIT ROW (add when aiokit::wait lands; adapt `Done`'s accessor if it differs):
-                // aiokit("aiokit::wait(FirstCompleted)", |n| run!(oneshot, n, |ch| {
-                //     use aiokit::ReturnWhen::FirstCompleted;
-                //     let (mut done, mut pending) = aiokit::wait(ch, FirstCompleted).await;
-                //     let mut sum = 0;
-                //     loop {
-                //         sum += done.into_iter().map(|d| d.into_output()).sum::<u64>();
-                //         if pending.is_empty() { break sum; }
-                //         (done, pending) = aiokit::wait(pending, FirstCompleted).await;
-                //     }
-                // })),
+                aiokit("aiokit::wait(FirstCompleted) loop", |n| {
+                    run!(oneshot, n, |ch| {
+                        use aiokit::ReturnWhen;
+                        let (mut done, mut pending) =
+                            aiokit::wait(ch, ReturnWhen::FirstCompleted).await;
+                        let mut sum = 0;
+                        loop {
+                            sum += done.into_iter().map(|d| d.output).sum::<u64>();
+                            if pending.is_empty() {
+                                break sum;
+                            }
+                            (done, pending) =
+                                aiokit::wait(pending, ReturnWhen::FirstCompleted).await;
+                        }
+                    })
+                }),
                 peer("select_all loop", |n| {
                     run!(oneshot, n, |ch| {
                         let mut pending: Vec<_> = ch.map(Box::pin).collect();

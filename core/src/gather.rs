@@ -9,6 +9,7 @@ use core::task::{Context, Poll};
 use futures_core::future::{FusedFuture, TryFuture};
 
 use crate::engine::{Drive, Engine, Step};
+use crate::pending::IntoChildren;
 
 /// Runs every future of `iter` concurrently and returns their outputs in input order
 /// (asyncio's `gather(*aws)`).
@@ -22,6 +23,10 @@ use crate::engine::{Drive, Engine, Step};
 /// [`try_gather`]. For a fixed set of futures of different types, use [`gather!`](crate::gather!).
 ///
 /// Empty input gives a future that is ready at once with `vec![]`.
+///
+/// `iter` may also be the [`Pending`](crate::Pending) set of an earlier
+/// [`wait`](crate::wait()): the `Gather` takes it over as it is and returns the outputs of the
+/// children still running in it, in the order of their original indices.
 ///
 /// # Cancellation
 ///
@@ -44,14 +49,10 @@ use crate::engine::{Drive, Engine, Step};
 ///
 /// # See also
 ///
-/// [`try_gather`], [`gather!`](crate::gather!).
-pub fn gather<I>(iter: I) -> Gather<I::Item>
-where
-    I: IntoIterator,
-    I::Item: Future,
-{
+/// [`try_gather`], [`gather!`](crate::gather!), [`wait`](crate::wait()).
+pub fn gather<I: IntoChildren>(iter: I) -> Gather<I::Future> {
     Gather {
-        engine: Engine::from_iter(iter),
+        engine: iter.into_pending().into_engine(),
         done: false,
     }
 }

@@ -63,12 +63,14 @@
 
 extern crate alloc;
 
+mod as_completed;
 mod coroutine;
 mod engine;
 mod error;
 mod gather;
 mod gather_tuple;
 mod partial;
+mod pending;
 #[cfg(feature = "std")]
 mod spawn;
 mod sync;
@@ -77,7 +79,9 @@ mod task;
 mod timeout;
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 mod timer;
+mod wait;
 
+pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 #[cfg(feature = "std")]
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
@@ -89,6 +93,7 @@ pub use gather_tuple::{
     TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
 };
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
+pub use pending::{IntoChildren, Pending};
 #[cfg(feature = "std")]
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "std")]
@@ -101,6 +106,10 @@ pub use timeout::{WaitFor, wait_for_deadline};
 pub use timeout::{timeout, timeout_at, wait_for};
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 pub use timer::{Sleep, sleep, sleep_until};
+
+pub use wait::{
+    Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
+};
 
 #[cfg(feature = "macros")]
 pub use aiokit_macros::{coroutine, partial};

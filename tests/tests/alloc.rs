@@ -325,26 +325,76 @@ fn try_gather_that_fails_allocates_at_most_4_and_does_not_grow_with_n() {
     assert_constant_and_small("try_gather (failing)", &counts);
 }
 
-// --- aiokit::wait (add when it lands) ---------------------------------------------------------
-// #[test]
-// fn wait_all_completed_allocates_at_most_4_and_does_not_grow_with_n() {
-//     let counts: Vec<_> = NS.iter().map(|&n| (n, counts_per_kind(n, |ch| async move {
-//         let (done, pending) = aiokit::wait(ch, aiokit::ReturnWhen::AllCompleted).await;
-//         assert!(pending.is_empty());
-//         done.into_iter().map(|d| d.into_output()).sum::<u64>()
-//     }))).collect();
-//     assert_constant_and_small("wait(AllCompleted)", &counts);
-// }
+// --- aiokit::wait ----------------------------------------------------------------------------
 
-// --- aiokit::as_completed (add when it lands) -------------------------------------------------
-// #[test]
-// fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
-//     use futures::StreamExt as _;
-//     let counts: Vec<_> = NS.iter().map(|&n| (n, counts_per_kind(n, |ch| async move {
-//         aiokit::as_completed(ch).fold(0, |sum, v| async move { sum + v }).await
-//     }))).collect();
-//     assert_constant_and_small("as_completed", &counts);
-// }
+#[test]
+fn wait_all_completed_allocates_at_most_4_and_does_not_grow_with_n() {
+    let counts: Vec<_> = NS
+        .iter()
+        .map(|&n| {
+            let per_kind = counts_per_kind(n, |children| async move {
+                let (done, pending) =
+                    aiokit::wait(children, aiokit::ReturnWhen::AllCompleted).await;
+                assert!(pending.is_empty());
+                done.into_iter().map(|d| d.output).sum::<u64>()
+            });
+            (n, per_kind)
+        })
+        .collect();
+    assert_constant_and_small("wait(AllCompleted)", &counts);
+}
+
+#[test]
+fn wait_first_completed_loop_allocates_at_most_one_done_vec_per_wait() {
+    // Each wait returns its own `done` Vec, so a loop of W waits may make W allocations; what
+    // must not happen is a rebuild of the set, which would allocate (and cost) O(N) per wait.
+    for n in NS {
+        let (driver, children) = oneshot_children(n);
+        let ((sum, waits), count) = count_allocations(|| {
+            block_on(async {
+                let ((), out) = futures::join!(driver, async {
+                    const FIRST: aiokit::ReturnWhen<aiokit::OnCompletion> =
+                        aiokit::ReturnWhen::FirstCompleted;
+                    let (mut done, mut pending) = aiokit::wait(children, FIRST).await;
+                    let (mut sum, mut waits) = (0, 1);
+                    loop {
+                        sum += done.into_iter().map(|d| d.output).sum::<u64>();
+                        if pending.is_empty() {
+                            break (sum, waits);
+                        }
+                        (done, pending) = aiokit::wait(pending, FIRST).await;
+                        waits += 1;
+                    }
+                });
+                out
+            })
+        });
+        assert_eq!(sum, expected_sum(n));
+        assert!(
+            count <= waits + MAX_ALLOCATIONS,
+            "wait(FirstCompleted) loop, N = {n}: {count} allocations for {waits} waits"
+        );
+    }
+}
+
+// --- aiokit::as_completed ---------------------------------------------------------------------
+
+#[test]
+fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
+    use futures::StreamExt as _;
+    let counts: Vec<_> = NS
+        .iter()
+        .map(|&n| {
+            let per_kind = counts_per_kind(n, |children| async move {
+                aiokit::as_completed(children)
+                    .fold(0, |sum, v| async move { sum + v })
+                    .await
+            });
+            (n, per_kind)
+        })
+        .collect();
+    assert_constant_and_small("as_completed", &counts);
+}
 
 // --- aiokit::TaskGroup (add when it lands): at most 1 allocation per child ---------------------
 // #[test]

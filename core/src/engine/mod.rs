@@ -197,6 +197,23 @@ impl<F: Future> Engine<F> {
         });
     }
 
+    /// Leaves direct mode, if in it, so that each later poll polls only the woken children.
+    /// For consumers that take completions one at a time (as_completed, a wait(FirstCompleted)
+    /// loop), where direct mode would poll every running child for each completion. Children
+    /// already polled in direct mode are polled once more, with their own wakers.
+    pub(crate) fn use_queue(&mut self) {
+        if self.header.is_some() || self.running == 0 || DIRECT_MAX == 0 {
+            return;
+        }
+        // As in `grow` when it leaves direct mode.
+        let header = Header::new(self.first.capacity());
+        for seg in &mut self.more {
+            seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
+        }
+        self.header = Some(header);
+        self.fresh = 0;
+    }
+
     /// Segment and offset of child `index` (which must be below the capacity).
     #[inline]
     fn locate(&self, index: usize) -> (usize, usize) {
