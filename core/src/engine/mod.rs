@@ -178,14 +178,7 @@ impl<F: Future> Engine<F> {
     fn grow(&mut self) {
         let len = self.growth_base() << self.more.len();
         if self.header.is_none() && self.capacity() + len > DIRECT_MAX {
-            // Leave direct mode: the children polled so far hold the caller's waker, not their
-            // own, so each is polled once more with its own.
-            let header = Header::new(self.first.capacity());
-            for seg in &mut self.more {
-                seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
-            }
-            self.header = Some(header);
-            self.fresh = 0;
+            self.enter_queued_mode();
         }
         let nodes = match &self.header {
             Some(header) => NodePtr(header.add_segment(len)),
@@ -202,10 +195,14 @@ impl<F: Future> Engine<F> {
     /// loop), where direct mode would poll every running child for each completion. Children
     /// already polled in direct mode are polled once more, with their own wakers.
     pub(crate) fn use_queue(&mut self) {
-        if self.header.is_some() || self.running == 0 || DIRECT_MAX == 0 {
-            return;
+        if self.header.is_none() && self.running > 0 {
+            self.enter_queued_mode();
         }
-        // As in `grow` when it leaves direct mode.
+    }
+
+    /// Leaves direct mode: the children polled so far hold the caller's waker, not their own,
+    /// so each is polled once more with its own.
+    fn enter_queued_mode(&mut self) {
         let header = Header::new(self.first.capacity());
         for seg in &mut self.more {
             seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
