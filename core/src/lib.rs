@@ -11,6 +11,9 @@
 //! | `await asyncio.gather(a, b, c)` | [`gather()`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
 //! | `gather(..., return_exceptions=True)` | [`gather()`] over futures of `Result` |
 //! | `gather(...)` failing at the first exception | [`try_gather()`], [`try_gather!`] |
+//! | `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)` | [`wait`]`(aws, ReturnWhen::FirstCompleted).await` → ([`Done`]s, [`Pending`]) |
+//! | `asyncio.wait(..., timeout=t)` | [`wait`]`(..).timeout(t)` / `.deadline(fut)` |
+//! | `for coro in asyncio.as_completed(aws)` | [`as_completed`]`(aws)`, a `Stream`; `.indexed()`, `.timeout(t)` |
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
 //! | any awaitable as the deadline | [`wait_for_deadline`] |
@@ -52,6 +55,25 @@
 //! // The first error wins, and the other children are dropped.
 //! let failed = aiokit::try_gather(["green", "earl grey"].map(brew)).await;
 //! assert_eq!(failed, Err("out of earl grey".to_string()));
+//!
+//! // asyncio.wait(FIRST_COMPLETED) in a loop: the pending set is the live set of children,
+//! // waited on again, never rebuilt.
+//! use aiokit::ReturnWhen;
+//! let teas = ["green", "black", "oolong"].map(make_tea);
+//! let (mut done, mut pending) = aiokit::wait(teas, ReturnWhen::FirstCompleted).await;
+//! let mut served = done.len();
+//! while !pending.is_empty() {
+//!     (done, pending) = aiokit::wait(pending, ReturnWhen::FirstCompleted).await;
+//!     served += done.len();
+//! }
+//! assert_eq!(served, 3);
+//!
+//! // asyncio.as_completed: outputs in completion order.
+//! use futures::StreamExt;
+//! let mut teas = aiokit::as_completed(["green", "black"].map(make_tea));
+//! while let Some(tea) = teas.next().await {
+//!     assert!(tea.ends_with(" tea"));
+//! }
 //!
 //! // asyncio.wait_for: the slow tea is dropped when the timeout expires.
 //! let slow = aiokit::wait_for(make_tea("pu-erh"), Duration::from_millis(1)).await;
