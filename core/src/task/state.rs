@@ -285,7 +285,7 @@ impl<T> Drop for TaskCompleter<T> {
 fn finish<T>(inner: Arc<Inner<T>>, outcome: Result<T, CancelledError>) {
     let mut dropped_value = None;
     {
-        let _state = inner.lock();
+        let mut state = inner.lock();
         let outcome = match outcome {
             Ok(value) if inner.is_cancel_requested() => {
                 // cancel() returned true: honour it even though the value arrived.
@@ -296,6 +296,17 @@ fn finish<T>(inner: Arc<Inner<T>>, outcome: Result<T, CancelledError>) {
         };
         if inner.outcome.set(outcome).is_err() {
             unreachable!("a task is completed once: its completer is consumed");
+        }
+        if state.callbacks.is_empty() && dropped_value.is_none() {
+            // Fast path (most tasks have no callback): finish under this same lock.
+            state.finished = true;
+            inner.finished.store(true, Ordering::Release);
+            let waiters = mem::take(&mut state.waiters);
+            drop(state);
+            for waker in waiters.slots.into_iter().flatten() {
+                waker.wake();
+            }
+            return;
         }
     }
     // The value is user data whose drop may run arbitrary code: never under the lock.
