@@ -355,7 +355,7 @@ impl<'scope, E> TaskGroup<'scope, '_, E> {
     where
         F: Future<Output = Result<T, E>> + Send + 'scope,
         T: Send + Sync + 'scope,
-        E: Send + 'scope,
+        E: Send,
     {
         self.core.create(fut, |fut, completer| {
             Box::pin(Child::new(fut, completer)) as SendChild<'scope, E>
@@ -470,7 +470,6 @@ impl<'scope, E> LocalTaskGroup<'scope, '_, E> {
     where
         F: Future<Output = Result<T, E>> + 'scope,
         T: 'scope,
-        E: 'scope,
     {
         self.core.create(fut, |fut, completer| {
             Box::pin(Child::new(fut, completer)) as LocalChild<'scope, E>

@@ -185,7 +185,7 @@ on_each_executor! {
             }
             tg.create_task(async {
                 failing.await.unwrap();
-                Err("boom".to_string())
+                Err::<(), _>("boom".to_string())
             });
             fail.send(()).unwrap();
             pending::<()>().await;
@@ -215,12 +215,12 @@ on_each_executor! {
             a.set_name("child a");
             tg.create_task(async {
                 second_rx.await.unwrap();
-                Err("b")
+                Err::<(), _>("b")
             })
             .set_name("child b");
             // Enough idle siblings that the children are polled in the order they were woken.
             for _ in 0..20 {
-                tg.create_task(pending());
+                tg.create_task(pending::<Result<(), &str>>());
             }
             tg.create_task(async { Ok(()) }).await.unwrap();
             // Woken b first, then a, in one go: both fail in the same pass of the group.
@@ -315,7 +315,9 @@ on_each_executor! {
                 }));
                 tg.create_task(async {
                     armed.await.unwrap();
-                    panic!("child panicked")
+                    panic!("child panicked");
+                    #[allow(unreachable_code)]
+                    Ok::<(), Infallible>(())
                 });
                 boom.send(()).unwrap();
                 pending::<()>().await;
@@ -380,14 +382,14 @@ on_each_executor! {
 // refused and the refused future never runs.
 
 /// A future that creates a task in the group when it is dropped.
-struct CreateOnDrop<'a, 'scope, 'env> {
-    group: &'scope TaskGroup<'scope, 'env, &'static str>,
-    ran: &'a AtomicUsize,
-    refused: &'a Mutex<Option<Task<()>>>,
+struct CreateOnDrop<'scope, 'env> {
+    group: &'scope TaskGroup<'scope, 'env, u8>,
+    ran: &'env AtomicUsize,
+    refused: &'env Mutex<Option<Task<()>>>,
 }
 
-impl Future for CreateOnDrop<'_, '_, '_> {
-    type Output = Result<(), &'static str>;
+impl Future for CreateOnDrop<'_, '_> {
+    type Output = Result<(), u8>;
 
     fn poll(
         self: std::pin::Pin<&mut Self>,
@@ -397,7 +399,7 @@ impl Future for CreateOnDrop<'_, '_, '_> {
     }
 }
 
-impl Drop for CreateOnDrop<'_, '_, '_> {
+impl Drop for CreateOnDrop<'_, '_> {
     fn drop(&mut self) {
         let ran = self.ran;
         let task = self.group.create_task(async move {
@@ -411,31 +413,34 @@ impl Drop for CreateOnDrop<'_, '_, '_> {
 on_each_executor! {
     fn create_task_while_the_group_is_aborting_is_refused_and_the_future_never_runs(ex) {
         let ran = AtomicUsize::new(0);
-        let refused = Mutex::new(None);
-        let from_sibling = Mutex::new(None);
+        let refused: Mutex<Option<Task<()>>> = Mutex::new(None);
+        let refused_in_sibling = AtomicUsize::new(0);
+        // Plain references, copied into `async move` children.
+        let (ran_ref, refused_ref, refused_in_sibling_ref) = (&ran, &refused, &refused_in_sibling);
         let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
             // Cancelled by the abort: its destructor asks for a new child.
-            tg.create_task(CreateOnDrop { group: tg, ran: &ran, refused: &refused });
+            tg.create_task(CreateOnDrop { group: tg, ran: ran_ref, refused: refused_ref });
             // Fails first; the sibling after it is polled in the same pass, during the abort.
-            tg.create_task(async { Err("first") });
-            tg.create_task(async {
+            tg.create_task(async { Err::<(), _>(1) });
+            tg.create_task(async move {
                 assert!(!tg.is_open());
-                let task = tg.create_task(async {
-                    ran.fetch_add(1, Ordering::SeqCst);
+                let task = tg.create_task(async move {
+                    ran_ref.fetch_add(1, Ordering::SeqCst);
                     Ok(())
                 });
-                *from_sibling.lock().unwrap() = Some(task);
-                pending().await
+                if task.done() && task.cancelled() {
+                    refused_in_sibling_ref.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
             });
             pending::<()>().await;
             Ok(())
         }));
-        assert_eq!(result.unwrap_err().into_inner(), ["first"]);
+        assert_eq!(result.unwrap_err().into_inner(), [1]);
         assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused future never runs");
-        for task in [refused, from_sibling] {
-            let task = task.into_inner().unwrap().expect("create_task was called");
-            assert!(task.done() && task.cancelled(), "the handle reports the refusal");
-        }
+        let task = refused.into_inner().unwrap().expect("create_task was called");
+        assert!(task.done() && task.cancelled(), "the handle reports the refusal");
+        assert_eq!(refused_in_sibling.load(Ordering::SeqCst), 1);
     }
 }
 
@@ -548,21 +553,21 @@ on_each_executor! {
 
 // Task handles of group children: done-callbacks, `partial!` among them.
 
-fn note(log: &'static Log, what: &'static str, task: &Task<u8>) {
-    push(log, format!("{what} {:?}", task.result()));
+fn note(log: Arc<Log>, what: &'static str, task: &Task<u8>) {
+    push(&log, format!("{what} {:?}", task.result()));
 }
 
 on_each_executor! {
     fn partial_works_as_a_done_callback_of_a_group_child(ex) {
-        static LOG: Log = Mutex::new(Vec::new());
-        LOG.lock().unwrap().clear();
+        let log = Arc::new(Log::default());
         let result = ex.block_on(TaskGroup::run(async |tg| {
             let task = tg.create_task(async { Ok::<_, Infallible>(5_u8) });
-            task.add_done_callback(partial!(note, &LOG, "honey"));
+            // asyncio: task.add_done_callback(functools.partial(note, log, "honey"))
+            task.add_done_callback(partial!(note, log.clone(), "honey"));
             Ok(())
         }));
         result.unwrap();
-        assert_eq!(entries(&LOG), ["honey Ok(5)"]);
+        assert_eq!(entries(&log), ["honey Ok(5)"]);
     }
 }
 
@@ -574,9 +579,11 @@ fn the_group_future_is_send_and_runs_in_tokio_spawn() {
         .unwrap();
     let total = Arc::new(AtomicUsize::new(0));
     let counter = total.clone();
-    let joined = rt.block_on(tokio::spawn(TaskGroup::run(async move |tg| {
+    let joined = rt.block_on(rt.spawn(TaskGroup::run(async move |tg| {
         for i in 1..=4 {
-            let counter = &counter;
+            // Children may outlive the body, so they own what they use, or borrow from
+            // outside the group, never from the body.
+            let counter = counter.clone();
             tg.create_task(async move {
                 tokio::task::yield_now().await;
                 counter.fetch_add(i, Ordering::SeqCst);
@@ -594,7 +601,8 @@ fn exception_group_display_lists_each_failure_with_its_task() {
     let errors = futures::executor::block_on(TaskGroup::run(async |tg| {
         tg.create_task(async { Err::<(), _>("no milk") })
             .set_name("milk");
-        tg.create_task(async { Err("no sugar") }).set_name("sugar");
+        tg.create_task(async { Err::<(), _>("no sugar") })
+            .set_name("sugar");
         Ok(())
     }))
     .unwrap_err();
