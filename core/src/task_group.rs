@@ -242,7 +242,7 @@ impl<C> fmt::Debug for Core<'_, C> {
 ///
 /// # See also
 ///
-/// [`LocalTaskGroup`], [`ExceptionGroup`], [`gather`](crate::gather) (no handles, no
+/// [`LocalTaskGroup`], [`ExceptionGroup`], [`gather()`](crate::gather()) (no handles, no
 /// children added on the way).
 pub struct TaskGroup<'scope, 'env: 'scope, E> {
     core: Core<'scope, SendChild<'scope, E>>,

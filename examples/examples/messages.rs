@@ -31,7 +31,10 @@ async fn main() {
     for (msg, delay) in MESSAGES {
         send_message(msg, delay).await;
     }
-    println!("took {:.1} units (about 4: one after the other)\n", units(start));
+    println!(
+        "took {:.1} units (about 4: one after the other)\n",
+        units(start)
+    );
 
     println!("== as tasks (asyncio.create_task) ==");
     let start = Instant::now();
@@ -60,9 +63,15 @@ async fn main() {
     })
     .await
     .expect("no message fails");
-    let results: Vec<_> = handles.iter().map(|h| h.result().unwrap().clone()).collect();
+    let results: Vec<_> = handles
+        .iter()
+        .map(|h| h.result().unwrap().clone())
+        .collect();
     println!("results: {results:?}");
-    println!("took {:.1} units (about 2: every child ran at once)\n", units(start));
+    println!(
+        "took {:.1} units (about 2: every child ran at once)\n",
+        units(start)
+    );
 
     // as_completed: added when aiokit::as_completed lands.
 }

@@ -10,7 +10,10 @@ use super::units;
 
 /// asyncio: `def confirm_tea(task): print(f"confirmed: {task.result()}")`
 fn confirm_tea(task: &Task<String>) {
-    println!("  callback confirm_tea: {} is ready", task.result().unwrap());
+    println!(
+        "  callback confirm_tea: {} is ready",
+        task.result().unwrap()
+    );
 }
 
 /// asyncio: `def add_ingredient(ingredient, task): print(f"adding {ingredient} to {task.result()}")`
@@ -23,7 +26,10 @@ fn add_ingredient(ingredient: &str, task: &Task<String>) {
 
 /// asyncio: `def mix(gathered): print(f"mixing {gathered.result()}")`
 fn mix(gathered: &Task<Vec<String>>) {
-    println!("  callback mix: mixing {}", gathered.result().unwrap().join(" + "));
+    println!(
+        "  callback mix: mixing {}",
+        gathered.result().unwrap().join(" + ")
+    );
 }
 
 pub async fn run() {
@@ -38,7 +44,10 @@ pub async fn run() {
     task.add_done_callback(confirm_tea);
     task.add_done_callback(partial!(add_ingredient, "honey"));
     let tea = task.await.expect("not cancelled");
-    println!("awaited {tea} after its callbacks, in {:.1} units\n", units(start));
+    println!(
+        "awaited {tea} after its callbacks, in {:.1} units\n",
+        units(start)
+    );
 
     println!("== a callback on a gathered group of teas ==");
     let start = Instant::now();
