@@ -372,20 +372,20 @@ fn workloads() -> Vec<Workload> {
         Workload {
             name: "taskgroup",
             contestants: vec![
-                // AIOKIT ROW (add when aiokit::TaskGroup lands; adapt how a task's output is read):
-                // aiokit("aiokit::TaskGroup", |n| block_on(async move {
-                //     let sum = std::sync::atomic::AtomicU64::new(0);
-                //     aiokit::TaskGroup::run(async |tg| {
-                //         for i in 0..n as u64 {
-                //             let sum = &sum;
-                //             tg.create_task(async move { sum.fetch_add(i, Relaxed); Ok::<(), Infallible>(()) });
-                //         }
-                //         Ok(())
-                //     }).await.unwrap();
-                //     sum.into_inner()
-                // })),
-                // (children must be `async move { Ok(i) }`: if Task handles give outputs, sum
-                // those instead, as the moro row does.)
+                aiokit("aiokit::TaskGroup", |n| {
+                    block_on(aiokit::TaskGroup::run(async |tg| {
+                        let handles: Vec<_> = (0..n as u64)
+                            .map(|i| tg.create_task(async move { Ok::<u64, Infallible>(i) }))
+                            .collect();
+                        // The body's first `.await` is where the children run.
+                        let mut sum = 0;
+                        for handle in &handles {
+                            sum += *handle.await.expect("no child is cancelled");
+                        }
+                        Ok(sum)
+                    }))
+                    .expect("no child fails")
+                }),
                 peer("tokio::JoinSet", |n| {
                     tokio_rt().block_on(async move {
                         let mut set = tokio::task::JoinSet::new();

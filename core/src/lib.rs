@@ -98,6 +98,8 @@ mod spawn;
 mod sync;
 #[cfg(feature = "std")]
 mod task;
+#[cfg(feature = "std")]
+mod task_group;
 mod timeout;
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 mod timer;
@@ -107,6 +109,7 @@ pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 #[cfg(feature = "std")]
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 pub use gather::{Gather, TryGather, gather, try_gather};
 pub use gather_tuple::{
@@ -123,6 +126,8 @@ pub use task::{
     CallbackId, DoneCallback, DoneCallbackPanic, Shield, Task, TaskStateError,
     set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
 };
+#[cfg(feature = "std")]
+pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 pub use timeout::{timeout, timeout_at, wait_for};

@@ -53,6 +53,17 @@ where
     }
 }
 
+/// `partial!(f, a, b)` as a done-callback: called as `f(a, b, task)`, the task last, as
+/// `functools.partial` is in asyncio. Bound arguments are cloned for each call.
+impl<T, F, Args> DoneCallback<T> for crate::Partial<F, Args>
+where
+    for<'a> crate::Partial<F, Args>: crate::PartialFnMut<(&'a Task<T>,)>,
+{
+    fn call(&mut self, task: &Task<T>) {
+        crate::PartialFnMut::call_mut(self, (task,));
+    }
+}
+
 /// Identifies one registration of a done-callback, for
 /// [`Task::remove_done_callback_id`]. Ids are unique across all tasks of the program.
 ///

@@ -1,5 +1,6 @@
 //! The shared state of one task: one `Arc` per task, completed once by whoever drives it.
 
+use std::borrow::Cow;
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -29,7 +30,8 @@ pub(crate) struct Inner<T> {
 }
 
 struct State<T> {
-    name: Option<Box<str>>,
+    /// `Cow` so that a coroutine's `&'static` name costs no allocation (TaskGroup children).
+    name: Option<Cow<'static, str>>,
     callbacks: Vec<Registration<T>>,
     waiters: Waiters,
     /// Mirrors `Inner::finished`; read under the lock to decide between queueing a callback
@@ -105,7 +107,13 @@ impl<T> Inner<T> {
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        self.lock().name = Some(name.into_boxed_str());
+        self.lock().name = Some(Cow::Owned(name));
+    }
+
+    /// Names the task `name` unless a name was set already (a coroutine's name is a default
+    /// that `set_name` overrides, whichever comes first).
+    pub(crate) fn set_default_name(&self, name: &'static str) {
+        self.lock().name.get_or_insert(Cow::Borrowed(name));
     }
 
     /// asyncio's `Task.cancel()`: a request, honoured by the driver at its next wake-up.
@@ -208,12 +216,24 @@ pub(crate) struct TaskCompleter<T> {
 
 #[allow(
     dead_code,
-    reason = "part of the driver interface the TaskGroup will use; spawn uses a subset"
+    reason = "the driver interface; spawn and the TaskGroup each use a subset"
 )]
 impl<T> TaskCompleter<T> {
     /// A new handle to the task this completer finishes.
     pub(crate) fn task(&self) -> Task<T> {
         Task::from_inner(self.inner.clone().expect("completer used after completion"))
+    }
+
+    /// The task's name, as [`Task::name`] gives it.
+    pub(crate) fn name(&self) -> String {
+        self.inner.as_ref().map_or_else(String::new, |i| i.name())
+    }
+
+    /// Names the task after the coroutine it runs, unless it was named already.
+    pub(crate) fn set_default_name(&self, name: &'static str) {
+        if let Some(inner) = &self.inner {
+            inner.set_default_name(name);
+        }
     }
 
     /// Whether `cancel()` was called on a handle; no waker is registered.
@@ -265,7 +285,7 @@ impl<T> Drop for TaskCompleter<T> {
 fn finish<T>(inner: Arc<Inner<T>>, outcome: Result<T, CancelledError>) {
     let mut dropped_value = None;
     {
-        let _state = inner.lock();
+        let mut state = inner.lock();
         let outcome = match outcome {
             Ok(value) if inner.is_cancel_requested() => {
                 // cancel() returned true: honour it even though the value arrived.
@@ -276,6 +296,17 @@ fn finish<T>(inner: Arc<Inner<T>>, outcome: Result<T, CancelledError>) {
         };
         if inner.outcome.set(outcome).is_err() {
             unreachable!("a task is completed once: its completer is consumed");
+        }
+        if state.callbacks.is_empty() && dropped_value.is_none() {
+            // Fast path (most tasks have no callback): finish under this same lock.
+            state.finished = true;
+            inner.finished.store(true, Ordering::Release);
+            let waiters = mem::take(&mut state.waiters);
+            drop(state);
+            for waker in waiters.slots.into_iter().flatten() {
+                waker.wake();
+            }
+            return;
         }
     }
     // The value is user data whose drop may run arbitrary code: never under the lock.

@@ -1,0 +1,620 @@
+//! TaskGroup: every rule of SEMANTICS.md's "TaskGroup (3.11+)" section, plus the rules of the
+//! TaskGroup issue, each run on every executor of the tests crate.
+//!
+//! A group polls its children in place, inside the task that awaits it, so "on an executor"
+//! means: the group's future is run by that executor. `on_each_executor!` turns one scenario
+//! into a module named after the rule, with one test per executor. Nothing sleeps: ordering is
+//! driven by channels.
+
+use std::cell::RefCell;
+use std::convert::Infallible;
+use std::future::{Future, pending};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use aiokit::{ExceptionGroup, LocalTaskGroup, Task, TaskGroup, partial};
+use futures::FutureExt as _;
+use futures::channel::oneshot;
+
+/// One executor as the scenarios see it: something that runs a future to completion.
+trait Exec {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output;
+}
+
+struct TokioCurrentThread(tokio::runtime::Runtime);
+struct TokioMultiThread(tokio::runtime::Runtime);
+struct Smol;
+struct AsyncExecutorLocal(async_executor::LocalExecutor<'static>);
+struct FuturesBlockOn;
+struct FuturesLocalPool(RefCell<futures::executor::LocalPool>);
+
+impl Exec for TokioCurrentThread {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.block_on(fut)
+    }
+}
+
+impl Exec for TokioMultiThread {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.block_on(fut)
+    }
+}
+
+impl Exec for Smol {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        smol::block_on(fut)
+    }
+}
+
+impl Exec for AsyncExecutorLocal {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        futures_lite::future::block_on(self.0.run(fut))
+    }
+}
+
+impl Exec for FuturesBlockOn {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        futures::executor::block_on(fut)
+    }
+}
+
+impl Exec for FuturesLocalPool {
+    fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        self.0.borrow_mut().run_until(fut)
+    }
+}
+
+macro_rules! on_each_executor {
+    ($(#[$meta:meta])* fn $rule:ident($ex:ident) $body:block) => {
+        $(#[$meta])*
+        mod $rule {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn scenario<E: Exec>($ex: &E) $body
+
+            #[test]
+            fn tokio_current_thread() {
+                let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                scenario(&TokioCurrentThread(rt));
+            }
+            #[test]
+            fn tokio_multi_thread() {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .build()
+                    .unwrap();
+                scenario(&TokioMultiThread(rt));
+            }
+            #[test]
+            fn smol() {
+                scenario(&Smol);
+            }
+            #[test]
+            fn async_executor_local() {
+                scenario(&AsyncExecutorLocal(async_executor::LocalExecutor::new()));
+            }
+            #[test]
+            fn futures_block_on() {
+                scenario(&FuturesBlockOn);
+            }
+            #[test]
+            fn futures_local_pool() {
+                scenario(&FuturesLocalPool(RefCell::new(futures::executor::LocalPool::new())));
+            }
+        }
+    };
+}
+
+type Log = Mutex<Vec<String>>;
+
+fn push(log: &Log, entry: impl Into<String>) {
+    log.lock().unwrap().push(entry.into());
+}
+
+fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+/// Pushes `"drop NAME"` to the log when dropped: shows that a child or the body was cancelled.
+struct DropLog<'a>(&'a Log, &'static str);
+
+impl Drop for DropLog<'_> {
+    fn drop(&mut self) {
+        push(self.0, format!("drop {}", self.1));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SEMANTICS.md: The body runs concurrently with the children; leaving the group waits for
+// every child.
+
+on_each_executor! {
+    fn the_body_runs_concurrently_with_the_children_and_leaving_waits_for_every_child(ex) {
+        let log = Log::default();
+        let (to_child, from_body) = oneshot::channel::<&str>();
+        let (to_body, from_child) = oneshot::channel::<&str>();
+        let (release, last) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            tg.create_task(async {
+                // The child and the body talk both ways: neither could finish alone.
+                let word = from_body.await.unwrap();
+                push(&log, format!("child got {word}"));
+                to_body.send("pong").unwrap();
+                Ok::<_, Infallible>(())
+            });
+            tg.create_task(async {
+                last.await.unwrap();
+                push(&log, "last child");
+                Ok(())
+            });
+            to_child.send("ping").unwrap();
+            let reply = from_child.await.unwrap();
+            push(&log, format!("body got {reply}"));
+            release.send(()).unwrap();
+            push(&log, "body returns");
+            Ok(7)
+        }));
+        assert_eq!(result.unwrap(), 7);
+        // `run` returned only after the child released at the body's very end had finished.
+        assert_eq!(
+            entries(&log),
+            ["child got ping", "body got pong", "body returns", "last child"]
+        );
+    }
+}
+
+// SEMANTICS.md: The first child failure (not a cancellation) cancels every other child and
+// the body.
+
+on_each_executor! {
+    fn the_first_child_failure_cancels_every_other_child_and_the_body(ex) {
+        let log = Log::default();
+        let (fail, failing) = oneshot::channel::<()>();
+        let mut handles = Vec::new();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let _body = DropLog(&log, "body");
+            for name in ["a", "b"] {
+                let log = &log;
+                handles.push(tg.create_task(async move {
+                    let _guard = DropLog(log, name);
+                    pending::<Result<(), String>>().await
+                }));
+            }
+            tg.create_task(async {
+                failing.await.unwrap();
+                Err::<(), _>("boom".to_string())
+            });
+            fail.send(()).unwrap();
+            pending::<()>().await;
+            unreachable!("the body is cancelled");
+        }));
+        let errors = result.unwrap_err();
+        assert_eq!(errors.into_inner(), ["boom"]);
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop a", "drop b", "drop body"]);
+        assert!(handles.iter().all(Task::cancelled));
+    }
+}
+
+// SEMANTICS.md: the errors are raised together (ExceptionGroup), in the order the children
+// finished.
+
+on_each_executor! {
+    fn errors_are_raised_together_in_the_order_the_children_finished(ex) {
+        let (first, first_rx) = oneshot::channel::<()>();
+        let (second, second_rx) = oneshot::channel::<()>();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let a = tg.create_task(async {
+                first_rx.await.unwrap();
+                Err::<(), _>("a")
+            });
+            a.set_name("child a");
+            tg.create_task(async {
+                second_rx.await.unwrap();
+                Err::<(), _>("b")
+            })
+            .set_name("child b");
+            // Enough idle siblings that the children are polled in the order they were woken.
+            for _ in 0..20 {
+                tg.create_task(pending::<Result<(), &str>>());
+            }
+            tg.create_task(async { Ok(()) }).await.unwrap();
+            // Woken b first, then a, in one go: both fail in the same pass of the group.
+            second.send(()).unwrap();
+            first.send(()).unwrap();
+            pending::<()>().await;
+            Ok(())
+        }));
+        let errors = result.unwrap_err();
+        let named: Vec<_> = errors.iter_named().collect();
+        assert_eq!(named, [(Some("child b"), &"b"), (Some("child a"), &"a")]);
+    }
+}
+
+on_each_executor! {
+    fn children_failing_together_are_all_collected(ex) {
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            for i in 0..3 {
+                tg.create_task(async move { Err::<(), _>(i) });
+            }
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), [0, 1, 2]);
+    }
+}
+
+// SEMANTICS.md: an error of the body is added after the children's. A failure drops the body
+// (or the children) before the other side can fail too, so the body's error comes alone, as the
+// group's last (and only) entry, with no task name.
+
+on_each_executor! {
+    fn an_error_of_the_body_is_added_after_the_childrens(ex) {
+        let log = Log::default();
+        let mut waiting = None;
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            waiting = Some(tg.create_task(async {
+                let _guard = DropLog(&log, "child");
+                pending::<Result<(), &str>>().await
+            }));
+            tg.create_task(async { Ok(()) }).await.unwrap();
+            Err("body failed")
+        }));
+        let errors = result.unwrap_err();
+        assert_eq!(errors.iter_named().collect::<Vec<_>>(), [(None, &"body failed")]);
+        assert_eq!(entries(&log), ["drop child"]);
+        assert!(waiting.unwrap().cancelled());
+        assert!(errors.to_string().ends_with("<body>: body failed"), "{errors}");
+    }
+}
+
+// SEMANTICS.md: A child cancelled on its own is not a failure; its siblings go on.
+
+on_each_executor! {
+    fn a_child_cancelled_on_its_own_is_not_a_failure_and_its_siblings_go_on(ex) {
+        let log = Log::default();
+        let (go, gate) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let doomed = tg.create_task(async {
+                let _guard = DropLog(&log, "doomed");
+                pending::<Result<u8, Infallible>>().await
+            });
+            let sibling = tg.create_task(async {
+                gate.await.unwrap();
+                push(&log, "sibling done");
+                Ok(2)
+            });
+            tg.create_task(async { Ok(0) }).await.unwrap(); // the children have started
+            assert!(doomed.cancel());
+            assert_eq!((&doomed).await, Err(aiokit::CancelledError::new()));
+            go.send(()).unwrap();
+            Ok(sibling.await.unwrap())
+        }));
+        assert_eq!(result.unwrap(), 2);
+        assert_eq!(entries(&log), ["drop doomed", "sibling done"]);
+    }
+}
+
+// SEMANTICS.md: KeyboardInterrupt / SystemExit: the children are cancelled and awaited, then it
+// is re-raised alone. aiokit: the same for a panic.
+
+on_each_executor! {
+    fn a_panic_in_a_child_cancels_everything_then_resumes(ex) {
+        let log = Log::default();
+        let (boom, armed) = oneshot::channel::<()>();
+        let mut sibling = None;
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                let _body = DropLog(&log, "body");
+                sibling = Some(tg.create_task(async {
+                    let _guard = DropLog(&log, "sibling");
+                    pending::<Result<(), Infallible>>().await
+                }));
+                tg.create_task(async {
+                    armed.await.unwrap();
+                    panic!("child panicked");
+                    #[allow(unreachable_code)]
+                    Ok::<(), Infallible>(())
+                });
+                boom.send(()).unwrap();
+                pending::<()>().await;
+                Ok(())
+            }))
+        }));
+        let payload = caught.expect_err("the panic is resumed");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"child panicked"));
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop body", "drop sibling"]);
+        assert!(sibling.unwrap().cancelled());
+    }
+}
+
+on_each_executor! {
+    fn a_panic_in_the_body_cancels_every_child_then_resumes(ex) {
+        let log = Log::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                tg.create_task(async {
+                    let _guard = DropLog(&log, "child");
+                    pending::<Result<(), Infallible>>().await
+                });
+                tg.create_task(async { Ok(()) }).await.unwrap();
+                panic!("body panicked");
+                #[allow(unreachable_code)]
+                Ok(())
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_eq!(entries(&log), ["drop child"]);
+    }
+}
+
+// SEMANTICS.md: Children may add tasks to the group while it is exiting.
+
+on_each_executor! {
+    fn children_may_add_tasks_while_the_group_is_exiting(ex) {
+        let log = Log::default();
+        let (go, gate) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            tg.create_task(async {
+                gate.await.unwrap();
+                // The body has returned by now: the group is exiting.
+                let grandchild = tg.create_task(async {
+                    push(&log, "grandchild ran");
+                    Ok::<_, Infallible>(3)
+                });
+                Ok(*(&grandchild).await.unwrap())
+            });
+            go.send(()).unwrap();
+            push(&log, "body returns");
+            Ok(())
+        }));
+        result.unwrap();
+        assert_eq!(entries(&log), ["body returns", "grandchild ran"]);
+    }
+}
+
+// SEMANTICS.md: creating a task while the group is aborting, or after it has finished, is
+// refused and the refused future never runs.
+
+/// A future that creates a task in the group when it is dropped.
+struct CreateOnDrop<'scope, 'env> {
+    group: &'scope TaskGroup<'scope, 'env, u8>,
+    ran: &'env AtomicUsize,
+    refused: &'env Mutex<Option<Task<()>>>,
+}
+
+impl Future for CreateOnDrop<'_, '_> {
+    type Output = Result<(), u8>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for CreateOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        let ran = self.ran;
+        let task = self.group.create_task(async move {
+            ran.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        });
+        *self.refused.lock().unwrap() = Some(task);
+    }
+}
+
+on_each_executor! {
+    fn create_task_while_the_group_is_aborting_is_refused_and_the_future_never_runs(ex) {
+        let ran = AtomicUsize::new(0);
+        let refused: Mutex<Option<Task<()>>> = Mutex::new(None);
+        let refused_in_sibling = AtomicUsize::new(0);
+        // Plain references, copied into `async move` children.
+        let (ran_ref, refused_ref, refused_in_sibling_ref) = (&ran, &refused, &refused_in_sibling);
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            // Cancelled by the abort: its destructor asks for a new child.
+            tg.create_task(CreateOnDrop { group: tg, ran: ran_ref, refused: refused_ref });
+            // Fails first; the sibling after it is polled in the same pass, during the abort.
+            tg.create_task(async { Err::<(), _>(1) });
+            tg.create_task(async move {
+                assert!(!tg.is_open());
+                let task = tg.create_task(async move {
+                    ran_ref.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                if task.done() && task.cancelled() {
+                    refused_in_sibling_ref.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
+            });
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), [1]);
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused future never runs");
+        let task = refused.into_inner().unwrap().expect("create_task was called");
+        assert!(task.done() && task.cancelled(), "the handle reports the refusal");
+        assert_eq!(refused_in_sibling.load(Ordering::SeqCst), 1);
+    }
+}
+
+// SEMANTICS.md: Nested groups: an inner group's error group becomes the outer body's error.
+
+on_each_executor! {
+    fn an_inner_groups_error_group_becomes_the_outer_bodys_error(ex) {
+        let result: Result<(), ExceptionGroup<ExceptionGroup<&str>>> =
+            ex.block_on(TaskGroup::run(async |outer| {
+                outer.create_task(async { Ok(()) });
+                TaskGroup::run(async |inner| {
+                    inner.create_task(async { Err::<(), _>("inner child") });
+                    Ok(())
+                })
+                .await?;
+                Ok(())
+            }));
+        let outer = result.unwrap_err();
+        assert_eq!(outer.len(), 1);
+        let (task, inner) = outer.iter_named().next().unwrap();
+        assert_eq!(task, None, "the outer body's error");
+        assert_eq!(inner.iter().collect::<Vec<_>>(), [&"inner child"]);
+    }
+}
+
+// Issue: after `run` returns, each handle still gives its child's outcome.
+
+on_each_executor! {
+    fn handles_give_each_childs_outcome_after_run_returns(ex) {
+        let (ok, cancelled) = ex
+            .block_on(TaskGroup::run(async |tg| {
+                let ok = tg.create_task(async { Ok::<_, Infallible>(String::from("tea")) });
+                let cancelled = tg.create_task(pending::<Result<String, Infallible>>());
+                cancelled.cancel();
+                Ok((ok, cancelled))
+            }))
+            .unwrap();
+        assert_eq!(ok.result().unwrap(), "tea");
+        assert!(cancelled.cancelled());
+    }
+}
+
+// Issue: a failing child is named in the ExceptionGroup; a coroutine's name is its task's name.
+
+#[aiokit::coroutine]
+async fn brew_badly() -> Result<(), String> {
+    Err("burnt".into())
+}
+
+on_each_executor! {
+    fn a_coroutines_name_becomes_its_tasks_name_and_names_its_failure(ex) {
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let task = tg.create_task(brew_badly());
+            assert!(task.name().starts_with("Task-"), "named on its first poll");
+            Ok(())
+        }));
+        let errors = result.unwrap_err();
+        let (name, _) = errors.iter_named().next().unwrap();
+        assert!(name.unwrap().ends_with("brew_badly"), "{name:?}");
+        assert!(errors.to_string().contains("brew_badly: burnt"), "{errors}");
+    }
+}
+
+// Issue: children may borrow from the caller's stack, and may be !Send (LocalTaskGroup).
+
+on_each_executor! {
+    fn local_children_may_hold_rc_and_borrow_from_the_stack(ex) {
+        let shared = Rc::new(RefCell::new(Vec::new()));
+        let borrowed = String::from("borrowed");
+        let result = ex.block_on(LocalTaskGroup::run(async |tg| {
+            for i in 0..3 {
+                let shared = shared.clone();
+                let borrowed = &borrowed;
+                tg.create_task(async move {
+                    futures::future::ready(()).await;
+                    shared.borrow_mut().push(format!("{borrowed} {i}"));
+                    Ok::<_, Infallible>(Rc::new(i))
+                });
+            }
+            Ok(())
+        }));
+        result.unwrap();
+        assert_eq!(*shared.borrow(), ["borrowed 0", "borrowed 1", "borrowed 2"]);
+    }
+}
+
+// Issue: dropping the group's future drops the body and every child.
+
+on_each_executor! {
+    fn dropping_the_group_drops_the_body_and_every_child(ex) {
+        let log = Log::default();
+        let mut group = Box::pin(TaskGroup::run(async |tg| {
+            let _body = DropLog(&log, "body");
+            tg.create_task(async {
+                let _guard = DropLog(&log, "child");
+                pending::<Result<(), Infallible>>().await
+            });
+            pending::<()>().await;
+            Ok(())
+        }));
+        ex.block_on(async {
+            assert!((&mut group).now_or_never().is_none());
+        });
+        drop(group);
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop body", "drop child"]);
+    }
+}
+
+// Task handles of group children: done-callbacks, `partial!` among them.
+
+fn note(log: Arc<Log>, what: &'static str, task: &Task<u8>) {
+    push(&log, format!("{what} {:?}", task.result()));
+}
+
+on_each_executor! {
+    fn partial_works_as_a_done_callback_of_a_group_child(ex) {
+        let log = Arc::new(Log::default());
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let task = tg.create_task(async { Ok::<_, Infallible>(5_u8) });
+            // asyncio: task.add_done_callback(functools.partial(note, log, "honey"))
+            task.add_done_callback(partial!(note, log.clone(), "honey"));
+            Ok(())
+        }));
+        result.unwrap();
+        assert_eq!(entries(&log), ["honey Ok(5)"]);
+    }
+}
+
+#[test]
+fn the_group_future_is_send_and_runs_in_tokio_spawn() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let total = Arc::new(AtomicUsize::new(0));
+    let counter = total.clone();
+    let joined = rt.block_on(rt.spawn(TaskGroup::run(async move |tg| {
+        for i in 1..=4 {
+            // Children may outlive the body, so they own what they use, or borrow from
+            // outside the group, never from the body.
+            let counter = counter.clone();
+            tg.create_task(async move {
+                tokio::task::yield_now().await;
+                counter.fetch_add(i, Ordering::SeqCst);
+                Ok::<_, Infallible>(())
+            });
+        }
+        Ok(())
+    })));
+    joined.unwrap().unwrap();
+    assert_eq!(total.load(Ordering::SeqCst), 10);
+}
+
+#[test]
+fn exception_group_display_lists_each_failure_with_its_task() {
+    let errors = futures::executor::block_on(TaskGroup::run(async |tg| {
+        tg.create_task(async { Err::<(), _>("no milk") })
+            .set_name("milk");
+        tg.create_task(async { Err::<(), _>("no sugar") })
+            .set_name("sugar");
+        Ok(())
+    }))
+    .unwrap_err();
+    assert_eq!(
+        errors.to_string(),
+        "unhandled errors in a TaskGroup (2 sub-errors): milk: no milk; sugar: no sugar"
+    );
+    let as_error: &dyn std::error::Error = &errors;
+    assert!(as_error.to_string().contains("milk"));
+    assert_eq!((&errors).into_iter().count(), 2);
+    assert!(errors.contains(|e| *e == "no sugar"));
+    let (sugar, rest) = errors.split(|e| e.contains("sugar"));
+    assert_eq!(sugar.unwrap().into_inner(), ["no sugar"]);
+    assert_eq!(rest.unwrap().into_iter().collect::<Vec<_>>(), ["no milk"]);
+}
