@@ -18,6 +18,8 @@
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
 //! | any awaitable as the deadline | [`wait_for_deadline`] |
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
+//! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
+//! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |
 //! | `asyncio.create_task(coro)` | [`spawn_task`]`(&spawner, fut)` → [`Task`] |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |

@@ -8,6 +8,7 @@ use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use aiokit::{SpawnFuture, TaskGroup};
+use futures::StreamExt;
 
 const UNIT: Duration = Duration::from_millis(100);
 
@@ -73,5 +74,12 @@ async fn main() {
         units(start)
     );
 
-    // as_completed: added when aiokit::as_completed lands.
+    println!("== as_completed: each message as soon as it is sent ==");
+    let start = Instant::now();
+    // asyncio: for coro in asyncio.as_completed([...]): print(await coro)
+    let mut sent = aiokit::as_completed(MESSAGES.map(|(msg, delay)| send_message(msg, delay)));
+    while let Some(message) = sent.next().await {
+        println!("  got {message} at {:.1} units", units(start));
+    }
+    println!("took {:.1} units (about 2)", units(start));
 }
