@@ -22,9 +22,6 @@
 //! Panic safety: a child that panics while polled stays in its slot untouched; unwinding drops
 //! the engine, which drops every slot, so every child is dropped exactly once.
 
-// Some accessors serve only the combinators built on top (wait, TaskGroup).
-#![allow(dead_code)]
-
 mod queue;
 mod waker;
 
@@ -305,6 +302,11 @@ impl<F: Future> Engine<F> {
                         let n = unsafe { &*node };
                         // Cleared before the poll, so a wake during the poll queues it again.
                         n.queued.store(false, Ordering::SeqCst);
+                        if n.index >= self.len {
+                            // A late wake of a child whose slots were already handed back
+                            // (`take_outputs`); nothing to poll.
+                            continue;
+                        }
                         (n.index, node, true)
                     }
                     Dequeue::Empty => return Drive::Pending,
@@ -411,16 +413,9 @@ impl<F: Future> Engine<F> {
     }
 
     /// Takes the output of a finished child, leaving its slot empty.
+    #[cfg(test)]
     pub(crate) fn take(&mut self, index: usize) -> Option<F::Output> {
         take_done(self.slot_mut(index))
-    }
-
-    /// The output of a finished child, if it is still in place.
-    pub(crate) fn output(&self, index: usize) -> Option<&F::Output> {
-        match self.slot(index) {
-            Slot::Done(output) => Some(output),
-            _ => None,
-        }
     }
 
     /// Drops a running child in place (cancels it). Returns whether it was running.
@@ -505,6 +500,7 @@ impl<F: Future> Engine<F> {
     }
 
     /// Takes every output still in place, in index order.
+    #[cfg(test)]
     pub(crate) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
         self.first
             .iter_mut()
