@@ -356,37 +356,14 @@ impl<F: Future> Engine<F> {
     {
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
-            for (index, slot) in self.first.iter_mut().enumerate() {
-                if let Some(Poll::Ready(step)) =
-                    poll_slot(slot, index, cx, &mut self.running, &mut on_done)
-                {
-                    if self.running == 0 {
-                        return Drive::AllDone;
-                    }
-                    if step == Step::Stop {
-                        return Drive::Stopped;
-                    }
-                }
-            }
-            return Drive::Pending;
+            poll_each(self.first.iter_mut(), cx, &mut self.running, &mut on_done)
+        } else {
+            let slots = self
+                .first
+                .iter_mut()
+                .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+            poll_each(slots, cx, &mut self.running, &mut on_done)
         }
-        let slots = self
-            .first
-            .iter_mut()
-            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
-        for (index, slot) in slots.enumerate() {
-            if let Some(Poll::Ready(step)) =
-                poll_slot(slot, index, cx, &mut self.running, &mut on_done)
-            {
-                if self.running == 0 {
-                    return Drive::AllDone;
-                }
-                if step == Step::Stop {
-                    return Drive::Stopped;
-                }
-            }
-        }
-        Drive::Pending
     }
 
     /// The slot of child `index` and the running count, borrowed together.
@@ -508,6 +485,30 @@ impl<F: Future> Engine<F> {
             .enumerate()
             .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
     }
+}
+
+/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does.
+#[inline(always)]
+fn poll_each<'a, F: Future + 'a, C>(
+    slots: impl Iterator<Item = &'a mut Slot<F>>,
+    cx: &mut Context<'_>,
+    running: &mut usize,
+    on_done: &mut C,
+) -> Drive
+where
+    C: FnMut(usize, &mut Option<F::Output>) -> Step,
+{
+    for (index, slot) in slots.enumerate() {
+        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, running, on_done) {
+            if *running == 0 {
+                return Drive::AllDone;
+            }
+            if step == Step::Stop {
+                return Drive::Stopped;
+            }
+        }
+    }
+    Drive::Pending
 }
 
 /// Polls the child in `slot` if it is running (`None` if not). A finished child is dropped at
