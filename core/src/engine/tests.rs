@@ -393,3 +393,138 @@ fn a_panicking_child_leaves_every_other_child_dropped_exactly_once() {
     drop(engine);
     assert!(probes.iter().all(|p| p.drops.get() == 1));
 }
+
+/// A small deterministic generator (xorshift), so the randomized test needs no dependency and
+/// replays the same sequences everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Random pushes, wakes (spurious or after making a child ready), cancels and drives with
+/// early stops, checked against a model: every finished child is reported exactly once with
+/// its own output, a cancelled child is never polled again, a ready and woken child finishes
+/// within a few drives, and every child is dropped exactly once.
+#[test]
+fn randomized_operations_match_the_model() {
+    let rounds = if cfg!(miri) { 3 } else { 200 };
+    for seed in 1..=rounds {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+        let start = rng.below(40);
+        let (mut probes, mut engine) = probes(start);
+        let (_, waker) = counting();
+        #[derive(Clone, Copy, PartialEq, Debug)]
+        enum M {
+            Running,
+            Reported,
+            Cancelled,
+        }
+        let mut model = vec![M::Running; start];
+        let mut cancelled_polls: Vec<Option<usize>> = vec![None; start];
+        let steps = if cfg!(miri) { 60 } else { 400 };
+        for _ in 0..steps {
+            match rng.below(6) {
+                0 => {
+                    let p = Rc::new(Probe::default());
+                    let index = engine.push(Child {
+                        probe: p.clone(),
+                        value: probes.len(),
+                    });
+                    assert_eq!(index, probes.len());
+                    probes.push(p);
+                    model.push(M::Running);
+                    cancelled_polls.push(None);
+                }
+                1 | 2 if !probes.is_empty() => {
+                    let i = rng.below(probes.len());
+                    if rng.below(2) == 0 {
+                        probes[i].ready.set(true);
+                    }
+                    if let Some(w) = probes[i].waker.borrow().as_ref() {
+                        w.wake_by_ref();
+                    }
+                }
+                3 if !probes.is_empty() => {
+                    let i = rng.below(probes.len());
+                    let was_running = model[i] == M::Running;
+                    assert_eq!(
+                        engine.cancel(i),
+                        was_running,
+                        "cancel({i}) on {:?}",
+                        model[i]
+                    );
+                    if was_running {
+                        model[i] = M::Cancelled;
+                        cancelled_polls[i] = Some(probes[i].polls.get());
+                    }
+                }
+                _ => {
+                    let stop_early = rng.below(3) == 0;
+                    let mut reported = vec![];
+                    engine.poll_drive(&mut Context::from_waker(&waker), |i, out| {
+                        reported.push((i, out.take()));
+                        if stop_early {
+                            Step::Stop
+                        } else {
+                            Step::Continue
+                        }
+                    });
+                    for (i, out) in reported {
+                        assert_eq!(
+                            model[i],
+                            M::Running,
+                            "child {i} reported twice or after cancel"
+                        );
+                        assert_eq!(out, Some(i), "child {i} reported its own output");
+                        assert!(probes[i].ready.get(), "child {i} finished only when ready");
+                        model[i] = M::Reported;
+                    }
+                }
+            }
+            for (i, polls) in cancelled_polls.iter().enumerate() {
+                if let Some(polls) = polls {
+                    assert_eq!(
+                        probes[i].polls.get(),
+                        *polls,
+                        "cancelled child {i} was polled"
+                    );
+                }
+            }
+            let running = model.iter().filter(|m| **m == M::Running).count();
+            assert_eq!(engine.running(), running);
+        }
+        // Make everything ready and wake it: a few drives finish every running child.
+        for p in &probes {
+            p.ready.set(true);
+            if let Some(w) = p.waker.borrow().as_ref() {
+                w.wake_by_ref();
+            }
+        }
+        for _ in 0..4 {
+            engine.poll_drive(&mut Context::from_waker(&waker), |i, _| {
+                assert_eq!(model[i], M::Running);
+                model[i] = M::Reported;
+                Step::Continue
+            });
+        }
+        assert!(
+            model.iter().all(|m| *m != M::Running),
+            "seed {seed}: {model:?}"
+        );
+        drop(engine);
+        assert!(
+            probes.iter().all(|p| p.drops.get() == 1),
+            "seed {seed}: drops"
+        );
+    }
+}
