@@ -125,6 +125,29 @@ fn loom_wake_racing_with_drop() {
     });
 }
 
+#[test]
+fn loom_children_added_while_another_is_woken() {
+    loom::model(|| {
+        let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
+        let mut engine: Engine<Wait> = Engine::with_capacity(1);
+        engine.push(Wait(flags[0].clone(), 0));
+        let (waker, _count) = noop_count();
+        assert_eq!(
+            engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue),
+            Drive::Pending
+        );
+        let f = flags[0].clone();
+        let t = thread::spawn(move || f.fire());
+        // Grows into a second segment while child 0's waker may be firing.
+        engine.push(Wait(flags[1].clone(), 1));
+        flags[1].fire();
+        let mut done = run(&mut engine);
+        done.sort_unstable();
+        assert_eq!(done, vec![0, 1]);
+        t.join().unwrap();
+    });
+}
+
 /// A waker counting its wakes, built on loom's atomics.
 fn noop_count() -> (Waker, Arc<AtomicUsize>) {
     use core::task::{RawWaker, RawWakerVTable};
