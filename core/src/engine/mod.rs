@@ -26,6 +26,8 @@
 #![allow(dead_code)]
 
 mod queue;
+#[cfg(feature = "std")]
+pub(crate) mod raw;
 mod waker;
 
 #[cfg(all(test, aiokit_loom))]
