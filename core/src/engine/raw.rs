@@ -245,7 +245,9 @@ where
     let raw = Box::into_raw(Box::new(Cell::<S, F> {
         prefix: Prefix {
             header: Header {
-                refs: AtomicUsize::new(1),
+                // `handle` below, the one `make` gets, and the driver's: counted up front
+                // rather than by atomic increments.
+                refs: AtomicUsize::new(3),
                 layout: Layout::new::<Cell<S, F>>(),
             },
             state,
@@ -258,9 +260,20 @@ where
         prefix: unsafe { NonNull::new_unchecked(raw.cast::<Prefix<S>>()) },
         _owns: PhantomData,
     };
-    // Until the driver exists, only handles own the cell and the future part is uninitialized,
-    // which is what `release` expects if `make` unwinds and drops them.
-    let fut = make(handle.clone());
+    /// Gives up the driver's count if `make` unwinds: the future part is still uninitialized
+    /// then, which is what `release` expects of the last owner.
+    struct Unwind<S>(NonNull<Prefix<S>>);
+    impl<S> Drop for Unwind<S> {
+        fn drop(&mut self) {
+            // SAFETY: the driver's count, never handed to a driver; the future is not written.
+            unsafe { release(self.0) }
+        }
+    }
+    let unwind = Unwind(handle.prefix);
+    let fut = make(CellRef {
+        prefix: handle.prefix,
+        _owns: PhantomData,
+    });
     // SAFETY: the cell is alive (we hold `handle`) and nobody else touches the future field:
     // no driver exists yet and handles never do.
     unsafe {
@@ -268,8 +281,8 @@ where
             .cast::<F>()
             .write(fut)
     };
-    // The driver's count, taken now that the future it owns is initialized.
-    core::mem::forget(handle.clone());
+    // The driver owns its count from here on.
+    core::mem::forget(unwind);
     let driver = RawDriver {
         // SAFETY: non-null, see above.
         cell: Some(unsafe { NonNull::new_unchecked(raw.cast::<()>()) }),

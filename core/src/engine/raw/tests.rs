@@ -70,7 +70,8 @@ fn raw_future_borrows_scope_and_is_dropped_in_place_when_ready() {
         // The future borrows `text`, which dies before the handle does.
         let text = String::from("tea");
         let (h, mut driver) = new_cell(DropCount(state_drops.clone()), |inner| {
-            assert_eq!(inner.refs(), 2); // `new_cell`'s handle and this one
+            // `new_cell`'s handle, this one and the driver's, counted up front
+            assert_eq!(inner.refs(), 3);
             Countdown {
                 n: 2,
                 value: &text,
