@@ -5,11 +5,16 @@
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(aiokit_loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+// Only the raw task cell (engine::raw, std only) counts references.
+#[cfg(all(not(aiokit_loom), feature = "std"))]
+pub(crate) use core::sync::atomic::{AtomicUsize, fence};
 
 #[cfg(aiokit_loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(aiokit_loom)]
 pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+#[cfg(all(aiokit_loom, feature = "std"))]
+pub(crate) use loom::sync::atomic::{AtomicUsize, fence};
 
 use core::task::Waker;
 

@@ -25,18 +25,20 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::coroutine::{probe, suppress_never_awaited};
+use crate::engine::raw::{RawDriver, SendDriver};
 use crate::engine::{Drive, Engine, Step};
 use crate::error::ExceptionGroup;
-use crate::task::{Task, TaskCompleter, task_pair};
+use crate::task::{Task, TaskCompleter, local_task_cell, send_task_cell};
 
 /// How many times one poll of the group may drive the children again because children
 /// created more children, before it yields to the executor (which it wakes first).
 const PASSES: usize = 8;
 
-/// A child as the engine holds it: type-erased, `Send` for [`TaskGroup`].
-type SendChild<'scope, E> = Pin<Box<dyn Future<Output = Outcome<E>> + Send + 'scope>>;
+/// A child as the engine holds it: type-erased, `Send` for [`TaskGroup`]. A pointer to the one
+/// allocation that holds both the child's future and its handle's state.
+type SendChild<'scope, E> = SendDriver<'scope, Outcome<E>>;
 /// A child as the engine holds it: type-erased, any future for [`LocalTaskGroup`].
-type LocalChild<'scope, E> = Pin<Box<dyn Future<Output = Outcome<E>> + 'scope>>;
+type LocalChild<'scope, E> = RawDriver<'scope, Outcome<E>>;
 
 /// What a finished child tells the group.
 enum Outcome<E> {
@@ -86,20 +88,20 @@ impl<C> Core<'_, C> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Queues the child that `make` builds from `fut`, or refuses it: then `fut` is dropped
-    /// unpolled and the handle ends cancelled.
-    fn create<F, T>(&self, fut: F, make: impl FnOnce(F, TaskCompleter<T>) -> C) -> Task<T> {
-        let (task, completer) = task_pair();
+    /// Queues the child that `make` builds (with its handle), or refuses it: then the child's
+    /// future is dropped unpolled and the handle ends cancelled.
+    fn create<T>(&self, make: impl FnOnce() -> (Task<T>, C)) -> Task<T> {
+        // Made outside the lock: the allocation, and the future's move into it.
+        let (task, child) = make();
         let mut queue = self.lock();
         if queue.status == Status::Open {
-            queue.children.push(make(fut, completer));
+            queue.children.push(child);
             return task;
         }
         drop(queue);
-        // Refused on purpose: not a forgotten coroutine. The dropped completer ends the task
-        // cancelled, which is what its handle reports.
-        suppress_never_awaited(|| drop(fut));
-        drop(completer);
+        // Refused on purpose: not a forgotten coroutine. Dropping the child drops its future,
+        // then its completer, which ends the task cancelled, as its handle reports.
+        suppress_never_awaited(|| drop(child));
         task
     }
 
@@ -357,9 +359,8 @@ impl<'scope, E> TaskGroup<'scope, '_, E> {
         T: Send + Sync + 'scope,
         E: Send,
     {
-        self.core.create(fut, |fut, completer| {
-            Box::pin(Child::new(fut, completer)) as SendChild<'scope, E>
-        })
+        self.core
+            .create(|| send_task_cell(|completer| Child::new(fut, completer)))
     }
 
     /// Whether the group still accepts children: false once it aborts or has finished.
@@ -471,9 +472,8 @@ impl<'scope, E> LocalTaskGroup<'scope, '_, E> {
         F: Future<Output = Result<T, E>> + 'scope,
         T: 'scope,
     {
-        self.core.create(fut, |fut, completer| {
-            Box::pin(Child::new(fut, completer)) as LocalChild<'scope, E>
-        })
+        self.core
+            .create(|| local_task_cell(|completer| Child::new(fut, completer)))
     }
 
     /// Whether the group still accepts children; see [`TaskGroup::is_open`].

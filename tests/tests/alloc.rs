@@ -397,12 +397,10 @@ fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
 }
 
 // --- aiokit::TaskGroup ------------------------------------------------------------------------
-// BENCH.md's target is at most 1 allocation per child. Today a child costs 2: its type-erased
-// box (children of different types share one engine) and its handle's shared state (the
-// `Task` Arc, which outlives the group while the child may borrow, so the two cannot share an
-// allocation without unsafe code outside the engine). On top come O(log N) allocations for
-// the engine's segments and the creation queue, and one for the body's box. This test pins
-// the present cost so that a regression shows; the 1-per-child target stays open.
+// BENCH.md's target is at most 1 allocation per child, and that is what a child costs: one
+// raw task cell (the engine's `raw` module) holds both the child's future and its handle's
+// shared state. On top come O(log N) allocations for the engine's segments and the creation
+// queue, and one for the body's box.
 
 fn taskgroup_allocations(n: usize) -> usize {
     let (sum, count) = count_allocations(|| {
@@ -420,27 +418,15 @@ fn taskgroup_allocations(n: usize) -> usize {
 }
 
 #[test]
-fn taskgroup_allocates_2_per_child_plus_log_n() {
+fn taskgroup_allocates_at_most_1_per_child_plus_log_n() {
     for n in NS {
         let count = taskgroup_allocations(n);
         let log_n = usize::BITS as usize - n.leading_zeros() as usize;
-        let bound = 2 * n + 4 * log_n + MAX_ALLOCATIONS;
+        let bound = n + 4 * log_n + MAX_ALLOCATIONS;
         eprintln!("TaskGroup, N = {n}: {count} allocations (bound {bound})");
         assert!(
             count <= bound,
-            "TaskGroup, N = {n}: {count} allocations, more than 2 per child + O(log N) ({bound})"
-        );
-    }
-}
-
-#[test]
-#[ignore = "BENCH.md target not met yet: a child costs 2 allocations (see above)"]
-fn taskgroup_allocates_at_most_1_per_child() {
-    for n in NS {
-        let count = taskgroup_allocations(n);
-        assert!(
-            count <= n + MAX_ALLOCATIONS,
-            "TaskGroup, N = {n}: {count} allocations"
+            "TaskGroup, N = {n}: {count} allocations, more than 1 per child + O(log N) ({bound})"
         );
     }
 }

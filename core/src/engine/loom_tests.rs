@@ -174,3 +174,96 @@ fn noop_count() -> (Waker, Arc<AtomicUsize>) {
     // SAFETY: the vtable above manages the reference `raw` owns.
     (unsafe { Waker::from_raw(RawWaker::new(raw, &VT)) }, count)
 }
+
+/// The raw task cell's reference count: handles on other threads racing with the driver's
+/// poll and drop. The state holds a loom `Arc` and counts its drops, so a cell freed twice, or
+/// never, or a state read after its drop, fails the model.
+#[cfg(feature = "std")]
+mod raw_cell {
+    use super::*;
+    use crate::engine::raw::{CellRef, new_send_cell};
+
+    struct State {
+        drops: Arc<AtomicUsize>,
+        reads: AtomicUsize,
+    }
+
+    impl Drop for State {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Ready on its first poll; holds a handle to its own cell, as a TaskGroup child does.
+    struct Child {
+        me: CellRef<State>,
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Future for Child {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            self.me.reads.fetch_add(1, Ordering::Relaxed);
+            Poll::Ready(())
+        }
+    }
+
+    impl Drop for Child {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn cell(
+        state_drops: &Arc<AtomicUsize>,
+        future_drops: &Arc<AtomicUsize>,
+    ) -> (CellRef<State>, crate::engine::raw::SendDriver<'static, ()>) {
+        let state = State {
+            drops: state_drops.clone(),
+            reads: AtomicUsize::new(0),
+        };
+        let drops = future_drops.clone();
+        new_send_cell(state, move |me| Child { me, drops })
+    }
+
+    #[test]
+    fn loom_raw_cell_handle_dropped_on_another_thread_while_the_driver_completes() {
+        loom::model(|| {
+            let state_drops = Arc::new(AtomicUsize::new(0));
+            let future_drops = Arc::new(AtomicUsize::new(0));
+            let (handle, mut driver) = cell(&state_drops, &future_drops);
+            let other = handle.clone();
+            let t = thread::spawn(move || {
+                other.reads.fetch_add(1, Ordering::Relaxed);
+                drop(other);
+            });
+            drop(handle);
+            let (waker, _count) = noop_count();
+            let poll = Pin::new(&mut driver).poll(&mut Context::from_waker(&waker));
+            assert_eq!(poll, Poll::Ready(()));
+            assert_eq!(future_drops.load(Ordering::SeqCst), 1);
+            drop(driver);
+            t.join().unwrap();
+            assert_eq!(future_drops.load(Ordering::SeqCst), 1);
+            assert_eq!(state_drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    #[test]
+    fn loom_raw_cell_driver_dropped_on_another_thread_while_handles_go() {
+        loom::model(|| {
+            let state_drops = Arc::new(AtomicUsize::new(0));
+            let future_drops = Arc::new(AtomicUsize::new(0));
+            let (handle, driver) = cell(&state_drops, &future_drops);
+            // The running future is dropped (cancelled) on the other thread.
+            let t = thread::spawn(move || drop(driver));
+            let clone = handle.clone();
+            drop(handle);
+            clone.reads.fetch_add(1, Ordering::Relaxed);
+            drop(clone);
+            t.join().unwrap();
+            assert_eq!(future_drops.load(Ordering::SeqCst), 1);
+            assert_eq!(state_drops.load(Ordering::SeqCst), 1);
+        });
+    }
+}

@@ -23,6 +23,8 @@
 //! the engine, which drops every slot, so every child is dropped exactly once.
 
 mod queue;
+#[cfg(feature = "std")]
+pub(crate) mod raw;
 mod waker;
 
 #[cfg(all(test, aiokit_loom))]

@@ -4,20 +4,19 @@ mod callback;
 mod shield;
 mod state;
 
+use crate::engine::raw::CellRef;
+use crate::error::{CancelledError, InvalidStateError};
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::sync::Arc;
-
-use crate::error::{CancelledError, InvalidStateError};
 
 pub use callback::{
     CallbackId, DoneCallback, DoneCallbackPanic, set_done_callback_panic_hook,
     take_done_callback_panic_hook,
 };
 pub use shield::{Shield, shield};
-pub(crate) use state::{TaskCompleter, task_pair};
+pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
 
 use callback::{Registration, run_callback};
 use state::Inner;
@@ -58,13 +57,15 @@ use state::Inner;
 /// # });
 /// ```
 pub struct Task<T> {
-    inner: Arc<Inner<T>>,
+    /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
+    /// also holds the child's future (see `engine::raw`).
+    inner: CellRef<Inner<T>>,
     /// This handle's slot among the task's awaiters while it is being awaited.
     waiter: Option<usize>,
 }
 
 impl<T> Task<T> {
-    fn from_inner(inner: Arc<Inner<T>>) -> Self {
+    fn from_inner(inner: CellRef<Inner<T>>) -> Self {
         Task {
             inner,
             waiter: None,

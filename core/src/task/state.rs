@@ -1,15 +1,18 @@
-//! The shared state of one task: one `Arc` per task, completed once by whoever drives it.
+//! The shared state of one task: one reference-counted cell per task (see `engine::raw`),
+//! completed once by whoever drives it.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use atomic_waker::AtomicWaker;
 
 use super::Task;
 use super::callback::{Registration, run_callback};
+use crate::engine::raw::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
 use crate::error::CancelledError;
 
 /// asyncio numbers tasks from 1 across the whole program ("Task-1", "Task-2", ...).
@@ -184,34 +187,71 @@ impl<T> Inner<T> {
     }
 }
 
+impl<T> Inner<T> {
+    /// The state of a task that has not ended.
+    fn pending() -> Self {
+        Inner {
+            outcome: OnceLock::new(),
+            finished: AtomicBool::new(false),
+            cancel_requested: AtomicBool::new(false),
+            driver: AtomicWaker::new(),
+            number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
+            state: Mutex::new(State {
+                name: None,
+                callbacks: Vec::new(),
+                waiters: Waiters::default(),
+                finished: false,
+            }),
+        }
+    }
+}
+
 /// Creates a pending task handle and the completer that finishes it.
 ///
 /// Any driver may complete the task: `spawn_task` wraps the future in a driver future, the
 /// TaskGroup polls its children itself. A completer dropped without completing ends the task
 /// as cancelled, so every task ends exactly once and nobody waits forever.
 pub(crate) fn task_pair<T>() -> (Task<T>, TaskCompleter<T>) {
-    let inner = Arc::new(Inner {
-        outcome: OnceLock::new(),
-        finished: AtomicBool::new(false),
-        cancel_requested: AtomicBool::new(false),
-        driver: AtomicWaker::new(),
-        number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
-        state: Mutex::new(State {
-            name: None,
-            callbacks: Vec::new(),
-            waiters: Waiters::default(),
-            finished: false,
-        }),
-    });
+    let inner = CellRef::new(Inner::pending());
     (
         Task::from_inner(inner.clone()),
         TaskCompleter { inner: Some(inner) },
     )
 }
 
+/// A pending task whose future lives in the same allocation as its state (a TaskGroup child):
+/// `make` builds the future from the task's completer, and the returned driver polls it in
+/// place. One allocation per task.
+pub(crate) fn local_task_cell<'a, T, F>(
+    make: impl FnOnce(TaskCompleter<T>) -> F,
+) -> (Task<T>, RawDriver<'a, F::Output>)
+where
+    T: 'a,
+    F: Future + 'a,
+{
+    let (inner, driver) = new_cell(Inner::pending(), |inner| {
+        make(TaskCompleter { inner: Some(inner) })
+    });
+    (Task::from_inner(inner), driver)
+}
+
+/// [`local_task_cell`] for a `Send` future: the driver is `Send`.
+pub(crate) fn send_task_cell<'a, T, F>(
+    make: impl FnOnce(TaskCompleter<T>) -> F,
+) -> (Task<T>, SendDriver<'a, F::Output>)
+where
+    T: Send + Sync + 'a,
+    F: Future + Send + 'a,
+{
+    let (inner, driver) = new_send_cell(Inner::pending(), |inner| {
+        make(TaskCompleter { inner: Some(inner) })
+    });
+    (Task::from_inner(inner), driver)
+}
+
 /// The driver's side of a task: stores the outcome, observes cancel requests.
 pub(crate) struct TaskCompleter<T> {
-    inner: Option<Arc<Inner<T>>>,
+    inner: Option<CellRef<Inner<T>>>,
 }
 
 #[allow(
@@ -282,7 +322,7 @@ impl<T> Drop for TaskCompleter<T> {
     }
 }
 
-fn finish<T>(inner: Arc<Inner<T>>, outcome: Result<T, CancelledError>) {
+fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
     let mut dropped_value = None;
     {
         let mut state = inner.lock();
