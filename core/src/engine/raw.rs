@@ -125,6 +125,7 @@ impl<S> CellRef<S> {
     }
 
     /// Whether two references point to the same cell.
+    #[cfg(test)]
     pub(crate) fn ptr_eq(a: &Self, b: &Self) -> bool {
         a.prefix == b.prefix
     }
