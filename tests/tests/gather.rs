@@ -410,3 +410,18 @@ fn try_gather_short_circuit_does_not_report_never_awaited() {
     assert_eq!(*reported.lock().unwrap(), ["forgotten"]);
     let _ = aiokit::take_never_awaited_hook();
 }
+
+// The output Vec is sized for the outputs, not for the children's slots (which std's in-place
+// collect would reuse, keeping up to size_of::<slot>() / size_of::<output>() times the memory).
+#[test]
+fn the_output_vec_holds_no_more_capacity_than_outputs() {
+    for n in [3usize, 17, 1000] {
+        let big = [0u8; 64];
+        let outputs = futures::executor::block_on(gather((0..n).map(|i| async move {
+            std::hint::black_box(&big);
+            i as u8
+        })));
+        assert_eq!(outputs.len(), n);
+        assert_eq!(outputs.capacity(), n, "n = {n}");
+    }
+}

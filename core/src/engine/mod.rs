@@ -89,6 +89,13 @@ pub(crate) enum State {
     Empty,
 }
 
+/// How many children are running, and how many finished ones keep their output in place.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    running: usize,
+    kept: usize,
+}
+
 /// A segment after the first: its slots and a pointer to its nodes (owned by the header).
 struct Segment<F: Future> {
     /// Filled by `push` up to its capacity, never beyond, so slots never move.
@@ -113,8 +120,8 @@ pub(crate) struct Engine<F: Future> {
     header: Option<Arc<Header>>,
     /// Children pushed so far (the next index).
     len: usize,
-    /// Children still running.
-    running: usize,
+    /// Children still running, and finished children whose output is kept in their slot.
+    counts: Counts,
     /// Children `fresh..len` were never polled.
     fresh: usize,
 }
@@ -127,7 +134,7 @@ impl<F: Future> Engine<F> {
             more: Vec::new(),
             header: (cap > DIRECT_MAX).then(|| Header::new(cap)),
             len: 0,
-            running: 0,
+            counts: Counts::default(),
             fresh: 0,
         }
     }
@@ -143,7 +150,10 @@ impl<F: Future> Engine<F> {
             first,
             more: Vec::new(),
             len,
-            running: len,
+            counts: Counts {
+                running: len,
+                kept: 0,
+            },
             fresh: 0,
         }
     }
@@ -161,7 +171,7 @@ impl<F: Future> Engine<F> {
             last.slots.push(Slot::Running(fut));
         }
         self.len += 1;
-        self.running += 1;
+        self.counts.running += 1;
         index
     }
 
@@ -194,7 +204,7 @@ impl<F: Future> Engine<F> {
     /// loop), where direct mode would poll every running child for each completion. Children
     /// already polled in direct mode are polled once more, with their own wakers.
     pub(crate) fn use_queue(&mut self) {
-        if self.header.is_none() && self.running > 0 {
+        if self.header.is_none() && self.counts.running > 0 {
             self.enter_queued_mode();
         }
     }
@@ -259,7 +269,7 @@ impl<F: Future> Engine<F> {
 
     /// Children still running.
     pub(crate) fn running(&self) -> usize {
-        self.running
+        self.counts.running
     }
 
     pub(crate) fn state(&self, index: usize) -> State {
@@ -277,7 +287,7 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        if self.running == 0 {
+        if self.counts.running == 0 {
             return Drive::AllDone;
         }
         let Some(header) = self.header.clone() else {
@@ -320,12 +330,12 @@ impl<F: Future> Engine<F> {
                 }
             };
             let waker = borrowed_waker(node);
-            let (slot, running) = self.slot_and_running(index);
+            let (slot, counts) = self.slot_and_counts(index);
             let Some(poll) = poll_slot(
                 slot,
                 index,
                 &mut Context::from_waker(&waker),
-                running,
+                counts,
                 &mut on_done,
             ) else {
                 continue; // finished or cancelled: a late wake
@@ -358,31 +368,31 @@ impl<F: Future> Engine<F> {
     {
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
-            poll_each(self.first.iter_mut(), cx, &mut self.running, &mut on_done)
+            poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)
         } else {
             let slots = self
                 .first
                 .iter_mut()
                 .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
-            poll_each(slots, cx, &mut self.running, &mut on_done)
+            poll_each(slots, cx, &mut self.counts, &mut on_done)
         }
     }
 
-    /// The slot of child `index` and the running count, borrowed together.
+    /// The slot of child `index` and the counts, borrowed together.
     #[inline]
-    fn slot_and_running(&mut self, index: usize) -> (&mut Slot<F>, &mut usize) {
+    fn slot_and_counts(&mut self, index: usize) -> (&mut Slot<F>, &mut Counts) {
         if index < self.first.capacity() {
-            (&mut self.first[index], &mut self.running)
+            (&mut self.first[index], &mut self.counts)
         } else {
             let (seg, off) = self.locate(index);
-            (&mut self.more[seg].slots[off], &mut self.running)
+            (&mut self.more[seg].slots[off], &mut self.counts)
         }
     }
 
     /// `Some` when the drive ends after a child finished with `step`.
     #[inline]
     fn end_of_drive(&self, step: Step) -> Option<Drive> {
-        if self.running == 0 {
+        if self.counts.running == 0 {
             Some(Drive::AllDone)
         } else if step == Step::Stop {
             Some(Drive::Stopped)
@@ -394,7 +404,9 @@ impl<F: Future> Engine<F> {
     /// Takes the output of a finished child, leaving its slot empty.
     #[cfg(test)]
     pub(crate) fn take(&mut self, index: usize) -> Option<F::Output> {
-        take_done(self.slot_mut(index))
+        let output = take_done(self.slot_mut(index));
+        self.counts.kept -= usize::from(output.is_some());
+        output
     }
 
     /// Drops a running child in place (cancels it). Returns whether it was running.
@@ -409,7 +421,7 @@ impl<F: Future> Engine<F> {
         let slot = self.slot_mut(index);
         if matches!(slot, Slot::Running(_)) {
             *slot = Slot::Empty;
-            self.running -= 1;
+            self.counts.running -= 1;
             true
         } else {
             false
@@ -420,7 +432,7 @@ impl<F: Future> Engine<F> {
     pub(crate) fn cancel_all(&mut self) {
         crate::suppress_never_awaited(|| {
             for index in 0..self.len {
-                if self.running == 0 {
+                if self.counts.running == 0 {
                     break;
                 }
                 self.cancel_one(index);
@@ -440,18 +452,26 @@ impl<F: Future> Engine<F> {
     /// running and one segment (a finished gather), the slots are consumed by value: no slot is
     /// written back.
     pub(crate) fn take_outputs(&mut self) -> Vec<F::Output> {
-        if self.running == 0 && self.more.is_empty() {
+        if self.counts.running == 0 && self.more.is_empty() {
             self.len = 0;
             self.fresh = 0;
+            let slots = core::mem::take(&mut self.first);
             // Not `collect`: std would reuse the slot allocation, handing the caller a Vec
             // with a capacity of up to size_of::<Slot>() / size_of::<Output>() times its length.
-            let mut outputs = Vec::with_capacity(self.first.len());
-            outputs.extend(core::mem::take(&mut self.first).into_iter().filter_map(
-                |slot| match slot {
+            let mut outputs = Vec::with_capacity(slots.len());
+            if core::mem::take(&mut self.counts.kept) == slots.len() {
+                // Every slot holds an output (a plain gather): an exact-size map fills the Vec
+                // without a check per item.
+                outputs.extend(slots.into_iter().map(|slot| match slot {
+                    Slot::Done(output) => output,
+                    _ => unreachable!("every slot holds an output"),
+                }));
+            } else {
+                outputs.extend(slots.into_iter().filter_map(|slot| match slot {
                     Slot::Done(output) => Some(output),
                     _ => None,
-                },
-            ));
+                }));
+            }
             return outputs;
         }
         let mut outputs = Vec::with_capacity(self.len);
@@ -461,6 +481,7 @@ impl<F: Future> Engine<F> {
 
     /// Hands every output still in place to `f`, in index order.
     pub(crate) fn for_each_output(&mut self, mut f: impl FnMut(usize, F::Output)) {
+        self.counts.kept = 0;
         let mut index = 0;
         for slot in self.first.iter_mut() {
             if let Some(output) = take_done(slot) {
@@ -481,6 +502,7 @@ impl<F: Future> Engine<F> {
     /// Takes every output still in place, in index order.
     #[cfg(test)]
     pub(crate) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
+        self.counts.kept = 0;
         self.first
             .iter_mut()
             .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
@@ -494,15 +516,15 @@ impl<F: Future> Engine<F> {
 fn poll_each<'a, F: Future + 'a, C>(
     slots: impl Iterator<Item = &'a mut Slot<F>>,
     cx: &mut Context<'_>,
-    running: &mut usize,
+    counts: &mut Counts,
     on_done: &mut C,
 ) -> Drive
 where
     C: FnMut(usize, &mut Option<F::Output>) -> Step,
 {
     for (index, slot) in slots.enumerate() {
-        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, running, on_done) {
-            if *running == 0 {
+        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, counts, on_done) {
+            if counts.running == 0 {
                 return Drive::AllDone;
             }
             if step == Step::Stop {
@@ -520,7 +542,7 @@ fn poll_slot<F: Future, C>(
     slot: &mut Slot<F>,
     index: usize,
     cx: &mut Context<'_>,
-    running: &mut usize,
+    counts: &mut Counts,
     on_done: &mut C,
 ) -> Option<Poll<Step>>
 where
@@ -537,11 +559,12 @@ where
         Poll::Pending => Some(Poll::Pending),
         Poll::Ready(output) => {
             *slot = Slot::Empty;
-            *running -= 1;
+            counts.running -= 1;
             let mut out = Some(output);
             let step = on_done(index, &mut out);
             if let Some(output) = out {
                 *slot = Slot::Done(output);
+                counts.kept += 1;
             }
             Some(Poll::Ready(step))
         }
@@ -577,7 +600,7 @@ impl<F: Future> fmt::Debug for Engine<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
             .field("len", &self.len)
-            .field("running", &self.running)
+            .field("running", &self.counts.running)
             .finish_non_exhaustive()
     }
 }
