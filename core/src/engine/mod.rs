@@ -164,7 +164,12 @@ impl<F: Future> Engine<F> {
         if index < self.first.capacity() {
             self.first.push(Slot::Running(fut));
         } else {
-            if index >= self.capacity() {
+            // Segments fill in order, so only the last one can have room.
+            if self
+                .more
+                .last()
+                .is_none_or(|last| last.slots.len() == last.slots.capacity())
+            {
                 self.grow();
             }
             let last = self.more.last_mut().expect("grow made a segment");
