@@ -4,7 +4,7 @@
 #[cfg(not(aiokit_loom))]
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(aiokit_loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 // Only the raw task cell (engine::raw, std only) counts references.
 #[cfg(all(not(aiokit_loom), feature = "std"))]
 pub(crate) use core::sync::atomic::{AtomicUsize, fence};
@@ -12,7 +12,7 @@ pub(crate) use core::sync::atomic::{AtomicUsize, fence};
 #[cfg(aiokit_loom)]
 pub(crate) use loom::sync::Arc;
 #[cfg(aiokit_loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 #[cfg(all(aiokit_loom, feature = "std"))]
 pub(crate) use loom::sync::atomic::{AtomicUsize, fence};
 
@@ -53,10 +53,12 @@ impl AtomicWaker {
 }
 
 /// Called where the engine must wait for another thread to finish a step (the ready queue's
-/// inconsistent state): nothing in real builds, where the task is woken and polled again; a
-/// yield under loom, so its scheduler lets the other thread finish instead of reporting a spin.
+/// inconsistent state, a node being written): a spin hint in real builds; a yield under loom,
+/// so its scheduler lets the other thread finish instead of reporting a spin.
 #[inline]
 pub(crate) fn yield_hint() {
     #[cfg(aiokit_loom)]
     loom::thread::yield_now();
+    #[cfg(not(aiokit_loom))]
+    core::hint::spin_loop();
 }

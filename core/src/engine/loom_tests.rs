@@ -148,6 +148,58 @@ fn loom_children_added_while_another_is_woken() {
     });
 }
 
+/// On its first poll, a thread clones the first-poll waker while this thread wakes it: the node
+/// is written once and the child is polled again.
+struct SharedFirstWaker {
+    polls: usize,
+}
+
+impl Future for SharedFirstWaker {
+    type Output = usize;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.polls += 1;
+        if self.polls > 1 {
+            return Poll::Ready(self.polls);
+        }
+        // loom threads need 'static data: share the waker through a raw pointer, joined before
+        // this poll returns, so the borrowed waker outlives the thread's use of it.
+        struct Ptr(*const Waker);
+        // SAFETY: test-only; `Waker` is `Sync` and the thread is joined within this poll.
+        unsafe impl Send for Ptr {}
+        let ptr = Ptr(cx.waker());
+        let t = thread::spawn(move || {
+            let ptr = ptr;
+            // SAFETY: joined below, before the borrowed waker goes away.
+            unsafe { (*ptr.0).clone() }
+        });
+        cx.waker().wake_by_ref();
+        drop(t.join().unwrap());
+        Poll::Pending
+    }
+}
+
+#[test]
+fn loom_first_poll_waker_cloned_and_woken_at_once() {
+    loom::model(|| {
+        let mut engine = Engine::from_iter([SharedFirstWaker { polls: 0 }]);
+        let (waker, _count) = noop_count();
+        let mut polls = vec![];
+        let mut drive = Drive::Pending;
+        // The child wakes itself during its first poll, so it is polled again within one or
+        // two drives (a drive may end early when the queue is between two steps).
+        for _ in 0..3 {
+            drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, out| {
+                polls.push(out.take().unwrap());
+                Step::Continue
+            });
+            if drive == Drive::AllDone {
+                break;
+            }
+        }
+        assert_eq!((drive, polls), (Drive::AllDone, vec![2]));
+    });
+}
+
 /// A waker counting its wakes, built on loom's atomics.
 fn noop_count() -> (Waker, Arc<AtomicUsize>) {
     use core::task::{RawWaker, RawWakerVTable};

@@ -39,7 +39,7 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use self::queue::Dequeue;
-use self::waker::{Header, NodeCell, borrowed_waker, init_node};
+use self::waker::{FreshWaker, Header, NodeCell, borrowed_waker};
 use crate::sync::{Arc, Ordering};
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
@@ -288,52 +288,75 @@ impl<F: Future> Engine<F> {
     /// Polls the children that need it. For each child that finishes, its output is handed to
     /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
     /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
-    pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
+    pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         if self.counts.running == 0 {
             return Drive::AllDone;
         }
-        let Some(header) = self.header.clone() else {
-            return self.poll_direct(cx, on_done);
-        };
+        match self.header.clone() {
+            None => self.poll_direct(cx, on_done),
+            Some(header) => self.poll_queued(&header, cx, on_done),
+        }
+    }
+
+    /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
+    /// that direct mode, the small and hot case, stays a tight loop.
+    #[inline(never)]
+    fn poll_queued<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        mut on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         header.parent.register(cx.waker());
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
         loop {
-            let (index, node, from_queue) = if self.fresh < self.len {
+            if self.fresh < self.len {
                 let index = self.fresh;
                 self.fresh += 1;
-                let cell = self.node(&header, index);
+                let cell = self.node(header, index);
                 // SAFETY: `fresh` passes each index once per header (a new header starts over
-                // at 0), so this child was never polled with a waker of this node.
-                let node = unsafe { init_node(cell, Arc::as_ptr(&header), index) };
-                (index, node, false)
-            } else {
-                // SAFETY: `&mut self` makes this the only consumer.
-                match unsafe { header.queue.pop() } {
-                    Dequeue::Data(node) => {
-                        // SAFETY: nodes in the queue belong to our header, which we hold.
-                        let n = unsafe { &*node };
-                        // Cleared before the poll, so a wake during the poll queues it again.
-                        n.queued.store(false, Ordering::SeqCst);
-                        if n.index >= self.len {
-                            // A late wake of a child whose slots were already handed back
-                            // (`take_outputs`); nothing to poll.
-                            continue;
-                        }
-                        (n.index, node, true)
-                    }
-                    Dequeue::Empty => return Drive::Pending,
-                    Dequeue::Inconsistent => {
-                        crate::sync::yield_hint();
-                        cx.waker().wake_by_ref();
-                        return Drive::Pending;
+                // at 0), so this child's node was never written and has no other fresh waker.
+                let fresh = unsafe { FreshWaker::new(cell, Arc::as_ptr(header), index) };
+                let waker = fresh.waker();
+                let (slot, counts) = self.slot_and_counts(index);
+                let mut child_cx = Context::from_waker(&waker);
+                if let Some(Poll::Ready(step)) =
+                    poll_slot(slot, index, &mut child_cx, counts, &mut on_done)
+                {
+                    if let Some(drive) = self.end_of_drive(step) {
+                        return drive;
                     }
                 }
+                continue;
+            }
+            // SAFETY: `&mut self` makes this the only consumer.
+            let node = match unsafe { header.queue.pop() } {
+                Dequeue::Data(node) => node,
+                Dequeue::Empty => return Drive::Pending,
+                Dequeue::Inconsistent => {
+                    crate::sync::yield_hint();
+                    cx.waker().wake_by_ref();
+                    return Drive::Pending;
+                }
             };
+            // SAFETY: nodes in the queue belong to our header, which we hold.
+            let n = unsafe { &*node };
+            // Cleared before the poll, so a wake during the poll queues it again.
+            n.queued.store(false, Ordering::SeqCst);
+            let index = n.index;
+            if index >= self.len {
+                // A late wake of a child whose slots were already handed back
+                // (`take_outputs`); nothing to poll.
+                continue;
+            }
             let waker = borrowed_waker(node);
             let (slot, counts) = self.slot_and_counts(index);
             let Some(poll) = poll_slot(
@@ -345,7 +368,7 @@ impl<F: Future> Engine<F> {
             ) else {
                 continue; // finished or cancelled: a late wake
             };
-            polled += usize::from(from_queue);
+            polled += 1;
             match poll {
                 Poll::Ready(step) => {
                     if let Some(drive) = self.end_of_drive(step) {
@@ -353,8 +376,7 @@ impl<F: Future> Engine<F> {
                     }
                 }
                 Poll::Pending => {
-                    // SAFETY: `node` belongs to our header, which we hold.
-                    if from_queue && unsafe { (*node).queued.load(Ordering::Relaxed) } {
+                    if n.queued.load(Ordering::Relaxed) {
                         yielded += 1;
                     }
                 }
@@ -407,7 +429,7 @@ impl<F: Future> Engine<F> {
     }
 
     /// Takes the output of a finished child, leaving its slot empty.
-    #[cfg(test)]
+    #[cfg(all(test, not(aiokit_loom)))]
     pub(crate) fn take(&mut self, index: usize) -> Option<F::Output> {
         let output = take_done(self.slot_mut(index));
         self.counts.kept -= usize::from(output.is_some());
@@ -505,7 +527,7 @@ impl<F: Future> Engine<F> {
     }
 
     /// Takes every output still in place, in index order.
-    #[cfg(test)]
+    #[cfg(all(test, not(aiokit_loom)))]
     pub(crate) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
         self.counts.kept = 0;
         self.first

@@ -125,13 +125,13 @@ impl<S> CellRef<S> {
     }
 
     /// Whether two references point to the same cell.
-    #[cfg(test)]
+    #[cfg(all(test, not(aiokit_loom)))]
     pub(crate) fn ptr_eq(a: &Self, b: &Self) -> bool {
         a.prefix == b.prefix
     }
 
     /// How many owners (handles and driver) the cell has; for tests.
-    #[cfg(test)]
+    #[cfg(all(test, not(aiokit_loom)))]
     fn refs(&self) -> usize {
         // SAFETY: we own a count, so the cell is alive.
         unsafe { (*self.prefix.as_ptr()).header.refs.load(Ordering::Acquire) }

@@ -528,3 +528,56 @@ fn randomized_operations_match_the_model() {
         );
     }
 }
+
+/// On its first poll, hands the waker to two scoped threads that clone and wake it at once;
+/// finishes on its second poll.
+struct SharesItsFirstWaker {
+    polls: usize,
+    kept: Vec<Waker>,
+}
+
+impl Future for SharesItsFirstWaker {
+    type Output = usize;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        self.polls += 1;
+        if self.polls > 1 {
+            return Poll::Ready(self.polls);
+        }
+        let waker = cx.waker();
+        let kept = std::thread::scope(|s| {
+            let a = s.spawn(|| {
+                let w = waker.clone();
+                w.wake_by_ref();
+                w
+            });
+            let b = s.spawn(|| {
+                waker.wake_by_ref();
+                waker.clone()
+            });
+            [a.join().unwrap(), b.join().unwrap()]
+        });
+        self.kept.extend(kept);
+        Poll::Pending
+    }
+}
+
+#[test]
+fn a_first_poll_waker_shared_with_threads_writes_its_node_once() {
+    let children = (0..DIRECT_MAX + 2).map(|_| SharesItsFirstWaker {
+        polls: 0,
+        kept: vec![],
+    });
+    let mut engine = Engine::from_iter(children);
+    let (count, waker) = counting();
+    let mut done = vec![];
+    for _ in 0..3 {
+        engine.poll_drive(&mut Context::from_waker(&waker), |i, out| {
+            done.push((i, out.take().unwrap()));
+            Step::Continue
+        });
+    }
+    done.sort_unstable();
+    let expected: Vec<(usize, usize)> = (0..DIRECT_MAX + 2).map(|i| (i, 2)).collect();
+    assert_eq!(done, expected, "each child polled exactly twice");
+    assert!(count.0.load(O::SeqCst) >= 1);
+}

@@ -9,7 +9,7 @@ use core::ptr;
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::queue::{Node, ReadyQueue};
-use crate::sync::{Arc, AtomicPtr, AtomicWaker, Ordering};
+use crate::sync::{Arc, AtomicPtr, AtomicU8, AtomicWaker, Ordering};
 
 /// A node's memory, written by the engine just before the child's first poll (no pass over all
 /// nodes up front: for 100 000 children that pass alone cost as much as the rest of a gather).
@@ -114,6 +114,103 @@ impl Drop for Header {
         }
     }
 }
+
+/// The waker a child gets on its first poll, living on the engine's stack for that poll only. A
+/// child that finishes at once (or never keeps its waker) never needs a node, so the node is
+/// written only when the waker is cloned or woken: for children that are ready on their first
+/// poll the node memory is never touched (for 100 000 children, 3 MB never faulted in). A
+/// clone is an ordinary node waker.
+pub(crate) struct FreshWaker {
+    cell: *const NodeCell,
+    header: *const Header,
+    index: usize,
+    /// `UNWRITTEN`, `WRITING` or `WRITTEN`: the node is written once, even when the waker is
+    /// shared with other threads during the poll (scoped threads may clone `&Waker`).
+    state: AtomicU8,
+}
+
+const UNWRITTEN: u8 = 0;
+const WRITING: u8 = 1;
+const WRITTEN: u8 = 2;
+
+impl FreshWaker {
+    /// # Safety
+    /// `cell` is the node cell of child `index` of the live header `header`, never written
+    /// before, and no other `FreshWaker` for it exists.
+    pub(crate) unsafe fn new(cell: *const NodeCell, header: *const Header, index: usize) -> Self {
+        FreshWaker {
+            cell,
+            header,
+            index,
+            state: AtomicU8::new(UNWRITTEN),
+        }
+    }
+
+    /// A waker borrowing `self`: valid while `self` is, which the engine guarantees by
+    /// using it only for the child's first poll, and never dropped (it owns nothing).
+    pub(crate) fn waker(&self) -> ManuallyDrop<Waker> {
+        // SAFETY: the fresh vtable upholds the RawWaker contract for a pointer to a live
+        // `FreshWaker`: clones are node wakers that own a header reference; the borrowed waker
+        // itself owns nothing.
+        ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(
+                (self as *const FreshWaker).cast(),
+                &FRESH_VTABLE,
+            ))
+        })
+    }
+
+    /// The node, written first if this is the first use.
+    fn node(&self) -> *const Node {
+        match self
+            .state
+            .compare_exchange(UNWRITTEN, WRITING, Ordering::Acquire, Ordering::Acquire)
+        {
+            Ok(_) => {
+                // SAFETY: the state machine lets exactly one caller write, and `new`'s contract
+                // says the cell was never written and belongs to `header`.
+                unsafe { init_node(self.cell, self.header, self.index) };
+                self.state.store(WRITTEN, Ordering::Release);
+            }
+            Err(_) => {
+                while self.state.load(Ordering::Acquire) != WRITTEN {
+                    crate::sync::yield_hint();
+                }
+            }
+        }
+        UnsafeCell::raw_get(self.cell).cast::<Node>()
+    }
+}
+
+static FRESH_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    fresh_clone,
+    fresh_wake_by_ref,
+    fresh_wake_by_ref,
+    fresh_drop,
+);
+
+unsafe fn fresh_clone(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is a live `FreshWaker` (the borrowed waker is used only during the poll).
+    let fresh = unsafe { &*data.cast::<FreshWaker>() };
+    let node = fresh.node();
+    // SAFETY: the header is alive (the engine holds it during the poll); the new waker owns
+    // the reference taken here, as `clone` does for node wakers.
+    unsafe { Arc::increment_strong_count(fresh.header) };
+    RawWaker::new(node.cast(), &VTABLE)
+}
+
+/// Also `wake`: the borrowed fresh waker is never owned, so waking "by value" can only mean
+/// waking it.
+unsafe fn fresh_wake_by_ref(data: *const ()) {
+    // SAFETY: as in `fresh_clone`.
+    let fresh = unsafe { &*data.cast::<FreshWaker>() };
+    let node = fresh.node();
+    // SAFETY: the node was just written and belongs to the live header.
+    unsafe { (*fresh.header).schedule(&*node) };
+}
+
+/// The borrowed fresh waker owns nothing.
+unsafe fn fresh_drop(_: *const ()) {}
 
 static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
 
