@@ -322,6 +322,17 @@ impl<T> Drop for TaskCompleter<T> {
     }
 }
 
+/// Marks the task finished (every callback has run) and wakes its awaiters, outside the lock.
+fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
+    state.finished = true;
+    inner.finished.store(true, Ordering::Release);
+    let waiters = mem::take(&mut state.waiters);
+    drop(state);
+    for waker in waiters.slots.into_iter().flatten() {
+        waker.wake();
+    }
+}
+
 fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
     let mut dropped_value = None;
     {
@@ -339,13 +350,7 @@ fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
         }
         if state.callbacks.is_empty() && dropped_value.is_none() {
             // Fast path (most tasks have no callback): finish under this same lock.
-            state.finished = true;
-            inner.finished.store(true, Ordering::Release);
-            let waiters = mem::take(&mut state.waiters);
-            drop(state);
-            for waker in waiters.slots.into_iter().flatten() {
-                waker.wake();
-            }
+            mark_finished(&inner, state);
             return;
         }
     }
@@ -357,13 +362,7 @@ fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
         let batch = {
             let mut state = inner.lock();
             if state.callbacks.is_empty() {
-                state.finished = true;
-                inner.finished.store(true, Ordering::Release);
-                let waiters = mem::take(&mut state.waiters);
-                drop(state);
-                for waker in waiters.slots.into_iter().flatten() {
-                    waker.wake();
-                }
+                mark_finished(&inner, state);
                 return;
             }
             // Callbacks added while this batch runs (by a callback or another thread) land
