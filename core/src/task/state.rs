@@ -336,7 +336,7 @@ fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
 fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
     let mut dropped_value = None;
     {
-        let mut state = inner.lock();
+        let state = inner.lock();
         let outcome = match outcome {
             Ok(value) if inner.is_cancel_requested() => {
                 // cancel() returned true: honour it even though the value arrived.
