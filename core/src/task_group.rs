@@ -26,7 +26,7 @@ use pin_project_lite::pin_project;
 
 use crate::coroutine::{probe, suppress_never_awaited};
 use crate::engine::raw::{RawDriver, SendDriver};
-use crate::engine::{Drive, Engine, Step};
+use crate::engine::{DIRECT_MAX, Drive, Engine, Step};
 use crate::error::ExceptionGroup;
 use crate::task::{Task, TaskCompleter, local_task_cell, send_task_cell};
 
@@ -607,7 +607,9 @@ where
         Runner {
             core,
             body,
-            engine: Engine::with_capacity(0),
+            // Room for a small group in direct mode from the start: no shared allocation and no
+            // growth until the group outgrows it.
+            engine: Engine::with_capacity(DIRECT_MAX),
             spare: Vec::new(),
             errors: ExceptionGroup::new(),
             output: None,
