@@ -2,6 +2,7 @@
 //! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`].
 
 use core::future::Future;
+use core::mem;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
+use crate::coroutine::probe;
 use crate::task::{Task, TaskCompleter, task_pair};
 
 /// The future a [`Spawn`] executor is given to run: it drives one task to its end.
@@ -151,6 +153,7 @@ where
     spawner.spawn_boxed(Box::pin(Driver {
         fut: Some(fut),
         completer: Some(completer),
+        polled: false,
     }));
     task
 }
@@ -182,6 +185,7 @@ where
     spawner.spawn_local_boxed(Box::pin(Driver {
         fut: Some(fut),
         completer: Some(completer),
+        polled: false,
     }));
     task
 }
@@ -193,6 +197,8 @@ pin_project! {
         #[pin]
         fut: Option<F>,
         completer: Option<TaskCompleter<F::Output>>,
+        // The first poll names the task after the coroutine it runs, if it runs one.
+        polled: bool,
     }
 }
 
@@ -216,7 +222,19 @@ impl<F: Future> Future for Driver<F> {
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        let first = !mem::replace(this.polled, true);
+        let poll = catch_unwind(AssertUnwindSafe(|| {
+            if first {
+                let (ready, name) = probe::listen(|| fut.poll(cx));
+                if let (Some(name), Some(completer)) = (name, this.completer.as_ref()) {
+                    completer.set_default_name(name);
+                }
+                ready
+            } else {
+                fut.poll(cx)
+            }
+        }));
+        match poll {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(value)) => {
                 this.fut.set(None);

@@ -435,3 +435,17 @@ fn coroutine_futures_are_polled_in_place() {
         Poll::Ready("white tea".to_owned())
     );
 }
+
+// A spawned coroutine names its task (once the executor has polled it), as asyncio's task
+// repr shows its coroutine.
+#[test]
+fn a_spawned_coroutine_names_its_task() {
+    let mut pool = futures::executor::LocalPool::new();
+    let task = aiokit::spawn_local_task(&pool.spawner(), make_tea("green"));
+    pool.run_until_stalled();
+    assert_eq!(task.name(), "make_tea");
+    assert!(format!("{task:?}").contains("make_tea"), "{task:?}");
+    let named = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    pool.run_until_stalled();
+    assert!(named.name().starts_with("Task-"), "{}", named.name());
+}
