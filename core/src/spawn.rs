@@ -126,6 +126,10 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 ///
 /// The output needs `Sync` because every handle reads it by reference ([`Task::result`]).
 ///
+/// The task is named "Task-N" until the executor first polls it; a task running a
+/// `#[aiokit::coroutine]` is then named after the coroutine (unless [`Task::set_name`] named it
+/// first), as asyncio's task repr shows its coroutine.
+///
 /// # Panics
 ///
 /// If `fut` panics, the task ends cancelled (its callbacks run, awaits return
