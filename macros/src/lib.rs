@@ -150,9 +150,26 @@ pub fn coroutine(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # let mut cup = Vec::new(); p(&mut cup);
 /// ```
 ///
-/// Where a closure is wanted, wrap the partial: `move |x| p.call((x,))`. `_` placeholders are
-/// not supported; a missing function, an empty call and arguments that are not expressions
-/// are errors on the offending tokens.
+/// `_` placeholders (Python 3.14's `functools.Placeholder`) leave a position open: the
+/// values given at the call fill the placeholders in order. `args()` then holds the bound
+/// values only, `Debug` shows the `_`, and `func()` is a wrapper that puts the arguments in
+/// their written order. A partial with placeholders takes exactly as many arguments as it has
+/// placeholders.
+///
+/// ```
+/// fn steep(tea: &str, minutes: u32, cups: u32) -> String {
+///     format!("{cups} cups of {tea}, {minutes} min")
+/// }
+///
+/// // Python 3.14: p = functools.partial(steep, Placeholder, 3); p("sencha", 2)
+/// let p = aiokit::partial!(steep, _, 3, _);
+/// assert_eq!(p.call(("sencha", 2)), "2 cups of sencha, 3 min");
+/// assert_eq!(format!("{p:?}"), "partial(steep, _, 3, _)");
+/// ```
+///
+/// Where a closure is wanted, wrap the partial: `move |x| p.call((x,))`. A missing function,
+/// an empty call, `_` as the function and arguments that are not expressions are errors on
+/// the offending tokens.
 #[proc_macro]
 pub fn partial(input: TokenStream) -> TokenStream {
     partial::partial(input.into()).into()

@@ -449,3 +449,30 @@ fn a_spawned_coroutine_names_its_task() {
     pool.run_until_stalled();
     assert!(named.name().starts_with("Task-"), "{}", named.name());
 }
+
+fn steep(tea: &str, minutes: u32, cups: u32) -> String {
+    format!("{cups} cups of {tea} for {minutes} min")
+}
+
+// `_` placeholders (Python 3.14's functools.Placeholder): bind a later position, fill the
+// placeholders in order at the call; bound arguments are still evaluated once.
+#[test]
+fn placeholders_bind_later_positions() {
+    let p = aiokit::partial!(steep, _, 3, _);
+    assert_eq!(p.call(("sencha", 2)), "2 cups of sencha for 3 min");
+    assert_eq!(p.call(("genmaicha", 1)), "1 cups of genmaicha for 3 min");
+    assert_eq!(p.args(), &(3,));
+    assert_eq!(format!("{p:?}"), "partial(steep, _, 3, _)");
+
+    let evaluated = std::cell::Cell::new(0);
+    let minutes = || {
+        evaluated.set(evaluated.get() + 1);
+        4
+    };
+    let q = aiokit::partial!(steep, _, minutes(), 1);
+    assert_eq!(q.call(("oolong",)), "1 cups of oolong for 4 min");
+    assert_eq!(q.call(("oolong",)), "1 cups of oolong for 4 min");
+    assert_eq!(evaluated.get(), 1, "bound once, at creation");
+    let sub = aiokit::partial!(u32::saturating_sub, _, 1);
+    assert_eq!(sub.call((10,)), 9);
+}

@@ -1,32 +1,78 @@
 //! Expansion: evaluate the function and the arguments once, into a `Partial`, with a
 //! formatter generated here, where the argument types are known.
 
+use proc_macro2::Ident;
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
-use quote::{ToTokens, quote};
-use syn::Index;
+use quote::{ToTokens, format_ident, quote};
+use syn::{Expr, Index};
 
-use super::parse::Call;
+use super::parse::{Arg, Call};
 
 pub(super) fn partial(call: Call) -> TokenStream {
     let Call { func, args } = call;
     let name = display(func.to_token_stream());
-    let fields = (0..args.len()).map(Index::from);
+    let bound: Vec<&Expr> = args
+        .iter()
+        .filter_map(|arg| match arg {
+            Arg::Bound(expr) => Some(expr),
+            Arg::Placeholder => None,
+        })
+        .collect();
+    // The Debug of the arguments, position by position: `_` for a placeholder.
+    let mut field = 0;
+    let fmt_args = args.iter().map(|arg| match arg {
+        Arg::Bound(_) => {
+            let index = Index::from(field);
+            field += 1;
+            quote! {
+                __aiokit_f.write_str(", ")?;
+                (&::aiokit::__private::DebugArg(&__aiokit_args.#index)).__aiokit_fmt(__aiokit_f)?;
+            }
+        }
+        Arg::Placeholder => quote! { __aiokit_f.write_str(", _")?; },
+    });
+    let fmt = quote! {
+        |__aiokit_args, __aiokit_f| {
+            #[allow(unused_imports)]
+            use ::aiokit::__private::{DebugFallback as _, DebugViaDebug as _};
+            #(#fmt_args)*
+            ::core::result::Result::Ok(())
+        }
+    };
+    if !args.iter().any(|arg| matches!(arg, Arg::Placeholder)) {
+        return quote! {
+            ::aiokit::__private::Partial::__new(#func, (#(#bound,)*), #name, #fmt)
+        };
+    }
+    // With placeholders, the partial calls a wrapper taking the bound arguments first, then
+    // the placeholders' values, and calling the function in the written order.
+    let mut bound_names = vec![];
+    let mut placed_names = vec![];
+    let ordered: Vec<Ident> = args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Bound(_) => {
+                let ident = format_ident!("__aiokit_bound{}", bound_names.len());
+                bound_names.push(ident.clone());
+                ident
+            }
+            Arg::Placeholder => {
+                let ident = format_ident!("__aiokit_placed{}", placed_names.len());
+                placed_names.push(ident.clone());
+                ident
+            }
+        })
+        .collect();
     quote! {
-        ::aiokit::__private::Partial::__new(
-            #func,
-            (#(#args,)*),
-            #name,
-            |__aiokit_args, __aiokit_f| {
-                #[allow(unused_imports)]
-                use ::aiokit::__private::{DebugFallback as _, DebugViaDebug as _};
-                #(
-                    __aiokit_f.write_str(", ")?;
-                    (&::aiokit::__private::DebugArg(&__aiokit_args.#fields))
-                        .__aiokit_fmt(__aiokit_f)?;
-                )*
-                ::core::result::Result::Ok(())
-            },
-        )
+        {
+            let __aiokit_func = #func;
+            ::aiokit::__private::Partial::__new(
+                move |#(#bound_names,)* #(#placed_names,)*| __aiokit_func(#(#ordered,)*),
+                (#(#bound,)*),
+                #name,
+                #fmt,
+            )
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! Parsing: `function, argument, ...`, each an expression.
+//! Parsing: `function, argument, ...`, each an expression or a `_` placeholder.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
@@ -6,7 +6,16 @@ use syn::{Expr, Token};
 
 pub(super) struct Call {
     pub(super) func: Expr,
-    pub(super) args: Vec<Expr>,
+    pub(super) args: Vec<Arg>,
+}
+
+/// One argument position of the call.
+pub(super) enum Arg {
+    /// Bound now: evaluated once, when the partial is made.
+    Bound(Expr),
+    /// `_`: filled, in order, by the arguments the partial is called with (Python 3.14's
+    /// `functools.Placeholder`).
+    Placeholder,
 }
 
 const USAGE: &str = "`partial!(function, arguments...)`";
@@ -29,11 +38,23 @@ pub(super) fn call(input: TokenStream) -> syn::Result<Call> {
             if input.is_empty() {
                 break;
             }
-            args.push(expression(input, "an argument")?);
+            if input.peek(Token![_]) && (input.peek2(Token![,]) || is_last(input)) {
+                input.parse::<Token![_]>()?;
+                args.push(Arg::Placeholder);
+            } else {
+                args.push(Arg::Bound(expression(input, "an argument")?));
+            }
         }
         Ok(Call { func, args })
     };
     parser.parse2(input)
+}
+
+/// Whether only `_` (and maybe a trailing `,`) is left.
+fn is_last(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    fork.parse::<Token![_]>().is_ok()
+        && (fork.is_empty() || (fork.parse::<Token![,]>().is_ok() && fork.is_empty()))
 }
 
 fn expression(input: ParseStream<'_>, what: &str) -> syn::Result<Expr> {
@@ -47,8 +68,7 @@ fn expression(input: ParseStream<'_>, what: &str) -> syn::Result<Expr> {
     match &expr {
         Expr::Infer(_) => Err(syn::Error::new_spanned(
             &expr,
-            "`_` placeholders are not supported: bind the leading arguments, \
-             or write a closure for other positions",
+            format!("expected {what}: `_` stands only for an argument"),
         )),
         Expr::Let(_) => Err(syn::Error::new_spanned(
             &expr,

@@ -1,0 +1,3 @@
+fn main() {
+    let _ = aiokit::partial!(_, 1);
+}
