@@ -118,11 +118,6 @@ pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 pub use gather::{Gather, TryGather, gather, try_gather};
-pub use gather_tuple::{
-    Gather1, Gather2, Gather3, Gather4, Gather5, Gather6, Gather7, Gather8, Gather9, Gather10,
-    Gather11, Gather12, TryGather1, TryGather2, TryGather3, TryGather4, TryGather5, TryGather6,
-    TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
-};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};
 #[cfg(feature = "std")]
@@ -146,6 +141,16 @@ pub use wait::{
 
 #[cfg(feature = "macros")]
 pub use aiokit_macros::{coroutine, partial};
+
+/// The futures of [`gather!`] and [`try_gather!`], one type per number of children. They are
+/// rarely named: `let joined = aiokit::gather!(a, b);` infers them.
+pub mod tuple {
+    pub use crate::gather_tuple::{
+        Gather1, Gather2, Gather3, Gather4, Gather5, Gather6, Gather7, Gather8, Gather9, Gather10,
+        Gather11, Gather12, TryGather1, TryGather2, TryGather3, TryGather4, TryGather5, TryGather6,
+        TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
+    };
+}
 
 /// Items the macro expansions name; not public API.
 #[doc(hidden)]
