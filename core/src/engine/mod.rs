@@ -39,11 +39,15 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use self::queue::Dequeue;
-use self::waker::{FreshWaker, Header, NodeCell, borrowed_waker};
+use self::waker::{FreshWaker, Header, NodeCell, borrowed_waker, init_node};
 use crate::sync::{Arc, Ordering};
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
 pub(crate) const YIELD_LIMIT: usize = 32;
+
+/// Never-polled children polled with a first-poll waker before deciding whether to write the
+/// remaining ones' nodes up front (see `poll_queued`).
+const EAGER_SAMPLE: usize = 8;
 
 /// Smallest segment made when children are added beyond the first segment.
 const MIN_GROWTH: usize = 8;
@@ -317,20 +321,49 @@ impl<F: Future> Engine<F> {
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
+        let (mut sampled, mut needed, mut eager) = (0, 0, false);
         loop {
             if self.fresh < self.len {
                 let index = self.fresh;
                 self.fresh += 1;
                 let cell = self.node(header, index);
-                // SAFETY: `fresh` passes each index once per header (a new header starts over
-                // at 0), so this child's node was never written and has no other fresh waker.
-                let fresh = unsafe { FreshWaker::new(cell, Arc::as_ptr(header), index) };
-                let waker = fresh.waker();
-                let (slot, counts) = self.slot_and_counts(index);
-                let mut child_cx = Context::from_waker(&waker);
-                if let Some(Poll::Ready(step)) =
-                    poll_slot(slot, index, &mut child_cx, counts, &mut on_done)
-                {
+                let at = Arc::as_ptr(header);
+                let poll = if eager {
+                    // SAFETY: `fresh` passes each index once per header (a new header starts
+                    // over at 0), so no waker for this node exists yet.
+                    let node = unsafe { init_node(cell, at, index) };
+                    let waker = borrowed_waker(node);
+                    let (slot, counts) = self.slot_and_counts(index);
+                    poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        &mut on_done,
+                    )
+                } else {
+                    // SAFETY: as above: the node was never written and has no other fresh waker.
+                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                    let waker = fresh.waker();
+                    let (slot, counts) = self.slot_and_counts(index);
+                    let poll = poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        &mut on_done,
+                    );
+                    // Children of one set tend to behave alike: once most of a sample kept
+                    // their waker, write the rest's nodes up front, which is cheaper than the
+                    // first-poll waker's atomic step.
+                    if sampled < EAGER_SAMPLE {
+                        sampled += 1;
+                        needed += usize::from(fresh.was_used());
+                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
+                    }
+                    poll
+                };
+                if let Some(Poll::Ready(step)) = poll {
                     if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }

@@ -160,6 +160,13 @@ impl FreshWaker {
         })
     }
 
+    /// Whether the child needed its node (kept or woke its waker). Read after the poll, when
+    /// no other thread can use this borrowed waker any more.
+    #[inline]
+    pub(crate) fn was_used(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != UNWRITTEN
+    }
+
     /// The node, written first if this is the first use.
     fn node(&self) -> *const Node {
         match self
