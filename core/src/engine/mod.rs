@@ -35,6 +35,7 @@ mod tests;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
+use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
@@ -116,12 +117,19 @@ unsafe impl Send for NodePtr {}
 unsafe impl Sync for NodePtr {}
 
 pub(crate) struct Engine<F: Future> {
-    /// Filled by `push` up to its capacity, never beyond, so slots never move.
-    first: Vec<Slot<F>>,
-    more: Vec<Segment<F>>,
     /// `None` in direct mode: at most [`DIRECT_MAX`] children, polled all at once with the
     /// caller's waker, which saves the shared allocation where it would cost more than it saves.
     header: Option<Arc<Header>>,
+    children: Children<F>,
+}
+
+/// The children's side of the engine: slots and counts. A separate field from the header, so
+/// that a poll borrows the header and mutates the children at once, without an `Arc` clone
+/// (two atomic operations) per poll. The engine derefs to it for the accessors.
+pub(crate) struct Children<F: Future> {
+    /// Filled by `push` up to its capacity, never beyond, so slots never move.
+    first: Vec<Slot<F>>,
+    more: Vec<Segment<F>>,
     /// Children pushed so far (the next index).
     len: usize,
     /// Children still running, and finished children whose output is kept in their slot.
@@ -134,12 +142,14 @@ impl<F: Future> Engine<F> {
     /// An engine with room for `cap` children before it needs to grow.
     pub(crate) fn with_capacity(cap: usize) -> Self {
         Engine {
-            first: Vec::with_capacity(cap),
-            more: Vec::new(),
             header: (cap > DIRECT_MAX).then(|| Header::new(cap)),
-            len: 0,
-            counts: Counts::default(),
-            fresh: 0,
+            children: Children {
+                first: Vec::with_capacity(cap),
+                more: Vec::new(),
+                len: 0,
+                counts: Counts::default(),
+                fresh: 0,
+            },
         }
     }
 
@@ -151,14 +161,16 @@ impl<F: Future> Engine<F> {
         let len = first.len();
         Engine {
             header: (first.capacity() > DIRECT_MAX).then(|| Header::new(first.capacity())),
-            first,
-            more: Vec::new(),
-            len,
-            counts: Counts {
-                running: len,
-                kept: 0,
+            children: Children {
+                first,
+                more: Vec::new(),
+                len,
+                counts: Counts {
+                    running: len,
+                    kept: 0,
+                },
+                fresh: 0,
             },
-            fresh: 0,
         }
     }
 
@@ -182,14 +194,6 @@ impl<F: Future> Engine<F> {
         self.len += 1;
         self.counts.running += 1;
         index
-    }
-
-    fn capacity(&self) -> usize {
-        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
-    }
-
-    fn growth_base(&self) -> usize {
-        self.first.capacity().max(MIN_GROWTH)
     }
 
     #[cold]
@@ -227,6 +231,32 @@ impl<F: Future> Engine<F> {
         }
         self.header = Some(header);
         self.fresh = 0;
+    }
+
+    /// Polls the children that need it. For each child that finishes, its output is handed to
+    /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
+    /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
+    pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        if self.counts.running == 0 {
+            return Drive::AllDone;
+        }
+        match &self.header {
+            None => self.children.poll_direct(cx, on_done),
+            Some(header) => self.children.poll_queued(header, cx, on_done),
+        }
+    }
+}
+
+impl<F: Future> Children<F> {
+    fn capacity(&self) -> usize {
+        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
+    }
+
+    fn growth_base(&self) -> usize {
+        self.first.capacity().max(MIN_GROWTH)
     }
 
     /// Segment and offset of child `index` (which must be below the capacity).
@@ -286,22 +316,6 @@ impl<F: Future> Engine<F> {
             Slot::Running(_) => State::Running,
             Slot::Done(_) => State::Done,
             Slot::Empty => State::Empty,
-        }
-    }
-
-    /// Polls the children that need it. For each child that finishes, its output is handed to
-    /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
-    /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
-    pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
-    where
-        C: FnMut(usize, &mut Option<F::Output>) -> Step,
-    {
-        if self.counts.running == 0 {
-            return Drive::AllDone;
-        }
-        match self.header.clone() {
-            None => self.poll_direct(cx, on_done),
-            Some(header) => self.poll_queued(&header, cx, on_done),
         }
     }
 
@@ -646,6 +660,20 @@ fn take_done<F: Future>(slot: &mut Slot<F>) -> Option<F::Output> {
 
 // Children sit in heap slots that never move, so moving the engine moves no child.
 impl<F: Future> Unpin for Engine<F> {}
+
+impl<F: Future> Deref for Engine<F> {
+    type Target = Children<F>;
+
+    fn deref(&self) -> &Children<F> {
+        &self.children
+    }
+}
+
+impl<F: Future> DerefMut for Engine<F> {
+    fn deref_mut(&mut self) -> &mut Children<F> {
+        &mut self.children
+    }
+}
 
 impl<F: Future> Drop for Engine<F> {
     fn drop(&mut self) {
