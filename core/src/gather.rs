@@ -73,7 +73,7 @@ impl<F: Future> Future for Gather<F> {
         match this.engine.poll_drive(cx, |_, _| Step::Continue) {
             Drive::AllDone => {
                 this.done = true;
-                Poll::Ready(this.engine.take_outputs())
+                Poll::Ready(this.engine.take_outputs(|output| output))
             }
             Drive::Pending | Drive::Stopped => Poll::Pending,
         }
@@ -88,12 +88,22 @@ impl<F: Future> FusedFuture for Gather<F> {
 
 impl<F: Future> fmt::Debug for Gather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Gather")
-            .field("children", &self.engine.len())
-            .field("running", &self.engine.running())
-            .field("done", &self.done)
-            .finish()
+        fmt_progress(f, "Gather", &self.engine, self.done)
     }
+}
+
+/// `Name { children, running, done }`, shared by both gathers.
+fn fmt_progress<F: Future>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    engine: &Engine<F>,
+    done: bool,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("children", &engine.len())
+        .field("running", &engine.running())
+        .field("done", &done)
+        .finish()
 }
 
 /// Runs every future of `iter` concurrently and returns their `Ok` values in input order, or
@@ -195,12 +205,10 @@ impl<F: TryFuture> Future for TryGather<F> {
         match drive {
             Drive::AllDone => {
                 this.done = true;
-                let mut outputs = Vec::with_capacity(this.engine.len());
-                this.engine.for_each_output(|_, output| match output {
-                    Ok(value) => outputs.push(value),
+                Poll::Ready(Ok(this.engine.take_outputs(|output| match output {
+                    Ok(value) => value,
                     Err(_) => unreachable!("an error stops the drive"),
-                });
-                Poll::Ready(Ok(outputs))
+                })))
             }
             Drive::Pending | Drive::Stopped => Poll::Pending,
         }
@@ -215,10 +223,6 @@ impl<F: TryFuture> FusedFuture for TryGather<F> {
 
 impl<F: TryFuture> fmt::Debug for TryGather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryGather")
-            .field("children", &self.engine.len())
-            .field("running", &self.engine.running())
-            .field("done", &self.done)
-            .finish()
+        fmt_progress(f, "TryGather", &self.engine, self.done)
     }
 }

@@ -522,10 +522,10 @@ impl<F: Future> Children<F> {
         }
     }
 
-    /// Every output still in place, in index order, leaving the engine empty. With no child
+    /// Every output still in place, mapped by `map`, in index order, leaving the engine empty. With no child
     /// running and one segment (a finished gather), the slots are consumed by value: no slot is
     /// written back.
-    pub(crate) fn take_outputs(&mut self) -> Vec<F::Output> {
+    pub(crate) fn take_outputs<U>(&mut self, mut map: impl FnMut(F::Output) -> U) -> Vec<U> {
         if self.counts.running == 0 && self.more.is_empty() {
             self.len = 0;
             self.fresh = 0;
@@ -537,19 +537,19 @@ impl<F: Future> Children<F> {
                 // Every slot holds an output (a plain gather): an exact-size map fills the Vec
                 // without a check per item.
                 outputs.extend(slots.into_iter().map(|slot| match slot {
-                    Slot::Done(output) => output,
+                    Slot::Done(output) => map(output),
                     _ => unreachable!("every slot holds an output"),
                 }));
             } else {
                 outputs.extend(slots.into_iter().filter_map(|slot| match slot {
-                    Slot::Done(output) => Some(output),
+                    Slot::Done(output) => Some(map(output)),
                     _ => None,
                 }));
             }
             return outputs;
         }
         let mut outputs = Vec::with_capacity(self.len);
-        self.for_each_output(|_, output| outputs.push(output));
+        self.for_each_output(|_, output| outputs.push(map(output)));
         outputs
     }
 
