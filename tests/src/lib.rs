@@ -35,101 +35,55 @@ pub struct FuturesLocalPool(
     pub futures::executor::LocalSpawner,
 );
 
-impl Exec for TokioCurrentThread {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_task(self.0.handle(), fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        self.0.block_on(fut)
-    }
-    fn is_local(&self) -> bool {
-        true
-    }
+/// `impl Exec` from three expressions over `$this`: how it spawns `$fut`, how it runs `$fut`
+/// to completion, and whether it is local.
+macro_rules! exec {
+    ($ty:ty, |$this:ident, $fut:ident| spawn: $spawn:expr, block_on: $block_on:expr, local: $local:expr) => {
+        impl Exec for $ty {
+            fn spawn<F>(&self, $fut: F) -> Task<F::Output>
+            where
+                F: Future + Send + 'static,
+                F::Output: Send + Sync + 'static,
+            {
+                let $this = self;
+                $spawn
+            }
+            fn block_on<F: Future>(&self, $fut: F) -> F::Output {
+                #[allow(unused_variables)] // the futures thread pool needs no driving
+                let $this = self;
+                $block_on
+            }
+            fn is_local(&self) -> bool {
+                $local
+            }
+        }
+    };
 }
 
-impl Exec for TokioMultiThread {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_task(&self.0, fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        self.0.block_on(fut)
-    }
-    fn is_local(&self) -> bool {
-        false
-    }
-}
-
-impl Exec for Smol {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_task(&self.0, fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        smol::block_on(self.0.run(fut))
-    }
-    fn is_local(&self) -> bool {
-        true
-    }
-}
-
-impl Exec for AsyncExecutorLocal {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_local_task(&self.0, fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        futures_lite::future::block_on(self.0.run(fut))
-    }
-    fn is_local(&self) -> bool {
-        true
-    }
-}
-
-impl Exec for FuturesThreadPool {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_task(&self.0, fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        futures::executor::block_on(fut)
-    }
-    fn is_local(&self) -> bool {
-        false
-    }
-}
-
-impl Exec for FuturesLocalPool {
-    fn spawn<F>(&self, fut: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + Sync + 'static,
-    {
-        aiokit::spawn_local_task(&self.1, fut)
-    }
-    fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        self.0.borrow_mut().run_until(fut)
-    }
-    fn is_local(&self) -> bool {
-        true
-    }
-}
+exec!(TokioCurrentThread, |this, fut|
+    spawn: aiokit::spawn_task(this.0.handle(), fut),
+    block_on: this.0.block_on(fut),
+    local: true);
+exec!(TokioMultiThread, |this, fut|
+    spawn: aiokit::spawn_task(&this.0, fut),
+    block_on: this.0.block_on(fut),
+    local: false);
+exec!(Smol, |this, fut|
+    spawn: aiokit::spawn_task(&this.0, fut),
+    block_on: smol::block_on(this.0.run(fut)),
+    local: true);
+exec!(AsyncExecutorLocal, |this, fut|
+    spawn: aiokit::spawn_local_task(&this.0, fut),
+    block_on: futures_lite::future::block_on(this.0.run(fut)),
+    local: true);
+exec!(FuturesThreadPool, |this, fut|
+    spawn: aiokit::spawn_task(&this.0, fut),
+    block_on: futures::executor::block_on(fut),
+    local: false);
+exec!(FuturesLocalPool, |this, fut|
+    spawn: aiokit::spawn_local_task(&this.1, fut),
+    block_on: this.0.borrow_mut().run_until(fut),
+    local: true);
 
 pub fn tokio_current_thread() -> TokioCurrentThread {
     TokioCurrentThread(
