@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 
 use futures::channel::oneshot;
 use futures::executor::block_on;
+use futures_lite::future::{YieldNow, yield_now};
 
 struct CountingAllocator;
 
@@ -77,26 +78,6 @@ fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let result = f();
     COUNTING.with(|c| c.set(false));
     (result, COUNT.with(Cell::get))
-}
-
-/// Returns `Pending` once, waking itself, then `Ready`.
-#[derive(Default)]
-struct YieldNow {
-    yielded: bool,
-}
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.yielded {
-            Poll::Ready(())
-        } else {
-            self.yielded = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
 }
 
 const NS: [usize; 3] = [10, 1_000, 100_000];
@@ -172,7 +153,7 @@ fn ready_children(n: usize) -> Children {
 
 fn yield1_children(n: usize) -> Children {
     (0..n as u64)
-        .map(|i| Child::Yield1(YieldNow::default(), i))
+        .map(|i| Child::Yield1(yield_now(), i))
         .collect::<Vec<_>>()
         .into_iter()
 }
@@ -183,7 +164,7 @@ fn oneshot_children(n: usize) -> (impl Future<Output = ()>, Children) {
     let driver = async move {
         for (i, tx) in senders.into_iter().enumerate() {
             tx.send(i as u64).expect("the child is alive");
-            YieldNow::default().await;
+            yield_now().await;
         }
     };
     let children = receivers
