@@ -504,6 +504,9 @@ impl<F: Future> Children<F> {
 
     /// Drops every running child in place, in index order (see [`cancel`](Self::cancel)).
     pub(crate) fn cancel_all(&mut self) {
+        if self.counts.running == 0 {
+            return;
+        }
         crate::suppress_never_awaited(|| {
             for index in 0..self.len {
                 if self.counts.running == 0 {
