@@ -124,7 +124,7 @@ pub use pending::{IntoChildren, Pending};
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "std")]
 pub use task::{
-    CallbackId, DoneCallback, DoneCallbackPanic, Shield, Task, TaskStateError,
+    CallbackId, DoneCallback, DoneCallbackPanic, LocalTask, Shield, Task, TaskStateError,
     set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
 };
 #[cfg(feature = "std")]
