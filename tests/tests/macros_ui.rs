@@ -1,4 +1,5 @@
-//! trybuild ui tests: every misuse of `#[aiokit::coroutine]` and `partial!()` has a `.rs` +
+//! trybuild ui tests: every misuse of `#[aiokit::coroutine]` and `partial!()`, and every
+//! compile-time rule of the task handles (a `!Send` callback on a `Send` task), has a `.rs` +
 //! `.stderr` pair in `tests/ui/`, named for the error. Regenerate with `TRYBUILD=overwrite`
 //! and read every changed `.stderr`: the span must point at the offending tokens.
 

@@ -389,3 +389,28 @@ pub fn take_done_callback_panic_hook() -> Box<dyn Fn(&DoneCallbackPanic<'_>) + S
         Some(Err(shared)) => Box::new(move |info: &DoneCallbackPanic<'_>| shared(info)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// No user code runs under a lock: the panic hook runs with none held, so it may replace
+    /// the hook itself (it used to deadlock on the hook's lock).
+    #[test]
+    fn no_user_code_runs_under_a_lock_the_panic_hook_may_replace_itself() {
+        static REPLACED: AtomicUsize = AtomicUsize::new(0);
+        set_done_callback_panic_hook(Box::new(|_: &DoneCallbackPanic<'_>| {
+            set_done_callback_panic_hook(Box::new(|_: &DoneCallbackPanic<'_>| {
+                REPLACED.fetch_add(1, Ordering::SeqCst);
+            }));
+        }));
+        let mut pool = futures::executor::LocalPool::new();
+        let task = crate::spawn_local_task(&pool.spawner(), async { 1 });
+        task.add_done_callback(|_: &Task<i32>| panic!("first"));
+        task.add_done_callback(|_: &Task<i32>| panic!("second"));
+        pool.run();
+        assert_eq!(REPLACED.load(Ordering::SeqCst), 1, "the second panic met the new hook");
+        drop(take_done_callback_panic_hook());
+    }
+}
