@@ -405,11 +405,11 @@ on_each_executor! {
         ex.block_on(async {
             assert!(futures::poll!(shield(&task)).is_pending());
             assert!(futures::poll!(std::future::IntoFuture::into_future(&task)).is_pending());
-            let mut by_ref = aiokit::wait([&task], aiokit::ReturnWhen::AllCompleted);
+            let mut by_ref = aiokit::wait([shield(&task)], aiokit::ReturnWhen::AllCompleted);
             assert!(futures::poll!(&mut by_ref).is_pending());
-            let mut gathered = aiokit::gather([&task]);
+            let mut gathered = aiokit::gather([shield(&task)]);
             assert!(futures::poll!(&mut gathered).is_pending());
-            let mut completed = aiokit::as_completed([&task]);
+            let mut completed = aiokit::as_completed([shield(&task)]);
             assert!(futures::poll!(futures::StreamExt::next(&mut completed)).is_pending());
         });
         assert!(!task.done());

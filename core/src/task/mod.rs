@@ -47,8 +47,8 @@ use state::Inner;
 ///   asyncio cancels the task that a cancelled `await` (or a `wait_for` that timed out) was
 ///   waiting for. A handle never polled is only a reference: dropping it cancels nothing, so a
 ///   spawned task whose handles are all dropped runs to its end (fire and forget). Awaiting by
-///   reference never cancels: `(&task).await`, [`shield(&task)`](shield), `&task` as a child
-///   of [`wait`](crate::wait()), [`gather`](crate::gather()) or
+///   reference never cancels: `(&task).await`, [`shield(&task)`](shield), and `shield(&task)`
+///   as a child of [`wait`](crate::wait()), [`gather`](crate::gather()) or
 ///   [`as_completed`](crate::as_completed()).
 /// - **Callbacks**: [`add_done_callback`](Task::add_done_callback),
 ///   [`remove_done_callback`](Task::remove_done_callback).
