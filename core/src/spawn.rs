@@ -118,8 +118,10 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// Spawns `fut` on `spawner` and returns a [`Task`] handle to it (asyncio's `create_task`, on
 /// the executor you name).
 ///
-/// The task runs whether or not the handle is kept: dropping every handle does not cancel it
-/// (as in asyncio). [`Task::cancel`] does: the executor drops the future promptly, then the
+/// The task runs whether or not the handle is kept: dropping a handle that was never awaited
+/// does not cancel it (fire and forget, as in asyncio). Dropping a handle whose by-value await
+/// is in progress does, as asyncio cancels the task a cancelled `await` waited for (see
+/// [`Task`]), and so does [`Task::cancel`]: the executor drops the future promptly, then the
 /// task ends cancelled and its done-callbacks run on the executor's thread.
 ///
 /// The output needs `Sync` because every handle reads it by reference ([`Task::result`]).
@@ -130,7 +132,8 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 ///
 /// # Panics
 ///
-/// If `fut` panics, the task ends cancelled (its callbacks run, awaits return
+/// If `fut` panics (in a poll, or in its destructor), or the output that a cancel discards
+/// panics when dropped, the task ends cancelled (its callbacks run, awaits return
 /// `Err(CancelledError)`), then the panic goes on to the executor as it would without
 /// aiokit.
 ///
@@ -158,8 +161,10 @@ where
     task
 }
 
-/// Spawns `fut`, which need not be `Send`, on a thread-local executor and returns a [`Task`]
-/// handle to it. Otherwise as [`spawn_task`].
+/// Spawns `fut`, which need not be `Send`, on a thread-local executor and returns a
+/// [`LocalTask`] handle to it: a [`Task`] (it derefs to one; [`LocalTask::into_task`] gives
+/// one) whose done-callbacks need not be `Send`, as they run on this thread. Otherwise as
+/// [`spawn_task`].
 ///
 /// # Panics
 ///

@@ -649,8 +649,13 @@ impl Drop for PanicsOnDrop {
 /// Tokio reports a task's panic through the `JoinHandle` aiokit detached: the runtime lives on.
 fn tokio_runtimes() -> [tokio::runtime::Runtime; 2] {
     [
-        tokio::runtime::Builder::new_current_thread().build().unwrap(),
-        tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap(),
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap(),
     ]
 }
 
@@ -674,7 +679,10 @@ mod every_task_ends_exactly_once_even_when_a_destructor_panics {
                 r.store(t.cancelled(), Ordering::SeqCst)
             });
             me_tx.send(task.clone()).ok().unwrap();
-            assert_eq!(rt.block_on(shield(&task)).err(), Some(CancelledError::new()));
+            assert_eq!(
+                rt.block_on(shield(&task)).err(),
+                Some(CancelledError::new())
+            );
             assert!(task.done() && task.cancelled());
             assert!(ran.load(Ordering::SeqCst), "the callbacks ran");
         }
@@ -726,7 +734,10 @@ mod every_task_ends_exactly_once_even_when_a_destructor_panics {
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.run()));
         assert!(run.is_err(), "the panic reached the executor");
         assert!(ended.get(), "after the task ended");
-        assert_eq!(futures::executor::block_on(shield(&task)), Err(CancelledError::new()));
+        assert_eq!(
+            futures::executor::block_on(shield(&task)),
+            Err(CancelledError::new())
+        );
     }
 }
 
@@ -798,7 +809,11 @@ fn callbacks_run_once_in_order_even_while_remove_done_callback_compares_them() {
     let log = log();
     let (first, third) = (log.clone(), log.clone());
     task.add_done_callback(move |_: &Task<i32>| first.lock().unwrap().push("first".into()));
-    task.add_done_callback(Gate { entered: None, release: None, log: log.clone() });
+    task.add_done_callback(Gate {
+        entered: None,
+        release: None,
+        log: log.clone(),
+    });
     task.add_done_callback(move |_: &Task<i32>| third.lock().unwrap().push("third".into()));
     let (entered_tx, entered_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel();
@@ -854,7 +869,10 @@ fn local_tasks_accept_done_callbacks_that_are_not_send() {
     smol_task.add_done_callback(move |_: &Task<i32>| smol_log.borrow_mut().push("smol"));
 
     pool.run();
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(local);
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(local);
     futures_lite::future::block_on(ex.run(shield(&smol_task))).unwrap();
     assert_eq!(*log.borrow(), ["pool", "tokio", "smol"]);
 
@@ -894,7 +912,10 @@ fn local_callbacks_keep_registration_order_and_are_removable() {
 /// completer leaves the callbacks to the comparison, which runs them once it is over.
 #[test]
 fn a_comparison_that_completes_the_task_runs_the_callbacks_in_order_afterwards() {
-    struct RunsPool(Option<Rc<RefCell<futures::executor::LocalPool>>>, Rc<RefCell<Vec<&'static str>>>);
+    struct RunsPool(
+        Option<Rc<RefCell<futures::executor::LocalPool>>>,
+        Rc<RefCell<Vec<&'static str>>>,
+    );
     impl PartialEq for RunsPool {
         fn eq(&self, other: &Self) -> bool {
             if let Some(pool) = &other.0 {
@@ -916,7 +937,10 @@ fn a_comparison_that_completes_the_task_runs_the_callbacks_in_order_afterwards()
     task.add_done_callback(RunsPool(None, log.clone()));
     let l = log.clone();
     task.add_done_callback(move |_: &Task<i32>| l.borrow_mut().push("third"));
-    assert_eq!(task.remove_done_callback(&RunsPool(Some(pool.clone()), log.clone())), 0);
+    assert_eq!(
+        task.remove_done_callback(&RunsPool(Some(pool.clone()), log.clone())),
+        0
+    );
     assert!(task.done());
     assert_eq!(*log.borrow(), ["first", "compared", "third"]);
     assert_eq!(futures::executor::block_on(shield(&task)), Ok(&1));

@@ -410,7 +410,11 @@ mod tests {
         task.add_done_callback(|_: &Task<i32>| panic!("first"));
         task.add_done_callback(|_: &Task<i32>| panic!("second"));
         pool.run();
-        assert_eq!(REPLACED.load(Ordering::SeqCst), 1, "the second panic met the new hook");
+        assert_eq!(
+            REPLACED.load(Ordering::SeqCst),
+            1,
+            "the second panic met the new hook"
+        );
         drop(take_done_callback_panic_hook());
     }
 }

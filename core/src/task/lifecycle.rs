@@ -88,7 +88,10 @@ impl<F: Future, T> TaskCell<F, T> {
     /// Polls the future, unless a cancel was requested: then it is dropped and the task ends.
     ///
     /// Once the task has ended, gives `Ended(Ok(()))` again.
-    pub(crate) fn poll_step(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Step<F::Output>> {
+    pub(crate) fn poll_step(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step<F::Output>> {
         let this = self.as_mut().project();
         let Some(completer) = this.completer.as_ref() else {
             return Poll::Ready(Step::Ended(Ok(())));

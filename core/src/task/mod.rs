@@ -69,6 +69,28 @@ use state::Inner;
 /// assert_eq!(task.result(), Ok(&42));
 /// # });
 /// ```
+///
+/// Dropping is cancelling, for an await in progress only:
+///
+/// ```
+/// use aiokit::{CancelledError, shield, spawn_task};
+/// use futures::future::{self, Either};
+///
+/// # futures::executor::block_on(async {
+/// let pool = futures_executor::ThreadPool::new().unwrap();
+/// let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+/// let task = spawn_task(&pool, async { rx.await.unwrap() });
+///
+/// drop(task.clone()); // never polled: only a reference, nothing happens
+/// // `select` polls both and drops the loser, an await in progress: the task is cancelled.
+/// match future::select(task.clone(), future::ready("fast")).await {
+///     Either::Left(_) => unreachable!(),
+///     Either::Right((winner, _task)) => assert_eq!(winner, "fast"),
+/// }
+/// assert_eq!(shield(&task).await, Err(CancelledError::new()));
+/// # drop(tx);
+/// # });
+/// ```
 pub struct Task<T> {
     /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
     /// also holds the child's future (see `engine::raw`).
@@ -303,7 +325,8 @@ impl<T> Task<T> {
     }
 
     /// Removes the registration `id` if it has not run yet; returns how many were removed
-    /// (0 or 1).
+    /// (0 or 1). A callback added through a [`LocalTask`] and removed from another thread is
+    /// dropped on the task's thread, never run.
     ///
     /// # Examples
     ///
@@ -391,8 +414,8 @@ impl<T: Clone> Future for Task<T> {
             Poll::Ready(()) => {
                 this.awaiting = false;
                 Poll::Ready(
-                this.inner
-                    .outcome()
+                    this.inner
+                        .outcome()
                         .expect("a finished task has an outcome")
                         .clone(),
                 )

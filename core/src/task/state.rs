@@ -242,7 +242,11 @@ impl<T> Inner<T> {
 
     /// Queues a `Send` callback unless the task has finished, in which case it is handed back
     /// for the caller to run.
-    pub(crate) fn push_send(&self, id: CallbackId, callback: SendCallback<T>) -> Option<SendCallback<T>> {
+    pub(crate) fn push_send(
+        &self,
+        id: CallbackId,
+        callback: SendCallback<T>,
+    ) -> Option<SendCallback<T>> {
         let mut state = self.lock();
         if state.finished {
             return Some(callback);
@@ -257,7 +261,11 @@ impl<T> Inner<T> {
 
     /// Queues a local task's callback (in the store of this thread, which must be the task's);
     /// hands it back if the task has finished.
-    pub(crate) fn push_local(&self, id: CallbackId, callback: LocalCallback<T>) -> Option<LocalCallback<T>> {
+    pub(crate) fn push_local(
+        &self,
+        id: CallbackId,
+        callback: LocalCallback<T>,
+    ) -> Option<LocalCallback<T>> {
         let store = self.local.as_ref().expect("a local task");
         debug_assert!(store.on_this_thread());
         if self.is_finished() {
@@ -285,7 +293,11 @@ impl<T> Inner<T> {
     /// Removes the pending registration `id`; returns how many were removed (0 or 1).
     pub(crate) fn remove_id(&self, id: CallbackId) -> usize {
         let mut state = self.lock();
-        let Some(pos) = state.callbacks.iter().position(|s| s.id == id && !s.removed) else {
+        let Some(pos) = state
+            .callbacks
+            .iter()
+            .position(|s| s.id == id && !s.removed)
+        else {
             return 0;
         };
         let removed = match state.callbacks[pos].held {
@@ -298,7 +310,10 @@ impl<T> Inner<T> {
             },
             Held::Local if self.local.as_ref().is_some_and(LocalStore::on_this_thread) => {
                 state.callbacks.remove(pos);
-                self.local.as_ref().and_then(|store| (store.take)(id)).map(Lent::Local)
+                self.local
+                    .as_ref()
+                    .and_then(|store| (store.take)(id))
+                    .map(Lent::Local)
             }
             // Lent to a comparison, or a local callback seen from another thread: whoever holds
             // it next drops it instead of running it.
@@ -339,7 +354,9 @@ impl<T> Inner<T> {
                     Held::Local => {
                         // Only on the task's thread; elsewhere its callbacks cannot be reached.
                         let Some(store) = local_here else { continue };
-                        let Some(held) = (store.take)(slot.id) else { continue };
+                        let Some(held) = (store.take)(slot.id) else {
+                            continue;
+                        };
                         if is_type::<T, C>(&*held) {
                             slot.held = Held::Lent(me);
                             lent.push((slot.id, Lent::Local(held)));
@@ -362,7 +379,8 @@ impl<T> Inner<T> {
             .iter()
             .map(|(_, held)| {
                 panic.is_none()
-                    && match catch_unwind(AssertUnwindSafe(|| is_equal(held.as_erased(), callback))) {
+                    && match catch_unwind(AssertUnwindSafe(|| is_equal(held.as_erased(), callback)))
+                    {
                         Ok(equal) => equal,
                         Err(payload) => {
                             panic = Some(payload);
