@@ -945,3 +945,43 @@ fn a_comparison_that_completes_the_task_runs_the_callbacks_in_order_afterwards()
     assert_eq!(*log.borrow(), ["first", "compared", "third"]);
     assert_eq!(futures::executor::block_on(shield(&task)), Ok(&1));
 }
+
+/// A `!Send` callback never leaves its thread: removed by id from another thread (through the
+/// `Task` the local handle converts into), it is dropped on the task's thread, never run.
+#[test]
+fn a_local_callback_removed_from_another_thread_is_dropped_on_its_own_thread() {
+    struct RecordsDrop(Rc<Cell<Option<ThreadId>>>);
+    impl Drop for RecordsDrop {
+        fn drop(&mut self) {
+            self.0.set(Some(thread::current().id()));
+        }
+    }
+    let mut pool = futures::executor::LocalPool::new();
+    let local = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    let dropped_on = Rc::new(Cell::new(None));
+    let record = RecordsDrop(dropped_on.clone());
+    let id = local.add_done_callback(move |_: &Task<i32>| {
+        let _keep = &record;
+        unreachable!("removed before it could run");
+    });
+    let task: Task<i32> = local.clone().into_task();
+    let removed = thread::spawn(move || {
+        // Not reachable from here: neither compared nor dropped on this thread.
+        assert_eq!(
+            task.remove_done_callback(&(record_name as fn(&Task<i32>))),
+            0
+        );
+        task.remove_done_callback_id(id)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        dropped_on.get(),
+        None,
+        "still on its thread, not dropped elsewhere"
+    );
+    pool.run();
+    assert_eq!(dropped_on.get(), Some(thread::current().id()));
+    assert_eq!(local.result(), Ok(&1));
+}

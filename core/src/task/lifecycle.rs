@@ -60,6 +60,15 @@ impl<F, T> TaskCell<F, T> {
             .map_or_else(String::new, TaskCompleter::name)
     }
 
+    /// Whether a cancel was requested through a handle (a failure output that arrives with
+    /// one is a cancellation, not a failure).
+    #[allow(dead_code, reason = "for drivers that report failures elsewhere")]
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.completer
+            .as_ref()
+            .is_some_and(TaskCompleter::is_cancel_requested)
+    }
+
     /// Ends the task with `value` (or cancelled, if a cancel was requested meanwhile). A panic
     /// of the discarded value's drop is handed back once the task has ended.
     pub(crate) fn complete(self: Pin<&mut Self>, value: T) -> Result<(), Payload> {
