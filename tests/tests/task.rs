@@ -808,7 +808,12 @@ fn callbacks_run_once_in_order_even_while_remove_done_callback_compares_them() {
     let (task, tx) = gated(&ex, 1);
     let log = log();
     let (first, third) = (log.clone(), log.clone());
-    task.add_done_callback(move |_: &Task<i32>| first.lock().unwrap().push("first".into()));
+    let (first_ran_tx, first_ran) = std::sync::mpsc::channel();
+    let first_ran_tx = Mutex::new(first_ran_tx);
+    task.add_done_callback(move |_: &Task<i32>| {
+        first.lock().unwrap().push("first".into());
+        first_ran_tx.lock().unwrap().send(()).unwrap();
+    });
     task.add_done_callback(Gate {
         entered: None,
         release: None,
@@ -827,8 +832,15 @@ fn callbacks_run_once_in_order_even_while_remove_done_callback_compares_them() {
         thread::spawn(move || task.remove_done_callback(&probe))
     };
     entered_rx.recv().unwrap();
-    // The comparison is in progress: let the task complete now.
+    // The comparison is in progress: let the task complete now. Its completer runs the first
+    // callback, then reaches the one being compared and waits for it.
     tx.send(()).unwrap();
+    first_ran.recv().unwrap();
+    assert_eq!(
+        entries(&log),
+        ["first"],
+        "nothing overtakes the callback being compared"
+    );
     release_tx.send(()).unwrap();
     assert_eq!(remover.join().unwrap(), 0);
     assert_eq!(ex.block_on(shield(&task)), Ok(&1));
