@@ -1,5 +1,5 @@
-//! Task handles (asyncio Future / Task): every rule of SEMANTICS.md's "Future / Task" section,
-//! plus the rules of the task-handle issue, each run on every executor of the tests crate.
+//! Task handles (asyncio Future / Task): every rule of asyncio's `Future` / `Task` that aiokit
+//! keeps, plus aiokit's own rules for handles, each run on every executor of the tests crate.
 //!
 //! `on_each_executor!` turns one scenario into a module named after the rule, with one test
 //! per executor (`rule::tokio_current_thread`, `rule::futures_thread_pool`, ...). Ordering is
@@ -36,7 +36,7 @@ fn entries(log: &Log) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SEMANTICS.md: `result()` / `exception()` while pending: InvalidStateError; after cancel:
+// asyncio: `result()` / `exception()` while pending: InvalidStateError; after cancel:
 // CancelledError.
 
 on_each_executor! {
@@ -73,7 +73,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `cancel()` on a done future returns false and changes nothing.
+// asyncio: `cancel()` on a done future returns false and changes nothing.
 
 on_each_executor! {
     fn cancel_on_a_done_future_returns_false_and_changes_nothing(ex) {
@@ -111,7 +111,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: done-callbacks receive the future as their only argument and run in
+// asyncio: done-callbacks receive the future as their only argument and run in
 // registration order, after completion.
 
 on_each_executor! {
@@ -168,7 +168,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: one added to an already-done future runs too (asyncio: scheduled soon, never
+// asyncio: one added to an already-done future runs too (asyncio: scheduled soon, never
 // synchronously). aiokit: it runs at once, on the caller's thread, before add_done_callback
 // returns.
 
@@ -186,7 +186,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
+// asyncio: `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
 // Until `partial!()` lands, a hand-written partial shows that any `DoneCallback` type gets the
 // task as its last argument.
 
@@ -215,7 +215,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `remove_done_callback(cb)` removes every registration of it and returns how many.
+// asyncio: `remove_done_callback(cb)` removes every registration of it and returns how many.
 
 static FN_CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -296,7 +296,7 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: a callback that raises (panics) is reported; the other callbacks still run.
+// asyncio: a callback that raises (panics) is reported; the other callbacks still run.
 
 static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
@@ -344,7 +344,7 @@ on_each_executor! {
     }
 }
 
-// The issue: dropping a Task handle does not cancel the task; cancel() does, and the future is
+// Dropping a Task handle never polled does not cancel the task; cancel() does, and the future is
 // dropped promptly on its executor.
 
 on_each_executor! {
@@ -524,7 +524,7 @@ on_each_executor! {
     }
 }
 
-// The issue: name() / set_name(); default "Task-N"; Debug shows name and state.
+// name() / set_name(); default "Task-N"; Debug shows name and state.
 
 on_each_executor! {
     fn tasks_are_named_task_n_by_default_and_can_be_renamed(ex) {
