@@ -1,0 +1,509 @@
+//! `start_server` and `Server`: asyncio's TCP server, its handlers children of a `TaskGroup`.
+//!
+//! The server is a shared state (the listening socket, the live connections, the error hook)
+//! behind an `Arc`, and one future that drives it: [`Server::drive`] accepts connections until
+//! the server is closed and runs each handler as a child of a [`TaskGroup`], polled in place
+//! by whoever polls the drive (today [`Server::serve_forever`]). Starting to serve in the
+//! background, as asyncio's `start_server` does, is a matter of handing `drive` to a spawner:
+//! [`start_serving`] is where that happens.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use async_net::TcpListener;
+use event_listener::Event;
+use futures_lite::FutureExt;
+
+use super::conn::Conn;
+use super::{StreamReader, StreamWriter};
+use crate::TaskGroup;
+
+/// How long the accept loop waits after `accept` failed (out of file descriptors, ...)
+/// before it tries again; asyncio waits 1 s (`ACCEPT_RETRY_DELAY`).
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
+
+type HandlerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
+type Handler = dyn Fn(StreamReader, StreamWriter) -> HandlerFuture + Send + Sync;
+type Hook = Arc<dyn Fn(&ServerError) + Send + Sync>;
+
+/// What a connection handler returns: `()`, or a `Result` whose `Err` is reported.
+///
+/// Implemented for `()` and for every `Result<T, E>` with `E: Display`.
+pub trait HandlerOutput {
+    /// The failure to report, if any.
+    fn failure(self) -> Option<String>;
+}
+
+impl HandlerOutput for () {
+    fn failure(self) -> Option<String> {
+        None
+    }
+}
+
+impl<T, E: fmt::Display> HandlerOutput for Result<T, E> {
+    fn failure(self) -> Option<String> {
+        self.err().map(|error| error.to_string())
+    }
+}
+
+/// What went wrong in a [`Server`]: a handler's error or panic, or a failed `accept`.
+///
+/// Given to the hook of [`Server::set_error_hook`]; by default printed to stderr. asyncio
+/// hands these to the loop's exception handler ("Unhandled exception in
+/// client_connected_cb"); in both, the server goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerError {
+    /// The client of the connection, `None` for a failed `accept`.
+    pub peer: Option<SocketAddr>,
+    /// What happened.
+    pub kind: ServerErrorKind,
+    /// The error's or the panic's message.
+    pub message: String,
+}
+
+/// The kinds of [`ServerError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServerErrorKind {
+    /// The handler returned an `Err`.
+    Failed,
+    /// The handler panicked.
+    Panicked,
+    /// Accepting a connection failed; the server tries again a little later.
+    Accept,
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.kind, self.peer) {
+            (ServerErrorKind::Failed, Some(peer)) => {
+                write!(f, "handler of {peer} failed: {}", self.message)
+            }
+            (ServerErrorKind::Panicked, Some(peer)) => {
+                write!(f, "handler of {peer} panicked: {}", self.message)
+            }
+            (_, _) => write!(f, "accept failed: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// Starts a TCP server on `host:port` (asyncio's `start_server(client_connected_cb, host,
+/// port)`): `handler(reader, writer)` is called once per connection, and its future runs as
+/// a child task of the server.
+///
+/// Port 0 binds a free port: see [`Server::local_addr`]. The socket listens as soon as this
+/// returns, so clients can connect at once; their handlers run while
+/// [`Server::serve_forever`] is awaited. A handler's `Err` or panic is reported (see
+/// [`ServerError`]) and ends only its own connection.
+///
+/// Where aiokit differs from asyncio: handlers run where `serve_forever` is polled (asyncio
+/// starts serving in the background on the running loop); `host` binds its first address
+/// that works (asyncio binds every address the name resolves to); a handler and its future
+/// must be `Send`, so `serve_forever` can run on any executor. For a reader limit other than
+/// 64 KiB, call [`StreamReader::set_limit`] in the handler.
+///
+/// # Errors
+///
+/// Resolving `host` or binding failed (the port is taken, ...).
+///
+/// # Examples
+///
+/// ```
+/// use std::io;
+///
+/// use aiokit::{StreamReader, StreamWriter};
+///
+/// async fn echo(mut reader: StreamReader, mut writer: StreamWriter) -> io::Result<()> {
+///     let line = reader.readline().await?;
+///     writer.write(&line);
+///     writer.drain().await
+/// }
+///
+/// # futures::executor::block_on(async {
+/// let server = aiokit::start_server(echo, "127.0.0.1", 0).await?;
+/// let addr = server.local_addr();
+/// let client = async {
+///     let (mut reader, mut writer) = aiokit::open_connection("127.0.0.1", addr.port()).await?;
+///     writer.write(b"hello\n");
+///     let echoed = reader.readline().await?;
+///     server.close();
+///     Ok::<_, io::Error>(echoed)
+/// };
+/// let (served, echoed) = aiokit::gather!(server.serve_forever(), client).await;
+/// served?;
+/// assert_eq!(echoed?, b"hello\n");
+/// # Ok::<_, io::Error>(())
+/// # }).unwrap();
+/// ```
+pub async fn start_server<F, Fut>(handler: F, host: &str, port: u16) -> io::Result<Server>
+where
+    F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future + Send + 'static,
+    Fut::Output: HandlerOutput,
+{
+    let listener = TcpListener::bind((host, port)).await?;
+    let local_addr = listener.local_addr()?;
+    let handler: Arc<Handler> = Arc::new(move |reader, writer| {
+        let fut = handler(reader, writer);
+        Box::pin(async move { fut.await.failure() })
+    });
+    let server = Server {
+        shared: Arc::new(Shared {
+            handler,
+            local_addr,
+            state: Mutex::new(State {
+                listener: Some(listener),
+                closed: false,
+                driven: false,
+                awaited: false,
+                clients: HashMap::new(),
+                next_id: 0,
+            }),
+            changed: Event::new(),
+            closing: Event::new(),
+            hook: Mutex::new(None),
+        }),
+    };
+    start_serving(&server);
+    Ok(server)
+}
+
+/// Where the server starts serving in the background, as asyncio's `start_server` does: with
+/// a running event loop, this is `create_task(server.drive())` on it (and `serve_forever` then
+/// only waits, see [`Server::serve_forever`]). Without one, the handlers run inside
+/// `serve_forever`.
+fn start_serving(_server: &Server) {}
+
+/// A TCP server made by [`start_server`] (asyncio's `Server`).
+///
+/// Clones share the server: a handler may hold one to [`close`](Self::close) it.
+///
+/// # Examples
+///
+/// See [`start_server`].
+#[derive(Clone)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    handler: Arc<Handler>,
+    local_addr: SocketAddr,
+    state: Mutex<State>,
+    /// Notified when the server closes and when a connection ends.
+    changed: Event,
+    /// Notified when the server closes (wakes the accept loop).
+    closing: Event,
+    hook: Mutex<Option<Hook>>,
+}
+
+struct State {
+    /// `None` once closed: dropping it stops listening (the accept loop drops its clone).
+    listener: Option<TcpListener>,
+    closed: bool,
+    /// The accept loop runs (or ran).
+    driven: bool,
+    /// A `serve_forever` is awaited.
+    awaited: bool,
+    /// The live connections, for `close_clients` and `wait_closed`.
+    clients: HashMap<u64, Weak<Conn>>,
+    next_id: u64,
+}
+
+/// Counts a connection in its server until the connection is dropped.
+pub(crate) struct Registration {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let weak = self.shared.lock().clients.remove(&self.id);
+        drop(weak);
+        self.shared.changed.notify(usize::MAX);
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No user code runs under this lock: a poisoned lock can only come from a failed
+        // allocation; the state is still whole.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn report(&self, error: ServerError) {
+        let hook = self
+            .hook
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        match hook {
+            Some(hook) => hook(&error),
+            None => eprintln!("aiokit server on {}: {error}", self.local_addr),
+        }
+    }
+
+    /// Registers an accepted connection, or refuses it (`None`) once the server is closed.
+    fn attach(self: &Arc<Self>, stream: async_net::TcpStream) -> io::Result<Option<Arc<Conn>>> {
+        let mut conn = Conn::new(stream.into())?;
+        let mut state = self.lock();
+        if state.closed {
+            return Ok(None);
+        }
+        let id = state.next_id;
+        state.next_id += 1;
+        conn.registration = Some(Registration {
+            shared: self.clone(),
+            id,
+        });
+        let conn = Arc::new(conn);
+        state.clients.insert(id, Arc::downgrade(&conn));
+        Ok(Some(conn))
+    }
+
+    /// The accept loop: runs until the server is closed; each connection's handler is a
+    /// child of `tg`.
+    async fn accept_loop(self: &Arc<Self>, tg: &TaskGroup<'_, '_, Infallible>) {
+        loop {
+            let closed = self.closing.listen();
+            let Some(listener) = self.lock().listener.clone() else {
+                return;
+            };
+            let accepted = async { Some(listener.accept().await) }
+                .or(async {
+                    closed.await;
+                    None
+                })
+                .await;
+            match accepted {
+                // Closed (or a spurious wake): look at the state again.
+                None => continue,
+                Some(Ok((stream, _))) => match self.attach(stream) {
+                    Ok(Some(conn)) => {
+                        let handler = self.handler.clone();
+                        let shared = self.clone();
+                        tg.create_task(async move {
+                            let peer = conn.peer;
+                            let reader = StreamReader::new(conn.clone());
+                            let writer = StreamWriter::new(conn);
+                            // The handler is called inside the child, so that a panic of the
+                            // call itself is caught with those of its future.
+                            let run = async move { handler(reader, writer).await };
+                            let error = match AssertUnwindSafe(run).catch_unwind().await {
+                                Ok(None) => None,
+                                Ok(Some(message)) => Some((ServerErrorKind::Failed, message)),
+                                Err(payload) => {
+                                    Some((ServerErrorKind::Panicked, panic_message(&*payload)))
+                                }
+                            };
+                            if let Some((kind, message)) = error {
+                                shared.report(ServerError {
+                                    peer: Some(peer),
+                                    kind,
+                                    message,
+                                });
+                            }
+                            Ok(())
+                        });
+                    }
+                    Ok(None) => return,
+                    Err(error) => self.report_accept(&error),
+                },
+                Some(Err(error)) => {
+                    self.report_accept(&error);
+                    // Out of file descriptors, ...: wait a little (or for the close).
+                    let closed = self.closing.listen();
+                    if self.lock().closed {
+                        return;
+                    }
+                    async {
+                        async_io::Timer::after(ACCEPT_RETRY_DELAY).await;
+                    }
+                    .or(closed)
+                    .await;
+                }
+            }
+        }
+    }
+
+    fn report_accept(&self, error: &io::Error) {
+        self.report(ServerError {
+            peer: None,
+            kind: ServerErrorKind::Accept,
+            message: error.to_string(),
+        });
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_string()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else {
+        "Box<dyn Any>".to_string()
+    }
+}
+
+impl Server {
+    /// The address the server listens on (asyncio's `server.sockets[0].getsockname()`): the
+    /// port chosen when it was started with port 0.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Whether the server accepts connections: true until [`close`](Self::close) (asyncio's
+    /// `is_serving()`).
+    pub fn is_serving(&self) -> bool {
+        !self.shared.lock().closed
+    }
+
+    /// Stops listening (asyncio's `close()`): no new connection is accepted; the open ones
+    /// go on. Call [`wait_closed`](Self::wait_closed) to wait for them.
+    pub fn close(&self) {
+        let listener = {
+            let mut state = self.shared.lock();
+            state.closed = true;
+            state.listener.take()
+        };
+        drop(listener);
+        self.shared.closing.notify(usize::MAX);
+        self.shared.changed.notify(usize::MAX);
+    }
+
+    /// Closes the server and every open connection (asyncio 3.13's `close_clients()` after
+    /// `close()`): their readers read the end of the stream, their writers fail.
+    pub fn close_clients(&self) {
+        self.close();
+        let clients: Vec<Arc<Conn>> = self
+            .shared
+            .lock()
+            .clients
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for conn in &clients {
+            conn.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// How many connections are open (asyncio's private `_active_count`).
+    pub fn active_count(&self) -> usize {
+        self.shared.lock().clients.len()
+    }
+
+    /// Waits until the server is closed and every connection has ended (asyncio 3.12's
+    /// `wait_closed()`; before 3.12 it did not wait for the connections).
+    pub async fn wait_closed(&self) {
+        loop {
+            let changed = self.shared.changed.listen();
+            {
+                let state = self.shared.lock();
+                if state.closed && state.clients.is_empty() {
+                    return;
+                }
+            }
+            changed.await;
+        }
+    }
+
+    /// Sets the hook that receives each [`ServerError`] instead of stderr; returns the
+    /// previous one. The hook runs inside the server's future, outside every lock.
+    pub fn set_error_hook<H>(&self, hook: H) -> Option<Arc<dyn Fn(&ServerError) + Send + Sync>>
+    where
+        H: Fn(&ServerError) + Send + Sync + 'static,
+    {
+        let previous = self
+            .shared
+            .hook
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(Arc::new(hook));
+        previous
+    }
+
+    /// Serves until the server is closed (by [`close`](Self::close), from a handler or
+    /// elsewhere), then waits for every connection to end (asyncio's `serve_forever()`).
+    ///
+    /// Each connection's handler runs as a child of a [`TaskGroup`] inside this future: a
+    /// handler's error or panic is reported and ends only its own connection.
+    ///
+    /// # Errors
+    ///
+    /// If the server is already closed, or another `serve_forever` of it is being awaited
+    /// (asyncio: `RuntimeError`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future closes the server and drops every handler (asyncio closes the
+    /// server when `serve_forever` is cancelled).
+    pub async fn serve_forever(&self) -> io::Result<()> {
+        let drive_here = {
+            let mut state = self.shared.lock();
+            if state.closed {
+                return Err(io::Error::other(format!(
+                    "server on {} is closed",
+                    self.shared.local_addr
+                )));
+            }
+            if state.awaited {
+                return Err(io::Error::other(format!(
+                    "server on {} is already being awaited on serve_forever()",
+                    self.shared.local_addr
+                )));
+            }
+            state.awaited = true;
+            !std::mem::replace(&mut state.driven, true)
+        };
+        let _guard = ForeverGuard(self);
+        if drive_here {
+            self.drive().await;
+        }
+        self.wait_closed().await;
+        Ok(())
+    }
+
+    /// Accepts connections until the server is closed, each handler a child of a
+    /// [`TaskGroup`], and returns when every handler has finished. Run once per server.
+    async fn drive(&self) {
+        let shared = &self.shared;
+        // Handlers report their own failures, so the group cannot fail: its error type is
+        // `Infallible`.
+        let _: Result<(), _> = TaskGroup::run(async |tg| {
+            shared.accept_loop(tg).await;
+            Ok::<_, Infallible>(())
+        })
+        .await;
+    }
+}
+
+/// Marks the end of a `serve_forever`; if it was dropped before the end, closes the server.
+struct ForeverGuard<'a>(&'a Server);
+
+impl Drop for ForeverGuard<'_> {
+    fn drop(&mut self) {
+        self.0.shared.lock().awaited = false;
+        self.0.close();
+    }
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.lock();
+        f.debug_struct("Server")
+            .field("local_addr", &self.shared.local_addr)
+            .field("serving", &!state.closed)
+            .field("connections", &state.clients.len())
+            .finish()
+    }
+}
