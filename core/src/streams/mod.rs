@@ -35,7 +35,7 @@ use async_io::Async;
 
 pub use error::{IncompleteReadError, LimitOverrunError, ReadError};
 pub use reader::{DEFAULT_LIMIT, Lines, StreamReader};
-pub use server::{HandlerOutput, Server, ServerError, ServerErrorKind, start_server};
+pub use server::{ErrorHook, HandlerOutput, Server, ServerError, ServerErrorKind, start_server};
 pub use writer::StreamWriter;
 
 use conn::Conn;

@@ -32,7 +32,9 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 type Handler = dyn Fn(StreamReader, StreamWriter) -> HandlerFuture + Send + Sync;
-type Hook = Arc<dyn Fn(&ServerError) + Send + Sync>;
+
+/// A hook set by [`Server::set_error_hook`].
+pub type ErrorHook = Arc<dyn Fn(&ServerError) + Send + Sync>;
 
 /// What a connection handler returns: `()`, or a `Result` whose `Err` is reported.
 ///
@@ -204,7 +206,7 @@ struct Shared {
     changed: Event,
     /// Notified when the server closes (wakes the accept loop).
     closing: Event,
-    hook: Mutex<Option<Hook>>,
+    hook: Mutex<Option<ErrorHook>>,
 }
 
 struct State {
@@ -419,17 +421,13 @@ impl Server {
 
     /// Sets the hook that receives each [`ServerError`] instead of stderr; returns the
     /// previous one. The hook runs inside the server's future, outside every lock.
-    pub fn set_error_hook<H>(&self, hook: H) -> Option<Arc<dyn Fn(&ServerError) + Send + Sync>>
+    pub fn set_error_hook<H>(&self, hook: H) -> Option<ErrorHook>
     where
         H: Fn(&ServerError) + Send + Sync + 'static,
     {
-        let previous = self
-            .shared
-            .hook
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(Arc::new(hook));
-        previous
+        // The previous hook is returned, not dropped, under the lock.
+        let mut slot = self.shared.hook.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.replace(Arc::new(hook))
     }
 
     /// Serves until the server is closed (by [`close`](Self::close), from a handler or
