@@ -30,6 +30,11 @@ use crate::TaskGroup;
 /// before it tries again; asyncio waits 1 s (`ACCEPT_RETRY_DELAY`).
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(100);
 
+/// How many connections the kernel queues before the server accepts them. asyncio's default
+/// is 100; a burst of clients beyond the queue has its connection attempts dropped and
+/// retried a second later, so aiokit asks for more (the kernel caps it at its own maximum).
+const BACKLOG: i32 = 1024;
+
 type HandlerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 type Handler = dyn Fn(StreamReader, StreamWriter) -> HandlerFuture + Send + Sync;
 
@@ -153,7 +158,7 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: HandlerOutput,
 {
-    let listener = TcpListener::bind((host, port)).await?;
+    let listener = bind(host, port).await?;
     let local_addr = listener.local_addr()?;
     let handler: Arc<Handler> = Arc::new(move |reader, writer| {
         let fut = handler(reader, writer);
@@ -178,6 +183,39 @@ where
     };
     start_serving(&server);
     Ok(server)
+}
+
+/// Binds the first address of `host` that works, as asyncio does for each: `SO_REUSEADDR` on
+/// Unix, IPv6 sockets IPv6 only, a backlog of [`BACKLOG`].
+async fn bind(host: &str, port: u16) -> io::Result<TcpListener> {
+    let mut last_error = None;
+    for addr in async_net::resolve((host, port)).await? {
+        match bind_one(addr) {
+            Ok(listener) => return TcpListener::try_from(listener),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{host:?} resolves to no address"),
+        )
+    }))
+}
+
+fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if cfg!(unix) {
+        socket.set_reuse_address(true)?;
+    }
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
 }
 
 /// Where the server starts serving in the background, as asyncio's `start_server` does: with
