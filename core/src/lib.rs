@@ -103,9 +103,9 @@ mod partial;
 mod pending;
 #[cfg(feature = "std")]
 mod spawn;
-mod sync;
 #[cfg(feature = "streams")]
 pub mod streams;
+mod sync;
 #[cfg(feature = "std")]
 mod task;
 #[cfg(feature = "std")]

@@ -7,9 +7,12 @@ mod command_server;
 #[test]
 fn command_server_answers_like_the_tutorial() {
     let lines = futures::executor::block_on(async {
-        aiokit::wait_for(command_server::transcript(), std::time::Duration::from_secs(60))
-            .await
-            .expect("watchdog: the example hung")
+        aiokit::wait_for(
+            command_server::transcript(),
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .expect("watchdog: the example hung")
     })
     .unwrap();
     let text: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -58,7 +61,14 @@ fn the_server_is_closed_after_shutdown() {
         )
         .await;
         served.unwrap();
-        assert_eq!(session.unwrap().last().unwrap(), "telnet: Connection closed by foreign host.");
-        assert!(aiokit::open_connection("127.0.0.1", addr.port()).await.is_err());
+        assert_eq!(
+            session.unwrap().last().unwrap(),
+            "telnet: Connection closed by foreign host."
+        );
+        assert!(
+            aiokit::open_connection("127.0.0.1", addr.port())
+                .await
+                .is_err()
+        );
     });
 }

@@ -250,7 +250,10 @@ mod readline_past_the_limit_discards_the_line {
             assert_eq!(reader.readline().await.unwrap(), b"abcd\n");
             assert!(matches!(
                 reader.readline().await,
-                Err(ReadError::LimitOverrun(LimitOverrunError { found: true, .. }))
+                Err(ReadError::LimitOverrun(LimitOverrunError {
+                    found: true,
+                    ..
+                }))
             ));
             assert_eq!(reader.readline().await.unwrap(), b"ok\n");
             assert_eq!(reader.readline().await.unwrap(), b"");
@@ -603,7 +606,10 @@ mod close_stops_accepting {
             server.close();
             assert!(!server.is_serving());
             let refused = open_connection("127.0.0.1", server.local_addr().port()).await;
-            assert_eq!(refused.unwrap_err().kind(), io::ErrorKind::ConnectionRefused);
+            assert_eq!(
+                refused.unwrap_err().kind(),
+                io::ErrorKind::ConnectionRefused
+            );
             server.wait_closed().await;
         });
     }
@@ -625,7 +631,11 @@ mod wait_closed_waits_for_open_connections {
                 {
                     // Closed, but a connection is open: wait_closed waits.
                     let mut waiting = pin!(server.wait_closed());
-                    assert!(futures_lite::future::poll_once(&mut waiting).await.is_none());
+                    assert!(
+                        futures_lite::future::poll_once(&mut waiting)
+                            .await
+                            .is_none()
+                    );
                     // The open connection is still served.
                     assert_eq!(ask(&mut reader, &mut writer, b"still\n").await, b"still\n");
                     writer.close();
@@ -704,7 +714,11 @@ mod dropping_serve_forever_closes_the_server {
             let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
             {
                 let mut serving = pin!(server.serve_forever());
-                assert!(futures_lite::future::poll_once(&mut serving).await.is_none());
+                assert!(
+                    futures_lite::future::poll_once(&mut serving)
+                        .await
+                        .is_none()
+                );
             }
             assert!(!server.is_serving());
             let refused = open_connection("127.0.0.1", server.local_addr().port()).await;
@@ -851,7 +865,9 @@ mod the_server_runs_on_any_executor {
 
     #[test]
     fn futures_block_on() {
-        futures::executor::block_on(async { aiokit::wait_for(scenario(), WATCHDOG).await.unwrap() });
+        futures::executor::block_on(async {
+            aiokit::wait_for(scenario(), WATCHDOG).await.unwrap()
+        });
     }
 
     #[test]
@@ -874,7 +890,8 @@ async fn recording_server() -> (Server, mpsc::UnboundedReceiver<Result<Vec<u8>, 
             async move {
                 loop {
                     let line = reader.readline().await;
-                    let _ = tx.unbounded_send(line.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
+                    let _ = tx
+                        .unbounded_send(line.as_ref().map(Clone::clone).map_err(|e| e.to_string()));
                     match line {
                         Ok(line) if line.is_empty() => return Ok::<_, io::Error>(()),
                         Ok(line) => writer.write(&line),
@@ -936,7 +953,10 @@ mod a_line_longer_than_the_limit {
                 );
                 assert!(lines.next().await.unwrap().is_err());
                 // The same connection goes on with the next line ...
-                assert_eq!(ask(&mut reader, &mut writer, b"add 1 2\n").await, b"add 1 2\n");
+                assert_eq!(
+                    ask(&mut reader, &mut writer, b"add 1 2\n").await,
+                    b"add 1 2\n"
+                );
                 drop((reader, writer));
                 // ... and the server serves the next client.
                 let (mut reader, mut writer) = open_connection("127.0.0.1", port).await.unwrap();
@@ -959,8 +979,7 @@ mod a_line_longer_than_the_limit {
                 // Twice the limit and no separator: the server answers an error before the
                 // line ends, without buffering it all.
                 writer.write(&vec![b'y'; 2 * DEFAULT_LIMIT]);
-                let (drained, answer) =
-                    aiokit::gather!(writer.drain(), reader.readline()).await;
+                let (drained, answer) = aiokit::gather!(writer.drain(), reader.readline()).await;
                 drained.unwrap();
                 assert_eq!(
                     answer.unwrap(),
@@ -1041,7 +1060,10 @@ mod a_thousand_clients_at_once {
             };
             let (served, answers) = aiokit::gather!(server.serve_forever(), script).await;
             served.unwrap();
-            let served_right = answers.into_iter().filter(|a| matches!(a, Ok(true))).count();
+            let served_right = answers
+                .into_iter()
+                .filter(|a| matches!(a, Ok(true)))
+                .count();
             assert_eq!(served_right, CLIENTS);
             assert!(errors.lock().unwrap().is_empty());
         });

@@ -464,7 +464,11 @@ impl Server {
         H: Fn(&ServerError) + Send + Sync + 'static,
     {
         // The previous hook is returned, not dropped, under the lock.
-        let mut slot = self.shared.hook.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self
+            .shared
+            .hook
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         slot.replace(Arc::new(hook))
     }
 

@@ -87,7 +87,11 @@ impl StreamWriter {
             return;
         }
         if self.closing || self.eof {
-            let what = if self.closing { "close()" } else { "write_eof()" };
+            let what = if self.closing {
+                "close()"
+            } else {
+                "write_eof()"
+            };
             self.error = Some((io::ErrorKind::BrokenPipe, format!("write after {what}")));
             return;
         }
