@@ -116,11 +116,43 @@ impl StreamReader {
     /// from the socket brings; empty at the end of the stream, or when `n` is 0.
     ///
     /// For asyncio's `read()` / `read(-1)`, see [`read_to_end`](Self::read_to_end).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, _w) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (_r, mut writer) = aiokit::streams::from_std(client)?;
+    /// writer.write(b"green tea");
+    /// writer.drain().await?;
+    /// assert_eq!(reader.read(5).await?, b"green");
+    /// assert_eq!(reader.read(100).await?, b" tea");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
         poll_fn(|cx| self.poll_read(cx, n)).await
     }
 
     /// Reads until the end of the stream (asyncio's `read()` / `read(-1)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, _w) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (_r, mut writer) = aiokit::streams::from_std(client)?;
+    /// writer.write(b"green tea");
+    /// writer.write_eof();
+    /// assert_eq!(reader.read_to_end().await?, b"green tea");
+    /// assert!(reader.at_eof());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
         poll_fn(|cx| {
             while !self.eof {
@@ -137,6 +169,28 @@ impl StreamReader {
     ///
     /// At the end of the stream before `n` bytes, [`ReadError::Incomplete`] with the bytes
     /// read and `expected: Some(n)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, _w) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (_r, mut writer) = aiokit::streams::from_std(client)?;
+    /// use aiokit::streams::ReadError;
+    ///
+    /// writer.write(b"\x00\x03tea");
+    /// writer.write_eof();
+    /// let len = reader.readexactly(2).await?;
+    /// assert_eq!(reader.readexactly(len[1].into()).await?, b"tea");
+    /// match reader.readexactly(1).await {
+    ///     Err(ReadError::Incomplete(error)) => assert_eq!(error.expected, Some(1)),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
         poll_fn(|cx| {
             while self.buffered() < n {
@@ -164,6 +218,27 @@ impl StreamReader {
     ///   [`ReadError::LimitOverrun`]; the bytes stay buffered.
     /// - An empty separator: [`ReadError::Io`] of kind [`io::ErrorKind::InvalidInput`]
     ///   (asyncio: `ValueError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, _w) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (_r, mut writer) = aiokit::streams::from_std(client)?;
+    /// use aiokit::streams::ReadError;
+    ///
+    /// writer.write(b"HTTP/1.0 200 OK\r\n\r\nbody");
+    /// writer.write_eof();
+    /// assert_eq!(reader.readuntil(b"\r\n\r\n").await?, b"HTTP/1.0 200 OK\r\n\r\n");
+    /// match reader.readuntil(b"\r\n").await {
+    ///     Err(ReadError::Incomplete(error)) => assert_eq!(error.partial, b"body"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn readuntil(&mut self, separator: &[u8]) -> Result<Vec<u8>, ReadError> {
         poll_fn(|cx| self.poll_readuntil(cx, separator)).await
     }
@@ -176,6 +251,25 @@ impl StreamReader {
     /// A line longer than [`limit`](Self::limit): [`ReadError::LimitOverrun`] (asyncio raises
     /// `ValueError`), after the line is discarded up to its `\n` if it was received, or else
     /// every buffered byte: the next call reads on from there, as in asyncio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, _w) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (_r, mut writer) = aiokit::streams::from_std(client)?;
+    /// use aiokit::streams::ReadError;
+    ///
+    /// reader.set_limit(8);
+    /// writer.write(b"far too long\nok\n");
+    /// writer.write_eof();
+    /// assert!(matches!(reader.readline().await, Err(ReadError::LimitOverrun(_))));
+    /// assert_eq!(reader.readline().await?, b"ok\n");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn readline(&mut self) -> Result<Vec<u8>, ReadError> {
         poll_fn(|cx| self.poll_readline(cx)).await
     }

@@ -423,6 +423,44 @@ impl Server {
 
     /// Closes the server and every open connection (asyncio 3.13's `close_clients()` after
     /// `close()`): their readers read the end of the stream, their writers fail.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// async fn echo(
+    ///     mut reader: aiokit::StreamReader,
+    ///     mut writer: aiokit::StreamWriter,
+    /// ) -> std::io::Result<()> {
+    ///     loop {
+    ///         let line = reader.readline().await?;
+    ///         if line.is_empty() {
+    ///             return Ok(());
+    ///         }
+    ///         writer.write(&line);
+    ///         writer.drain().await?;
+    ///     }
+    /// }
+    ///
+    /// let server = aiokit::start_server(echo, "127.0.0.1", 0).await?;
+    /// let port = server.local_addr().port();
+    /// let client = async {
+    ///     let (mut reader, mut writer) = aiokit::open_connection("127.0.0.1", port).await?;
+    ///     writer.write(b"hi\n");
+    ///     assert_eq!(reader.readline().await?, b"hi\n");
+    ///     assert_eq!(server.active_count(), 1);
+    ///     server.close_clients(); // the handler's readline reads the end
+    ///     server.wait_closed().await;
+    ///     assert_eq!(reader.readline().await?, b"");
+    ///     Ok::<_, std::io::Error>(())
+    /// };
+    /// let (served, client) = aiokit::gather!(server.serve_forever(), client).await;
+    /// served?;
+    /// client?;
+    /// assert!(!server.is_serving());
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn close_clients(&self) {
         self.close();
         let clients: Vec<Arc<Conn>> = self
@@ -444,6 +482,23 @@ impl Server {
 
     /// Waits until the server is closed and every connection has ended (asyncio 3.12's
     /// `wait_closed()`; before 3.12 it did not wait for the connections).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let server = aiokit::start_server(
+    ///     |_reader: aiokit::StreamReader, _writer: aiokit::StreamWriter| async {},
+    ///     "127.0.0.1",
+    ///     0,
+    /// )
+    /// .await?;
+    /// server.close();
+    /// server.wait_closed().await; // closed, and no connection is open
+    /// assert!(!server.is_serving());
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub async fn wait_closed(&self) {
         loop {
             let changed = self.shared.changed.listen();
@@ -459,6 +514,38 @@ impl Server {
 
     /// Sets the hook that receives each [`ServerError`] instead of stderr; returns the
     /// previous one. The hook runs inside the server's future, outside every lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// # futures::executor::block_on(async {
+    /// async fn fussy(
+    ///     _reader: aiokit::StreamReader,
+    ///     _writer: aiokit::StreamWriter,
+    /// ) -> Result<(), String> {
+    ///     Err("no tea today".to_string())
+    /// }
+    ///
+    /// let server = aiokit::start_server(fussy, "127.0.0.1", 0).await?;
+    /// let reports = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = reports.clone();
+    /// server.set_error_hook(move |error| sink.lock().unwrap().push(error.to_string()));
+    /// let port = server.local_addr().port();
+    /// let client = async {
+    ///     let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await?;
+    ///     assert_eq!(reader.read_to_end().await?, b""); // the handler gave up
+    ///     server.close();
+    ///     Ok::<_, std::io::Error>(())
+    /// };
+    /// let (served, client) = aiokit::gather!(server.serve_forever(), client).await;
+    /// served?;
+    /// client?;
+    /// assert!(reports.lock().unwrap()[0].ends_with("failed: no tea today"));
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
     pub fn set_error_hook<H>(&self, hook: H) -> Option<ErrorHook>
     where
         H: Fn(&ServerError) + Send + Sync + 'static,

@@ -182,6 +182,24 @@ impl StreamWriter {
 
     /// Sends the end of the stream once the buffer is sent (asyncio's `write_eof()`): the
     /// peer reads EOF, and this side can still read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// # let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// # let (mut reader, mut server_writer) = aiokit::streams::from_std(listener.accept()?.0)?;
+    /// # let (mut client_reader, mut writer) = aiokit::streams::from_std(client)?;
+    /// writer.write(b"request");
+    /// writer.write_eof();
+    /// assert_eq!(reader.read_to_end().await?, b"request");
+    /// server_writer.write(b"answer");
+    /// server_writer.wait_closed().await?;
+    /// assert_eq!(client_reader.read_to_end().await?, b"answer");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
     pub fn write_eof(&mut self) {
         self.eof = true;
         self.try_flush();
