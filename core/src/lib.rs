@@ -128,8 +128,8 @@ pub use pending::{IntoChildren, Pending};
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "streams")]
 pub use streams::{
-    IncompleteReadError, LimitOverrunError, Server, StreamReader, StreamWriter, open_connection,
-    start_server,
+    IncompleteReadError, LimitOverrunError, ReadError, Server, StreamReader, StreamWriter,
+    open_connection, start_server,
 };
 #[cfg(feature = "std")]
 pub use task::{
