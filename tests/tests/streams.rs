@@ -1127,3 +1127,41 @@ mod a_client_that_never_reads {
         });
     }
 }
+
+mod start_serving_serves_in_the_background {
+    use super::*;
+
+    #[test]
+    fn test() {
+        let executor = async_executor::Executor::new();
+        let (stop, stopped) = futures::channel::oneshot::channel::<()>();
+        std::thread::scope(|scope| {
+            // The executor runs on a thread of its own until the test is over.
+            scope.spawn(|| futures_lite::future::block_on(executor.run(stopped)));
+            run(async {
+                let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
+                assert!(server.start_serving(&executor));
+                assert!(
+                    !server.start_serving(&executor),
+                    "start_serving is idempotent"
+                );
+                let port = server.local_addr().port();
+                let script = async {
+                    let (mut reader, mut writer) = open_connection("127.0.0.1", port).await?;
+                    // Served by the executor's thread, not by this one.
+                    assert_eq!(ask(&mut reader, &mut writer, b"tea\n").await, b"tea\n");
+                    server.close();
+                    drop((reader, writer));
+                    Ok::<_, io::Error>(())
+                };
+                // serve_forever does not serve again: it waits for the close and the end of
+                // the connections.
+                let (served, script) = aiokit::gather!(server.serve_forever(), script).await;
+                served.unwrap();
+                script.unwrap();
+                assert_eq!(server.active_count(), 0);
+            });
+            stop.send(()).unwrap();
+        });
+    }
+}

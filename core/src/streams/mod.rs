@@ -6,6 +6,7 @@
 //! | `reader, writer = await asyncio.open_connection(host, port)` | `let (mut reader, mut writer) = aiokit::open_connection(host, port).await?;` |
 //! | `server = await asyncio.start_server(cb, host, port)` | `let server = aiokit::start_server(cb, host, port).await?;` |
 //! | `await server.serve_forever()` | `server.serve_forever().await?` (the handlers run inside it) |
+//! | `await server.start_serving()` | [`Server::start_serving`]`(&spawner)`: the handlers run on that executor |
 //! | `server.close()`, `await server.wait_closed()` | [`Server::close`], [`Server::wait_closed`] |
 //! | `server.close_clients()` (3.13) | [`Server::close_clients`] |
 //! | `await reader.read(n)` / `read()` | [`StreamReader::read`]`(n)` / [`StreamReader::read_to_end`] |
@@ -20,7 +21,8 @@
 //! Where aiokit differs from asyncio, each item's docs say so; in short, there is no
 //! transport working in the background: the reader reads from the socket when a read is
 //! polled, the writer sends when `write` finds the socket ready and in `drain`, and a
-//! server's handlers run where [`Server::serve_forever`] is polled.
+//! server's handlers run where [`Server::serve_forever`] is polled (or on the executor given
+//! to [`Server::start_serving`]).
 
 mod conn;
 mod error;

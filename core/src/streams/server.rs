@@ -24,7 +24,7 @@ use futures_lite::FutureExt;
 
 use super::conn::Conn;
 use super::{StreamReader, StreamWriter};
-use crate::TaskGroup;
+use crate::{Spawn, TaskGroup};
 
 /// How long the accept loop waits after `accept` failed (out of file descriptors, ...)
 /// before it tries again; asyncio waits 1 s (`ACCEPT_RETRY_DELAY`).
@@ -113,8 +113,9 @@ impl std::error::Error for ServerError {}
 /// [`Server::serve_forever`] is awaited. A handler's `Err` or panic is reported (see
 /// [`ServerError`]) and ends only its own connection.
 ///
-/// Where aiokit differs from asyncio: handlers run where `serve_forever` is polled (asyncio
-/// starts serving in the background on the running loop); `host` binds its first address
+/// Where aiokit differs from asyncio: handlers run where `serve_forever` is polled, or on the
+/// executor given to [`Server::start_serving`] (asyncio starts serving in the background on
+/// the running loop); `host` binds its first address
 /// that works (asyncio binds every address the name resolves to); a handler and its future
 /// must be `Send`, so `serve_forever` can run on any executor. For a reader limit other than
 /// 64 KiB, call [`StreamReader::set_limit`] in the handler.
@@ -219,9 +220,9 @@ fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Where the server starts serving in the background, as asyncio's `start_server` does: with
-/// a running event loop, this is `create_task(server.drive())` on it (and `serve_forever` then
-/// only waits, see [`Server::serve_forever`]). Without one, the handlers run inside
-/// `serve_forever`.
+/// a running event loop, this is `server.start_serving(&the_loop)` (see
+/// [`Server::start_serving`]), after which `serve_forever` only waits. Without one, the
+/// handlers run inside `serve_forever`, or on the spawner given to `start_serving`.
 fn start_serving(_server: &Server) {}
 
 /// A TCP server made by [`start_server`] (asyncio's `Server`).
@@ -563,7 +564,9 @@ impl Server {
     /// elsewhere), then waits for every connection to end (asyncio's `serve_forever()`).
     ///
     /// Each connection's handler runs as a child of a [`TaskGroup`] inside this future: a
-    /// handler's error or panic is reported and ends only its own connection.
+    /// handler's error or panic is reported and ends only its own connection. If
+    /// [`start_serving`](Self::start_serving) already serves the server in the background,
+    /// this only waits, as asyncio's does.
     ///
     /// # Errors
     ///
@@ -600,6 +603,56 @@ impl Server {
         Ok(())
     }
 
+    /// Starts accepting connections in the background, on `spawner` (asyncio's
+    /// `start_serving()`, which uses the running loop): the handlers run there, and
+    /// [`serve_forever`](Self::serve_forever) then only waits for the server to close and its
+    /// connections to end. Returns whether serving started now: false if the server was
+    /// already being served or is closed (as asyncio's, the call is idempotent).
+    ///
+    /// If the executor drops the serving future (it shuts down), the server closes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let executor = futures_executor::ThreadPool::new()?;
+    /// let server = aiokit::start_server(
+    ///     |mut reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {
+    ///         writer.write(&reader.readline().await?);
+    ///         writer.drain().await
+    ///     },
+    ///     "127.0.0.1",
+    ///     0,
+    /// )
+    /// .await?;
+    /// assert!(server.start_serving(&executor));
+    /// assert!(!server.start_serving(&executor)); // already serving
+    ///
+    /// let port = server.local_addr().port();
+    /// let (mut reader, mut writer) = aiokit::open_connection("127.0.0.1", port).await?;
+    /// writer.write(b"served on the pool\n");
+    /// assert_eq!(reader.readline().await?, b"served on the pool\n");
+    /// server.close();
+    /// server.wait_closed().await; // the handler has finished
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn start_serving<S: Spawn + ?Sized>(&self, spawner: &S) -> bool {
+        {
+            let mut state = self.shared.lock();
+            if state.closed || state.driven {
+                return false;
+            }
+            state.driven = true;
+        }
+        let server = self.clone();
+        spawner.spawn_boxed(Box::pin(async move {
+            let _close = CloseOnDrop(&server);
+            server.drive().await;
+        }));
+        true
+    }
+
     /// Accepts connections until the server is closed, each handler a child of a
     /// [`TaskGroup`], and returns when every handler has finished. Run once per server.
     async fn drive(&self) {
@@ -611,6 +664,15 @@ impl Server {
             Ok::<_, Infallible>(())
         })
         .await;
+    }
+}
+
+/// Closes the server when the background serving future is dropped.
+struct CloseOnDrop<'a>(&'a Server);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
