@@ -90,14 +90,14 @@ pub enum ServerErrorKind {
 
 impl fmt::Display for ServerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.kind, self.peer) {
-            (ServerErrorKind::Failed, Some(peer)) => {
-                write!(f, "handler of {peer} failed: {}", self.message)
-            }
-            (ServerErrorKind::Panicked, Some(peer)) => {
-                write!(f, "handler of {peer} panicked: {}", self.message)
-            }
-            (_, _) => write!(f, "accept failed: {}", self.message),
+        let what = match self.kind {
+            ServerErrorKind::Failed => "failed",
+            ServerErrorKind::Panicked => "panicked",
+            ServerErrorKind::Accept => return write!(f, "accept failed: {}", self.message),
+        };
+        match self.peer {
+            Some(peer) => write!(f, "handler of {peer} {what}: {}", self.message),
+            None => write!(f, "handler {what}: {}", self.message),
         }
     }
 }
