@@ -19,6 +19,18 @@ use super::error::{IncompleteReadError, LimitOverrunError, ReadError};
 
 /// The default limit of [`StreamReader::readuntil`] and [`StreamReader::readline`]: 64 KiB,
 /// asyncio's `_DEFAULT_LIMIT`.
+///
+/// # Examples
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// # let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// # let _client = std::net::TcpStream::connect(listener.local_addr()?)?;
+/// let (reader, _writer) = aiokit::streams::from_std(listener.accept()?.0)?;
+/// assert_eq!(reader.limit(), aiokit::streams::DEFAULT_LIMIT);
+/// # Ok::<_, std::io::Error>(())
+/// # }).unwrap();
+/// ```
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// How much room a read from the socket asks for at least.
@@ -449,6 +461,10 @@ impl fmt::Debug for StreamReader {
 }
 
 /// The lines of a [`StreamReader`], made by [`StreamReader::lines`].
+///
+/// # Examples
+///
+/// See [`StreamReader::lines`].
 #[must_use = "streams do nothing unless polled"]
 pub struct Lines<'a> {
     reader: &'a mut StreamReader,

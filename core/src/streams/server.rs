@@ -39,11 +39,25 @@ type HandlerFuture = Pin<Box<dyn Future<Output = Option<String>> + Send>>;
 type Handler = dyn Fn(StreamReader, StreamWriter) -> HandlerFuture + Send + Sync;
 
 /// A hook set by [`Server::set_error_hook`].
+///
+/// # Examples
+///
+/// See [`Server::set_error_hook`].
 pub type ErrorHook = Arc<dyn Fn(&ServerError) + Send + Sync>;
 
 /// What a connection handler returns: `()`, or a `Result` whose `Err` is reported.
 ///
 /// Implemented for `()` and for every `Result<T, E>` with `E: Display`.
+///
+/// # Examples
+///
+/// ```
+/// use aiokit::streams::HandlerOutput;
+///
+/// assert_eq!(().failure(), None);
+/// assert_eq!(Ok::<_, String>(1).failure(), None);
+/// assert_eq!(Err::<(), _>("no tea").failure(), Some("no tea".to_string()));
+/// ```
 pub trait HandlerOutput {
     /// The failure to report, if any.
     fn failure(self) -> Option<String>;
@@ -66,6 +80,10 @@ impl<T, E: fmt::Display> HandlerOutput for Result<T, E> {
 /// Given to the hook of [`Server::set_error_hook`]; by default printed to stderr. asyncio
 /// hands these to the loop's exception handler ("Unhandled exception in
 /// client_connected_cb"); in both, the server goes on.
+///
+/// # Examples
+///
+/// See [`Server::set_error_hook`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerError {
     /// The client of the connection, `None` for a failed `accept`.
@@ -77,6 +95,10 @@ pub struct ServerError {
 }
 
 /// The kinds of [`ServerError`].
+///
+/// # Examples
+///
+/// See [`Server::set_error_hook`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ServerErrorKind {
