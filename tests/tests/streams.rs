@@ -1165,3 +1165,30 @@ mod start_serving_serves_in_the_background {
         });
     }
 }
+
+mod start_server_limit_applies_to_each_connection {
+    use super::*;
+
+    #[test]
+    fn test() {
+        run(async {
+            let (server, _lines) = recording_server().await;
+            server.set_limit(8);
+            let port = server.local_addr().port();
+            let script = async {
+                let (mut reader, mut writer) = open_connection("127.0.0.1", port).await.unwrap();
+                assert_eq!(
+                    ask(&mut reader, &mut writer, b"12345678\n").await,
+                    b"12345678\n"
+                );
+                assert_eq!(
+                    ask(&mut reader, &mut writer, b"123456789\n").await,
+                    b"error: Separator is found, but chunk is longer than limit\n"
+                );
+                server.close();
+            };
+            let (served, ()) = aiokit::gather!(server.serve_forever(), script).await;
+            served.unwrap();
+        });
+    }
+}

@@ -15,6 +15,7 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use event_listener::Event;
 use futures_lite::FutureExt;
 
 use super::conn::Conn;
-use super::{StreamReader, StreamWriter};
+use super::{DEFAULT_LIMIT, StreamReader, StreamWriter};
 use crate::{Spawn, TaskGroup};
 
 /// How long the accept loop waits after `accept` failed (out of file descriptors, ...)
@@ -139,8 +140,8 @@ impl std::error::Error for ServerError {}
 /// executor given to [`Server::start_serving`] (asyncio starts serving in the background on
 /// the running loop); `host` binds its first address
 /// that works (asyncio binds every address the name resolves to); a handler and its future
-/// must be `Send`, so `serve_forever` can run on any executor. For a reader limit other than
-/// 64 KiB, call [`StreamReader::set_limit`] in the handler.
+/// must be `Send`, so `serve_forever` can run on any executor. asyncio's `limit=` argument is
+/// [`Server::set_limit`].
 ///
 /// # Errors
 ///
@@ -202,6 +203,7 @@ where
             changed: Event::new(),
             closing: Event::new(),
             hook: Mutex::new(None),
+            limit: AtomicUsize::new(DEFAULT_LIMIT),
         }),
     };
     start_serving(&server);
@@ -268,6 +270,8 @@ struct Shared {
     /// Notified when the server closes (wakes the accept loop).
     closing: Event,
     hook: Mutex<Option<ErrorHook>>,
+    /// The limit of each new connection's reader.
+    limit: AtomicUsize,
 }
 
 struct State {
@@ -357,7 +361,8 @@ impl Shared {
                         let shared = self.clone();
                         tg.create_task(async move {
                             let peer = conn.peer;
-                            let reader = StreamReader::new(conn.clone());
+                            let mut reader = StreamReader::new(conn.clone());
+                            reader.set_limit(shared.limit.load(Ordering::Relaxed));
                             let writer = StreamWriter::new(conn);
                             // The handler is called inside the child, so that a panic of the
                             // call itself is caught with those of its future.
@@ -423,6 +428,45 @@ impl Server {
     /// port chosen when it was started with port 0.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// Sets the limit of the readers of the connections accepted from now on (asyncio's
+    /// `limit=` argument of `start_server`; [`DEFAULT_LIMIT`] unless set).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let server = aiokit::start_server(
+    ///     |mut reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {
+    ///         writer.write(format!("limit {}\n", reader.limit()).as_bytes());
+    ///         writer.drain().await
+    ///     },
+    ///     "127.0.0.1",
+    ///     0,
+    /// )
+    /// .await?;
+    /// server.set_limit(1024);
+    /// let port = server.local_addr().port();
+    /// let client = async {
+    ///     let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await?;
+    ///     let line = reader.readline().await?;
+    ///     server.close();
+    ///     Ok::<_, std::io::Error>(line)
+    /// };
+    /// let (served, line) = aiokit::gather!(server.serve_forever(), client).await;
+    /// served?;
+    /// assert_eq!(line?, b"limit 1024\n");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn set_limit(&self, limit: usize) {
+        assert!(limit > 0, "limit cannot be 0");
+        self.shared.limit.store(limit, Ordering::Relaxed);
     }
 
     /// Whether the server accepts connections: true until [`close`](Self::close) (asyncio's
