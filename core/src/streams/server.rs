@@ -3,9 +3,10 @@
 //! The server is a shared state (the listening socket, the live connections, the error hook)
 //! behind an `Arc`, and one future that drives it: [`Server::drive`] accepts connections until
 //! the server is closed and runs each handler as a child of a [`TaskGroup`], polled in place
-//! by whoever polls the drive (today [`Server::serve_forever`]). Starting to serve in the
-//! background, as asyncio's `start_server` does, is a matter of handing `drive` to a spawner:
-//! [`start_serving`] is where that happens.
+//! by whoever polls the drive: [`Server::serve_forever`], or the executor given to
+//! [`Server::start_serving`]. Serving in the background from `start_server` itself, as asyncio
+//! does on its running loop, is one call of `start_serving` with that loop as the spawner: the
+//! private [`start_serving`] function, called by `start_server`, is where it goes.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
