@@ -26,7 +26,7 @@ use futures_lite::FutureExt;
 
 use super::conn::Conn;
 use super::{DEFAULT_LIMIT, StreamReader, StreamWriter};
-use crate::{Spawn, TaskGroup};
+use crate::{LocalSpawn, Spawn, TaskGroup};
 
 /// How long the accept loop waits after `accept` failed (out of file descriptors, ...)
 /// before it tries again; asyncio waits 1 s (`ACCEPT_RETRY_DELAY`).
@@ -705,19 +705,70 @@ impl Server {
     /// # }).unwrap();
     /// ```
     pub fn start_serving<S: Spawn + ?Sized>(&self, spawner: &S) -> bool {
+        match self.background() {
+            Some(serving) => {
+                spawner.spawn_boxed(Box::pin(serving));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`start_serving`](Self::start_serving) on an executor of the current thread (a
+    /// `LocalSet`, a `LocalExecutor`, futures' `LocalPool`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::task::LocalSpawnExt;
+    ///
+    /// let mut pool = futures::executor::LocalPool::new();
+    /// let spawner = pool.spawner();
+    /// let local = move |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+    /// pool.run_until(async {
+    ///     let server = aiokit::start_server(
+    ///         |_reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {
+    ///             writer.write(b"Welcome.\n");
+    ///             writer.drain().await
+    ///         },
+    ///         "127.0.0.1",
+    ///         0,
+    ///     )
+    ///     .await?;
+    ///     assert!(server.start_serving_local(&local));
+    ///     let port = server.local_addr().port();
+    ///     let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await?;
+    ///     assert_eq!(reader.readline().await?, b"Welcome.\n");
+    ///     server.close();
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn start_serving_local<S: LocalSpawn + ?Sized>(&self, spawner: &S) -> bool {
+        match self.background() {
+            Some(serving) => {
+                spawner.spawn_local_boxed(Box::pin(serving));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Claims the drive of the server for a background future, unless it is closed or
+    /// already driven.
+    fn background(&self) -> Option<impl Future<Output = ()> + Send + 'static> {
         {
             let mut state = self.shared.lock();
             if state.closed || state.driven {
-                return false;
+                return None;
             }
             state.driven = true;
         }
         let server = self.clone();
-        spawner.spawn_boxed(Box::pin(async move {
+        Some(async move {
             let _close = CloseOnDrop(&server);
             server.drive().await;
-        }));
-        true
+        })
     }
 
     /// Accepts connections until the server is closed, each handler a child of a
