@@ -8,7 +8,9 @@
 //! The queue holds children that borrow for `'scope`, the very borrow of the group itself, so
 //! the group must have no drop glue that mentions `'scope` (the borrow checker would see the
 //! group dropped while borrowed): the queue sits in a `ManuallyDrop`, and the runner, which is
-//! dropped before the group, empties it on every path (finish, abort, panic, cancellation).
+//! made before the body is called and dropped before the group, takes it (children and buffer)
+//! on every path: finish, abort, panic (even one in the call that makes the body's future),
+//! cancellation.
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -18,10 +20,13 @@ use core::future::Future;
 use core::marker::PhantomData;
 use core::mem::{self, ManuallyDrop};
 use core::pin::{Pin, pin};
-use core::task::{Context, Poll};
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::task::{Context, Poll, Waker};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Wake;
 
+use atomic_waker::AtomicWaker;
 use pin_project_lite::pin_project;
 
 use crate::coroutine::{probe, suppress_never_awaited};
@@ -83,8 +88,9 @@ impl<C> Core<'_, C> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<C>> {
-        // No user code runs under this lock (children are made before it and dropped after
-        // it), so a poisoned lock can only come from a failed allocation: keep going.
+        // Nothing under this lock can panic or run user code (children are made before it and
+        // dropped after it; the queue grows with `try_reserve`), so it is never poisoned; if it
+        // were, its state is consistent between statements: keep going.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -94,7 +100,15 @@ impl<C> Core<'_, C> {
         // Made outside the lock: the allocation, and the future's move into it.
         let (task, child) = make();
         let mut queue = self.lock();
-        if queue.status == Status::Open {
+        let open = queue.status == Status::Open;
+        // `push` would panic on a failed growth with the child in hand, dropping it (user
+        // code) under the lock: grow first, and fail only after the lock is released.
+        let grown = if open {
+            queue.children.try_reserve(1)
+        } else {
+            Ok(())
+        };
+        if open && grown.is_ok() {
             queue.children.push(child);
             return task;
         }
@@ -102,6 +116,9 @@ impl<C> Core<'_, C> {
         // Refused on purpose: not a forgotten coroutine. Dropping the child drops its future,
         // then its completer, which ends the task cancelled, as its handle reports.
         suppress_never_awaited(|| drop(child));
+        if let Err(error) = grown {
+            panic!("TaskGroup::create_task: cannot queue the child: {error}");
+        }
         task
     }
 
@@ -116,7 +133,17 @@ impl<C> Core<'_, C> {
     /// Moves the queued children into `spare` (which must be empty); keeps both allocations.
     fn swap_queue(&self, spare: &mut Vec<C>) {
         let mut queue = self.lock();
-        mem::swap(&mut *queue.children, spare);
+        if !queue.children.is_empty() {
+            mem::swap(&mut *queue.children, spare);
+        }
+    }
+
+    /// Sets the status and takes the queue, children and buffer: the runner drops them (outside
+    /// the lock), so that nothing the queue holds outlives the run.
+    fn take_queue(&self, status: Status) -> Vec<C> {
+        let mut queue = self.lock();
+        queue.status = status;
+        mem::take(&mut *queue.children)
     }
 
     fn has_queued(&self) -> bool {
@@ -126,10 +153,14 @@ impl<C> Core<'_, C> {
 
 impl<C> fmt::Debug for Core<'_, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let queue = self.lock();
+        // Read, then released before writing: the formatter writes to the caller's sink.
+        let (status, queued) = {
+            let queue = self.lock();
+            (queue.status, queue.children.len())
+        };
         f.debug_struct("TaskGroup")
-            .field("status", &queue.status)
-            .field("queued", &queue.children.len())
+            .field("status", &status)
+            .field("queued", &queued)
             .finish_non_exhaustive()
     }
 }
@@ -155,8 +186,10 @@ impl<C> fmt::Debug for Core<'_, C> {
 /// - The first child that returns `Err` makes the group abort: every other child and the body
 ///   are dropped (cancelled). Children that fail in the same pass of the group are all
 ///   collected. `run` returns `Err(ExceptionGroup)` holding every error, in the order the
-///   children failed; an `Err` returned by the body aborts the group the same way, and its
-///   error comes after the children's.
+///   children failed. An `Err` returned by the body aborts the group the same way; when it
+///   comes with children's errors (the body was already resuming when they failed, see
+///   [`run`](TaskGroup::run#passes-and-the-bodys-error-beside-the-childrens)), it comes after
+///   them.
 /// - A child cancelled through its own handle ([`Task::cancel`]) is not a failure: the others
 ///   go on.
 /// - A panic in a child or in the body drops every child and the body, then resumes the panic.
@@ -258,6 +291,27 @@ impl<E> TaskGroup<'_, '_, E> {
     /// `body` is an async closure, `async |tg| { ...; Ok(value) }`; it may borrow anything
     /// that outlives the call, and so may the children.
     ///
+    /// # Passes, and the body's error beside the children's
+    ///
+    /// Each poll of the returned future runs passes. A pass polls the body if its waker fired
+    /// since its last poll (the first pass always does), then adds the children created since
+    /// the last pass, then polls the children that need it (never-polled ones, then woken
+    /// ones), each at most once. A poll runs another pass while children keep creating
+    /// children, up to a bound, then yields.
+    ///
+    /// When a child fails, the body is *already resuming* if its waker fired after its last
+    /// poll and before the group saw the first failure of the pass: in asyncio's terms, its
+    /// wake-up was scheduled before the failed child's done-callback, so it runs before the
+    /// group cancels it. Such a body is polled once more, at the end of that pass, while the
+    /// group aborts (it can no longer create children): if it returns `Err`, its error is added
+    /// after the children's. If it returns `Ok` (the value is dropped) or `Pending`, it is
+    /// dropped and only the children's errors are reported. A body not already resuming is
+    /// dropped without another poll, as one woken only after the failure is: asyncio cancels
+    /// it before it runs. Two cases that give both errors, as asyncio (3.11 to 3.13) does:
+    /// the body awaits a child's handle, and that child finishes before a sibling fails in the
+    /// same pass; or the body yields (`yield_now`) right after creating a child that fails on
+    /// its first poll.
+    ///
     /// # Examples
     ///
     /// See [`TaskGroup`].
@@ -277,13 +331,17 @@ impl<E> TaskGroup<'_, '_, E> {
                 core: Core::new(),
                 _env: PhantomData,
             };
+            let slot = pin!(None);
+            let mut runner = Runner::new(&group.core, slot);
+            // Called once the runner exists: children the call creates before it returns (or
+            // panics) are the runner's to drop.
             // Type-erased (one allocation per group) so that the body's future type, a
             // projection on `B`, is not held across the await below: rustc checks `Send` for
             // such types with their lifetimes made independent, which no body satisfies.
             let body: Pin<Box<dyn Future<Output = Result<R, E>> + Send + '_>> =
                 Box::pin(SendBody::call(body, &group));
-            let body = pin!(Some(body));
-            Runner::new(&group.core, body).await
+            runner.start(body);
+            runner.await
         }
     }
 }
@@ -444,8 +502,11 @@ impl<E> LocalTaskGroup<'_, '_, E> {
                 core: Core::new(),
                 _env: PhantomData,
             };
-            let body = pin!(Some(body(&group)));
-            Runner::new(&group.core, body).await
+            let slot = pin!(None);
+            let mut runner = Runner::new(&group.core, slot);
+            // Called once the runner exists (see `TaskGroup::run`).
+            runner.start(body(&group));
+            runner.await
         }
     }
 }
@@ -561,10 +622,25 @@ where
                 // A cancel requested before the error came wins, as it does for a value.
                 Poll::Ready(Err(_)) if completer.is_cancel_requested() => true,
                 Poll::Ready(Err(error)) => {
-                    this.fut.set(None);
                     let name = completer.name();
-                    // Its error goes to the group; the handle ends cancelled.
-                    drop(this.completer.take());
+                    let handle = completer.task();
+                    // Its error goes to the group; the handle ends cancelled. One outcome: the
+                    // handle's outcome is recorded first, under the task's lock, so from here
+                    // on `cancel()` returns false, as asyncio's does once the coroutine has
+                    // raised (even from the future's own destructor, which runs after). A
+                    // cancel that returned true before that, on another thread, wins: no
+                    // failure. Unlike a value, this ends the handle before the future is
+                    // dropped.
+                    if let Some(completer) = this.completer.take() {
+                        completer.cancel();
+                    }
+                    let cancel_won = handle.is_cancel_requested();
+                    drop(handle);
+                    this.fut.set(None);
+                    if cancel_won {
+                        drop(error);
+                        return Poll::Ready(Outcome::Done);
+                    }
                     return Poll::Ready(Outcome::Failed(name, error));
                 }
                 // Registered only now: a child that finishes on its first poll (the common
@@ -583,10 +659,32 @@ where
     }
 }
 
+/// The body's waker: records that the body was woken (so a pass polls it only then, and a
+/// failure can tell whether it was already resuming), and wakes the task that polls the group.
+#[derive(Debug, Default)]
+struct BodyWake {
+    woken: AtomicBool,
+    parent: AtomicWaker,
+}
+
+impl Wake for BodyWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.parent.wake();
+    }
+}
+
 /// Drives a group: the body and the children, until all are done or one fails.
 struct Runner<'a, 'scope, C: Future<Output = Outcome<E>>, B, R, E> {
     core: &'scope Core<'scope, C>,
     body: Pin<&'a mut Option<B>>,
+    /// Shared with `body_waker`: the wake flag and the group's own waker.
+    wake: Arc<BodyWake>,
+    body_waker: Waker,
     engine: Engine<C>,
     /// The queue's other buffer: children move from the queue into the engine through it.
     spare: Vec<C>,
@@ -603,10 +701,15 @@ where
     C: Future<Output = Outcome<E>>,
     B: Future<Output = Result<R, E>>,
 {
+    /// A runner for the group whose queue is `core`; `body` is an empty slot, filled by
+    /// [`start`](Self::start) once the runner exists.
     fn new(core: &'scope Core<'scope, C>, body: Pin<&'a mut Option<B>>) -> Self {
+        let wake = Arc::new(BodyWake::default());
         Runner {
             core,
             body,
+            body_waker: Waker::from(wake.clone()),
+            wake,
             // Room for a small group in direct mode from the start: no shared allocation and no
             // growth until the group outgrows it.
             engine: Engine::with_capacity(DIRECT_MAX),
@@ -617,6 +720,12 @@ where
         }
     }
 
+    /// Gives the runner the body's future; its first poll comes with the runner's.
+    fn start(&mut self, body: B) {
+        self.body.set(Some(body));
+        self.wake.woken.store(true, Ordering::SeqCst);
+    }
+
     /// Moves the children created since the last call into the engine.
     fn flush(&mut self) {
         self.core.swap_queue(&mut self.spare);
@@ -625,10 +734,21 @@ where
         }
     }
 
+    /// Polls the body with its own waker; clears its wake flag first, so that a wake during
+    /// the poll is kept for the next pass.
+    fn poll_body(&mut self) -> Poll<Result<R, E>> {
+        let Some(body) = self.body.as_mut().as_pin_mut() else {
+            return Poll::Pending;
+        };
+        self.wake.woken.store(false, Ordering::SeqCst);
+        body.poll(&mut Context::from_waker(&self.body_waker))
+    }
+
     fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, ExceptionGroup<E>>> {
+        self.wake.parent.register(cx.waker());
         for _ in 0..PASSES {
-            if let Some(body) = self.body.as_mut().as_pin_mut() {
-                match body.poll(cx) {
+            if self.body.is_some() && self.wake.woken.load(Ordering::SeqCst) {
+                match self.poll_body() {
                     Poll::Pending => {}
                     Poll::Ready(Ok(output)) => {
                         self.body.set(None);
@@ -644,11 +764,15 @@ where
             self.flush();
             let core = self.core;
             let errors = &mut self.errors;
+            let (wake, body_running) = (&*self.wake, self.body.is_some());
+            let mut body_resuming = false;
             let drive = self.engine.poll_drive(cx, |_, out| {
                 if let Some(Outcome::Failed(name, error)) = out.take() {
                     if errors.is_empty() {
                         // Siblings polled later in this pass may no longer add children.
                         core.set_status(Status::Aborting);
+                        // Woken before this first failure: already resuming (see `run`).
+                        body_resuming = body_running && wake.woken.load(Ordering::SeqCst);
                     }
                     errors.push_child(name, error);
                 }
@@ -657,6 +781,16 @@ where
                 Step::Continue
             });
             if !self.errors.is_empty() {
+                if body_resuming {
+                    // Its last poll: an error it returns now comes after the children's; a
+                    // value, or a pending body, is dropped with the abort.
+                    if let Poll::Ready(output) = self.poll_body() {
+                        self.body.set(None);
+                        if let Err(error) = output {
+                            self.errors.push_body(error);
+                        }
+                    }
+                }
                 return Poll::Ready(Err(self.abort()));
             }
             if self.core.has_queued() {
@@ -684,12 +818,7 @@ impl<C: Future<Output = Outcome<E>>, B, R, E> Runner<'_, '_, C, B, R, E> {
     /// Drops the body and every child (queued ones included); no child can be added after.
     fn cancel_everything(&mut self) {
         self.done = true;
-        let mut queued = Vec::new();
-        {
-            let mut queue = self.core.lock();
-            queue.status = Status::Aborting;
-            mem::swap(&mut *queue.children, &mut queued);
-        }
+        let queued = self.core.take_queue(Status::Aborting);
         // Cancelled on purpose: never-polled coroutines among them are not forgotten ones.
         // Destructors may call `create_task`, which is refused now, so no lock is held here.
         suppress_never_awaited(|| {
@@ -725,9 +854,13 @@ where
 impl<C: Future<Output = Outcome<E>>, B, R, E> Drop for Runner<'_, '_, C, B, R, E> {
     fn drop(&mut self) {
         if !self.done {
-            // The group's future was dropped (cancelled) before it finished.
+            // The group's future was dropped (cancelled) before it finished, or the call that
+            // makes the body's future panicked.
             self.cancel_everything();
         }
+        // The queue is empty by now (nothing is accepted once the group finished or aborts),
+        // but may keep the buffer of an earlier flush: freed here, as the group never drops it.
+        drop(self.core.take_queue(Status::Finished));
     }
 }
 
