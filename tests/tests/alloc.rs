@@ -531,7 +531,13 @@ mod once_run_has_returned_and_its_future_is_dropped_nothing_it_allocated_remains
                 let mut finished = false;
                 let live = left_by(|| finished = drive(three_passes!($group), passes));
                 assert_eq!(finished, passes == 3, "{} passes", passes);
-                assert_eq!(live, 0, "{}, {} passes: bytes left behind", stringify!($group), passes);
+                assert_eq!(
+                    live,
+                    0,
+                    "{}, {} passes: bytes left behind",
+                    stringify!($group),
+                    passes
+                );
             }
             for yields in 0..=3 {
                 for fail in [false, true] {
@@ -540,9 +546,12 @@ mod once_run_has_returned_and_its_future_is_dropped_nothing_it_allocated_remains
                         assert_eq!(outcome.is_err(), fail);
                     });
                     assert_eq!(
-                        live, 0,
+                        live,
+                        0,
                         "{}, children yielding {} times, failing: {}: bytes left behind",
-                        stringify!($group), yields, fail
+                        stringify!($group),
+                        yields,
+                        fail
                     );
                 }
             }

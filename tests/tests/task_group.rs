@@ -1007,7 +1007,10 @@ fn debug_of_a_group_holds_no_lock_while_it_writes() {
     std::thread::spawn(move || {
         let out = futures::executor::block_on(TaskGroup::run(async |tg| {
             tg.create_task(async { Ok(()) });
-            let mut sink = UsesTheGroup { group: tg, out: String::new() };
+            let mut sink = UsesTheGroup {
+                group: tg,
+                out: String::new(),
+            };
             std::fmt::write(&mut sink, format_args!("{tg:?}")).unwrap();
             Ok(sink.out)
         }));
