@@ -53,8 +53,7 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 ///   collected. `run` returns `Err(ExceptionGroup)` holding every error, in the order the
 ///   children failed. An `Err` returned by the body aborts the group the same way; when it
 ///   comes with children's errors (the body was already resuming when they failed, see
-///   [`run`](TaskGroup::run#passes-and-the-bodys-error-beside-the-childrens)), it comes after
-///   them.
+///   "Passes" in [`run`](TaskGroup::run)), it comes after them.
 /// - A child cancelled through its own handle ([`Task::cancel`]) is not a failure: the others
 ///   go on.
 /// - A panic in a child or in the body drops every child and the body, then resumes the panic.
@@ -179,7 +178,24 @@ impl<E> TaskGroup<'_, '_, E> {
     ///
     /// # Examples
     ///
-    /// See [`TaskGroup`].
+    /// More in [`TaskGroup`]. A body already resuming when a child fails reports its error
+    /// after the child's:
+    ///
+    /// ```
+    /// use aiokit::TaskGroup;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let result: Result<(), _> = TaskGroup::run(async |tg| {
+    ///     let tea = tg.create_task(async { Ok("tea") });
+    ///     tg.create_task(async { Err::<(), _>("no milk") });
+    ///     // `tea` finishes (waking the body) before its sibling fails, in the same pass.
+    ///     tea.await.unwrap();
+    ///     Err("no cup")
+    /// })
+    /// .await;
+    /// assert_eq!(result.unwrap_err().into_inner(), ["no milk", "no cup"]);
+    /// # });
+    /// ```
     ///
     /// # Cancel safety
     ///
