@@ -1023,3 +1023,50 @@ fn debug_of_a_group_holds_no_lock_while_it_writes() {
         .unwrap();
     assert_eq!(out, "TaskGroup { status: Open, queued: 1, .. }");
 }
+
+// asyncio: a task's done-callbacks run in the order they were added, the group's first (added by
+// `create_task`), and it cancels the body; so a body woken by the failed child's own completion
+// (it awaits that child) does not resume. aiokit: the end of a failed child's handle does not
+// make the body "already resuming".
+
+on_each_executor! {
+    fn a_body_woken_only_by_the_failed_childs_handle_is_not_resuming(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let failing = tg.create_task(async { Err::<(), _>("child") });
+            let _body = DropLog(&log, "body");
+            // Would panic if the body resumed: the failed child's handle ends cancelled.
+            (&failing).await.unwrap();
+            Err("body")
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["child"]);
+        assert_eq!(entries(&log), ["drop body"]);
+    }
+}
+
+// A body that resumes after a failure finds the failed child's handle cancelled (its error is
+// in the group); asyncio raises the child's error in the body there.
+
+on_each_executor! {
+    fn a_resuming_body_finds_the_handle_of_a_failed_child_cancelled(ex) {
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let first = tg.create_task(async { Ok(1) });
+            let second = tg.create_task(async { Err::<i32, _>("second failed") });
+            let mut sum = 0;
+            for handle in [&first, &second] {
+                match handle.await {
+                    Ok(value) => sum += value,
+                    Err(aiokit::CancelledError { .. }) => {
+                        assert_eq!(sum, 1, "the first child's value came first");
+                        return Err("the body saw a cancelled handle");
+                    }
+                }
+            }
+            Ok(())
+        }));
+        assert_eq!(
+            result.unwrap_err().into_inner(),
+            ["second failed", "the body saw a cancelled handle"]
+        );
+    }
+}

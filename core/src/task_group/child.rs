@@ -3,6 +3,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::Cell;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
@@ -16,6 +17,33 @@ use pin_project_lite::pin_project;
 use crate::coroutine::{probe, suppress_never_awaited};
 use crate::engine::raw::{RawDriver, SendDriver};
 use crate::task::{Task, TaskCompleter};
+
+std::thread_local! {
+    /// True while this thread ends the handle of a child that failed: a body woken then (it
+    /// awaits that handle, or a done-callback wakes it) is not "already resuming" (see
+    /// `TaskGroup::run`): asyncio runs the group's done-callback, which cancels the body, first.
+    static ENDING_A_FAILED_HANDLE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is ending the handle of a child that failed.
+pub(super) fn ending_a_failed_handle() -> bool {
+    ENDING_A_FAILED_HANDLE.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Ends the handle of a child that failed (cancelled: its error goes to the group), marking
+/// the thread meanwhile (see [`ENDING_A_FAILED_HANDLE`]).
+fn end_failed<T>(completer: TaskCompleter<T>) {
+    /// Clears the mark, even if a done-callback unwinds.
+    struct Unmark;
+    impl Drop for Unmark {
+        fn drop(&mut self) {
+            ENDING_A_FAILED_HANDLE.set(false);
+        }
+    }
+    ENDING_A_FAILED_HANDLE.set(true);
+    let _unmark = Unmark;
+    completer.cancel();
+}
 
 /// A child as the engine holds it: type-erased, `Send` for a `TaskGroup`. A pointer to the one
 /// allocation that holds both the child's future and its handle's state.
@@ -214,7 +242,7 @@ where
                     // failure. Unlike a value, this ends the handle before the future is
                     // dropped.
                     if let Some(completer) = this.completer.take() {
-                        completer.cancel();
+                        end_failed(completer);
                     }
                     let cancel_won = handle.is_cancel_requested();
                     drop(handle);

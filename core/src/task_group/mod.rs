@@ -164,17 +164,23 @@ impl<E> TaskGroup<'_, '_, E> {
     /// children, up to a bound, then yields.
     ///
     /// When a child fails, the body is *already resuming* if its waker fired after its last
-    /// poll and before the group saw the first failure of the pass: in asyncio's terms, its
-    /// wake-up was scheduled before the failed child's done-callback, so it runs before the
-    /// group cancels it. Such a body is polled once more, at the end of that pass, while the
-    /// group aborts (it can no longer create children): if it returns `Err`, its error is added
-    /// after the children's. If it returns `Ok` (the value is dropped) or `Pending`, it is
-    /// dropped and only the children's errors are reported. A body not already resuming is
-    /// dropped without another poll, as one woken only after the failure is: asyncio cancels
-    /// it before it runs. Two cases that give both errors, as asyncio (3.11 to 3.13) does:
-    /// the body awaits a child's handle, and that child finishes before a sibling fails in the
-    /// same pass; or the body yields (`yield_now`) right after creating a child that fails on
-    /// its first poll.
+    /// poll and before the group saw the first failure of the pass, other than by the end of
+    /// that failed child's handle (a body awaiting that handle, or woken by one of its
+    /// done-callbacks, is not resuming). In asyncio's terms: its wake-up was scheduled before
+    /// the failed child's done-callbacks, the first of which is the group's, which cancels the
+    /// body. Such a body is polled once more, at the end of that pass, while the group aborts
+    /// (it can no longer create children): if it returns `Err`, its error is added after the
+    /// children's. If it returns `Ok` (the value is dropped) or `Pending`, it is dropped and
+    /// only the children's errors are reported. A body not already resuming is dropped without
+    /// another poll, as one woken only after the failure is: asyncio cancels it before it runs.
+    /// Two cases that give both errors, as asyncio (3.11 to 3.13) does: the body awaits a
+    /// child's handle, and that child finishes before a sibling fails in the same pass; or the
+    /// body yields (`yield_now`) right after creating a child that fails on its first poll.
+    ///
+    /// During that last poll, the handles of the children that failed are done and cancelled
+    /// (their errors are in the group): awaiting one gives [`CancelledError`](crate::CancelledError), where asyncio
+    /// raises the child's error in the body. A body that awaits several handles in turn
+    /// should match on their results (or use `?`) rather than unwrap them, or it panics there.
     ///
     /// # Examples
     ///

@@ -14,7 +14,7 @@ use std::task::Wake;
 
 use atomic_waker::AtomicWaker;
 
-use super::child::{Core, Outcome, Status};
+use super::child::{Core, Outcome, Status, ending_a_failed_handle};
 use crate::coroutine::suppress_never_awaited;
 use crate::engine::{DIRECT_MAX, Drive, Engine, Step};
 use crate::error::ExceptionGroup;
@@ -27,7 +27,11 @@ const PASSES: usize = 8;
 /// failure can tell whether it was already resuming), and wakes the task that polls the group.
 #[derive(Debug, Default)]
 struct BodyWake {
+    /// Woken since its last poll.
     woken: AtomicBool,
+    /// Woken since its last poll, other than by the end of a failed child's handle: the body is
+    /// already resuming if a child fails now (see `TaskGroup::run`).
+    resuming: AtomicBool,
     parent: AtomicWaker,
 }
 
@@ -37,6 +41,9 @@ impl Wake for BodyWake {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        if !ending_a_failed_handle() {
+            self.resuming.store(true, Ordering::SeqCst);
+        }
         self.woken.store(true, Ordering::SeqCst);
         self.parent.wake();
     }
@@ -105,6 +112,7 @@ where
             return Poll::Pending;
         };
         self.wake.woken.store(false, Ordering::SeqCst);
+        self.wake.resuming.store(false, Ordering::SeqCst);
         body.poll(&mut Context::from_waker(&self.body_waker))
     }
 
@@ -136,7 +144,7 @@ where
                         // Siblings polled later in this pass may no longer add children.
                         core.set_status(Status::Aborting);
                         // Woken before this first failure: already resuming (see `run`).
-                        body_resuming = body_running && wake.woken.load(Ordering::SeqCst);
+                        body_resuming = body_running && wake.resuming.load(Ordering::SeqCst);
                     }
                     errors.push_child(name, error);
                 }
