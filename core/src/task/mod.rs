@@ -111,6 +111,12 @@ impl<T> Task<T> {
         }
     }
 
+    /// Whether a `cancel()` on this task has returned true (read after the task ended: whether
+    /// a cancel came before its outcome).
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.inner.is_cancel_requested()
+    }
+
     /// Whether the task has ended: with an output, or cancelled.
     ///
     /// # Examples
