@@ -259,37 +259,24 @@ mod store {
         fn close(&self);
         fn is_closed(&self) -> bool;
     }
-
-    /// Seals [`super::Discipline`].
-    pub trait Sealed {}
 }
 
 use store::{Missing, Refused, Store};
 
-/// The order in which a [`Queue`] hands out its items: [`Fifo`], [`Lifo`] or [`Priority`].
-/// Sealed: these three are all there are.
-pub trait Discipline<T>: store::Sealed {
+/// The order in which a queue hands out its items: [`Fifo`], [`Lifo`] or [`Priority`].
+trait Discipline<T> {
     /// The storage of this order.
-    #[doc(hidden)]
-    type Store: store::Store<Item = T>;
+    type Store: Store<Item = T>;
 }
 
-/// First in, first out: [`Queue`]'s order (asyncio's `Queue`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fifo;
+/// First in, first out ([`Queue`]).
+struct Fifo;
 
-/// Last in, first out: [`LifoQueue`]'s order (asyncio's `LifoQueue`).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lifo;
+/// Last in, first out ([`LifoQueue`]).
+struct Lifo;
 
-/// Smallest first, by `Ord`: [`PriorityQueue`]'s order (asyncio's `PriorityQueue`, a heap).
-/// Items that compare equal come out in no specified order, as with asyncio's `heapq`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Priority;
-
-impl store::Sealed for Fifo {}
-impl store::Sealed for Lifo {}
-impl store::Sealed for Priority {}
+/// Smallest first, by `Ord` ([`PriorityQueue`]).
+struct Priority;
 
 impl<T> Discipline<T> for Fifo {
     type Store = ConcurrentQueue<T>;
@@ -463,112 +450,24 @@ struct Shared<S> {
     finished: Event,
 }
 
-/// asyncio's `Queue`: a first-in-first-out queue with an optional bound, `task_done` / `join`
-/// and `shutdown`. The type parameter `D` picks the order: [`Queue<T>`] is FIFO, and
-/// [`PriorityQueue<T>`] / [`LifoQueue<T>`] are the same type with [`Priority`] / [`Lifo`].
-///
-/// Clones are handles to the same queue. The module docs ([`crate::queue`]) say what the
-/// queues are built on and where they differ from asyncio.
-///
-/// # Examples
-///
-/// ```
-/// use aiokit::{Queue, QueueEmpty};
-///
-/// # futures::executor::block_on(async {
-/// let queue = Queue::new(0); // unbounded, as asyncio.Queue()
-/// queue.put_nowait("foo").unwrap();
-/// assert_eq!(queue.qsize(), 1);
-/// assert_eq!(queue.get_nowait(), Ok("foo"));
-/// assert_eq!(queue.get_nowait(), Err(QueueEmpty.into()));
-///
-/// // Producers and consumers, with task_done / join.
-/// let consumer = {
-///     let queue = queue.clone();
-///     async move {
-///         let mut sum = 0;
-///         for _ in 0..3 {
-///             sum += queue.get().await.unwrap();
-///             queue.task_done().unwrap();
-///         }
-///         sum
-///     }
-/// };
-/// let producer = async {
-///     for i in 1..=3 {
-///         queue.put(i).await.unwrap();
-///     }
-///     queue.join().await; // until every item was marked done
-/// };
-/// let (sum, ()) = aiokit::gather!(consumer, producer).await;
-/// assert_eq!(sum, 6);
-/// # });
-/// ```
-pub struct Queue<T, D: Discipline<T> = Fifo> {
+/// The queue behind each public type, generic over its order.
+struct Handle<T, D: Discipline<T>> {
     shared: Arc<Shared<D::Store>>,
     _order: PhantomData<fn() -> D>,
 }
 
-/// asyncio's `PriorityQueue`: a [`Queue`] that hands out the smallest item first (by `Ord`;
-/// use `(priority, item)` tuples as in asyncio, or `core::cmp::Reverse` for the largest first).
-///
-/// # Examples
-///
-/// ```
-/// let queue = aiokit::PriorityQueue::new(0);
-/// for item in [(3, "c"), (1, "a"), (2, "b")] {
-///     queue.put_nowait(item).unwrap();
-/// }
-/// assert_eq!(queue.get_nowait(), Ok((1, "a")));
-/// assert_eq!(queue.get_nowait(), Ok((2, "b")));
-/// ```
-pub type PriorityQueue<T> = Queue<T, Priority>;
-
-/// asyncio's `LifoQueue`: a [`Queue`] that hands out the newest item first.
-///
-/// # Examples
-///
-/// ```
-/// let queue = aiokit::LifoQueue::new(0);
-/// for item in 1..=3 {
-///     queue.put_nowait(item).unwrap();
-/// }
-/// assert_eq!(queue.get_nowait(), Ok(3));
-/// ```
-pub type LifoQueue<T> = Queue<T, Lifo>;
-
-impl<T, D: Discipline<T>> Clone for Queue<T, D> {
+impl<T, D: Discipline<T>> Clone for Handle<T, D> {
     fn clone(&self) -> Self {
-        Queue {
+        Handle {
             shared: Arc::clone(&self.shared),
             _order: PhantomData,
         }
     }
 }
 
-impl<T, D: Discipline<T>> Default for Queue<T, D> {
-    /// An unbounded queue.
-    fn default() -> Self {
-        Self::new(0)
-    }
-}
-
-impl<T, D: Discipline<T>> fmt::Debug for Queue<T, D> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Queue")
-            .field("maxsize", &self.shared.maxsize)
-            .field("qsize", &self.qsize())
-            .field("unfinished_tasks", &self.unfinished_tasks())
-            .field("shut_down", &self.is_shut_down())
-            .finish()
-    }
-}
-
-impl<T, D: Discipline<T>> Queue<T, D> {
-    /// A queue that holds at most `maxsize` items; `0` means no bound (asyncio's
-    /// `Queue(maxsize=0)`).
-    pub fn new(maxsize: usize) -> Self {
-        Queue {
+impl<T, D: Discipline<T>> Handle<T, D> {
+    fn new(maxsize: usize) -> Self {
+        Handle {
             shared: Arc::new(Shared {
                 items: D::Store::new(maxsize),
                 maxsize,
@@ -581,40 +480,40 @@ impl<T, D: Discipline<T>> Queue<T, D> {
         }
     }
 
-    /// The bound given to [`new`](Self::new) (0: unbounded).
-    pub fn maxsize(&self) -> usize {
+    /// The bound given at creation (0: unbounded).
+    fn maxsize(&self) -> usize {
         self.shared.maxsize
     }
 
     /// The number of items in the queue.
-    pub fn qsize(&self) -> usize {
+    fn qsize(&self) -> usize {
         self.shared.items.len()
     }
 
     /// Whether the queue holds no item.
-    pub fn empty(&self) -> bool {
+    fn empty(&self) -> bool {
         self.qsize() == 0
     }
 
     /// Whether the queue holds `maxsize` items (never, when unbounded).
-    pub fn full(&self) -> bool {
+    fn full(&self) -> bool {
         self.shared.maxsize > 0 && self.qsize() >= self.shared.maxsize
     }
 
     /// Items put and not yet marked done with [`task_done`](Self::task_done) (asyncio's
     /// private `_unfinished_tasks`).
-    pub fn unfinished_tasks(&self) -> usize {
+    fn unfinished_tasks(&self) -> usize {
         self.shared.unfinished.load(Ordering::Acquire)
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
-    pub fn is_shut_down(&self) -> bool {
+    fn is_shut_down(&self) -> bool {
         self.shared.items.is_closed()
     }
 
     /// Puts `item` if there is room at once. A full queue gives it back in
     /// [`PutNowaitError::Full`], a shut-down one in [`PutNowaitError::ShutDown`].
-    pub fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
+    fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
         let shared = &*self.shared;
         // Counted before the item is visible, so a `get` + `task_done` racing with this put
         // never finds the count at zero.
@@ -636,7 +535,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
 
     /// Takes the first item if there is one. An empty queue answers
     /// [`GetNowaitError::Empty`], or [`GetNowaitError::ShutDown`] once shut down.
-    pub fn get_nowait(&self) -> Result<T, GetNowaitError> {
+    fn get_nowait(&self) -> Result<T, GetNowaitError> {
         match self.shared.items.pop() {
             Ok(item) => {
                 if self.shared.maxsize > 0 {
@@ -654,7 +553,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
     ///
     /// Cancel-safe: dropping the future before it completes never inserts the item (it is
     /// dropped with the future).
-    pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
+    async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
         let mut item = item;
         loop {
             match self.put_nowait(item) {
@@ -677,7 +576,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
     /// the order they came. Fails once the queue is shut down and empty.
     ///
     /// Cancel-safe: dropping the future before it completes never takes an item.
-    pub async fn get(&self) -> Result<T, QueueShutDown> {
+    async fn get(&self) -> Result<T, QueueShutDown> {
         loop {
             match self.get_nowait() {
                 Ok(item) => return Ok(item),
@@ -697,7 +596,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
     /// Marks one item taken with `get` as processed; when every item put has been marked,
     /// [`join`](Self::join) returns. More calls than items put is an error (asyncio's
     /// `ValueError`), and changes nothing.
-    pub fn task_done(&self) -> Result<(), TaskDoneError> {
+    fn task_done(&self) -> Result<(), TaskDoneError> {
         let unfinished = &self.shared.unfinished;
         let mut current = unfinished.load(Ordering::Acquire);
         loop {
@@ -722,7 +621,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
 
     /// Waits until every item put has been marked done with [`task_done`](Self::task_done)
     /// (at once if there is none).
-    pub async fn join(&self) {
+    async fn join(&self) {
         loop {
             if self.unfinished_tasks() == 0 {
                 return;
@@ -739,7 +638,7 @@ impl<T, D: Discipline<T>> Queue<T, D> {
     /// ([`QueueShutDown`]), and gets fail once the queue is empty; blocked putters and getters
     /// are woken to see it. With `immediate`, the items still queued are dropped (each counted
     /// as done, so [`join`](Self::join) returns) and blocked getters fail at once.
-    pub fn shutdown(&self, immediate: bool) {
+    fn shutdown(&self, immediate: bool) {
         let shared = &*self.shared;
         shared.items.close();
         if immediate {
@@ -759,4 +658,217 @@ impl<T, D: Discipline<T>> Queue<T, D> {
             self.shared.finished.notify(usize::MAX);
         }
     }
+}
+
+/// One public queue type over [`Handle`]: the same methods and docs for the three orders.
+macro_rules! queue_type {
+    ($(#[$doc:meta])* $name:ident<T $(: $bound:path)?>, $order:ty, $asyncio:literal) => {
+        $(#[$doc])*
+        pub struct $name<T $(: $bound)?> {
+            handle: Handle<T, $order>,
+        }
+
+        impl<T $(: $bound)?> Clone for $name<T> {
+            /// Another handle to the same queue.
+            fn clone(&self) -> Self {
+                $name {
+                    handle: self.handle.clone(),
+                }
+            }
+        }
+
+        impl<T $(: $bound)?> Default for $name<T> {
+            /// An unbounded queue.
+            fn default() -> Self {
+                Self::new(0)
+            }
+        }
+
+        impl<T $(: $bound)?> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("maxsize", &self.maxsize())
+                    .field("qsize", &self.qsize())
+                    .field("unfinished_tasks", &self.unfinished_tasks())
+                    .field("shut_down", &self.is_shut_down())
+                    .finish()
+            }
+        }
+
+        impl<T $(: $bound)?> $name<T> {
+            #[doc = concat!(
+                "A queue that holds at most `maxsize` items; `0` means no bound (asyncio's `",
+                $asyncio,
+                "(maxsize=0)`)."
+            )]
+            pub fn new(maxsize: usize) -> Self {
+                $name {
+                    handle: Handle::new(maxsize),
+                }
+            }
+
+            /// The bound given at creation (0: unbounded).
+            pub fn maxsize(&self) -> usize {
+                self.handle.maxsize()
+            }
+
+            /// The number of items in the queue.
+            pub fn qsize(&self) -> usize {
+                self.handle.qsize()
+            }
+
+            /// Whether the queue holds no item.
+            pub fn empty(&self) -> bool {
+                self.handle.empty()
+            }
+
+            /// Whether the queue holds `maxsize` items (never, when unbounded).
+            pub fn full(&self) -> bool {
+                self.handle.full()
+            }
+
+            /// Items put and not yet marked done with [`task_done`](Self::task_done)
+            /// (asyncio's private `_unfinished_tasks`).
+            pub fn unfinished_tasks(&self) -> usize {
+                self.handle.unfinished_tasks()
+            }
+
+            /// Whether [`shutdown`](Self::shutdown) was called.
+            pub fn is_shut_down(&self) -> bool {
+                self.handle.is_shut_down()
+            }
+
+            /// Puts `item` if there is room at once. A full queue gives it back in
+            /// [`PutNowaitError::Full`], a shut-down one in [`PutNowaitError::ShutDown`].
+            pub fn put_nowait(&self, item: T) -> Result<(), PutNowaitError<T>> {
+                self.handle.put_nowait(item)
+            }
+
+            /// Takes the next item if there is one. An empty queue answers
+            /// [`GetNowaitError::Empty`], or [`GetNowaitError::ShutDown`] once shut down.
+            pub fn get_nowait(&self) -> Result<T, GetNowaitError> {
+                self.handle.get_nowait()
+            }
+
+            /// Puts `item`, waiting while the queue is full. Blocked putters are woken in the
+            /// order they came. Fails with the item if the queue is (or gets) shut down.
+            ///
+            /// Cancel-safe: dropping the future before it completes never inserts the item
+            /// (it is dropped with the future), and a wakeup it had received passes on to the
+            /// next putter.
+            pub async fn put(&self, item: T) -> Result<(), QueueShutDown<T>> {
+                self.handle.put(item).await
+            }
+
+            /// Takes the next item, waiting while the queue is empty. Blocked getters are
+            /// woken in the order they came. Fails once the queue is shut down and empty.
+            ///
+            /// Cancel-safe: dropping the future before it completes never takes an item, and
+            /// a wakeup it had received passes on to the next getter.
+            pub async fn get(&self) -> Result<T, QueueShutDown> {
+                self.handle.get().await
+            }
+
+            /// Marks one item taken with `get` as processed; when every item put has been
+            /// marked, [`join`](Self::join) returns. More calls than items put is an error
+            /// (asyncio's `ValueError`) and changes nothing.
+            pub fn task_done(&self) -> Result<(), TaskDoneError> {
+                self.handle.task_done()
+            }
+
+            /// Waits until every item put has been marked done with
+            /// [`task_done`](Self::task_done) (at once if there is none).
+            pub async fn join(&self) {
+                self.handle.join().await
+            }
+
+            /// Shuts the queue down (Python 3.13): every later put fails with its item
+            /// ([`QueueShutDown`]), and gets fail once the queue is empty; blocked putters and
+            /// getters are woken to see it. With `immediate`, the items still queued are
+            /// dropped (each counted as done, so [`join`](Self::join) can return) and blocked
+            /// getters fail at once.
+            pub fn shutdown(&self, immediate: bool) {
+                self.handle.shutdown(immediate)
+            }
+        }
+    };
+}
+
+queue_type! {
+    /// asyncio's `Queue`: first in, first out, with an optional bound, `task_done` / `join`
+    /// and `shutdown`.
+    ///
+    /// Clones are handles to the same queue. The [module docs](crate::queue) say what the
+    /// queues are built on and where they differ from asyncio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::{Queue, QueueEmpty};
+    ///
+    /// # futures::executor::block_on(async {
+    /// let queue = Queue::new(0); // unbounded, as asyncio.Queue()
+    /// queue.put_nowait("foo").unwrap();
+    /// assert_eq!(queue.qsize(), 1);
+    /// assert_eq!(queue.get_nowait(), Ok("foo"));
+    /// assert_eq!(queue.get_nowait(), Err(QueueEmpty.into()));
+    ///
+    /// // A consumer and a producer, with task_done / join.
+    /// let consumer = {
+    ///     let queue = queue.clone();
+    ///     async move {
+    ///         let mut sum = 0;
+    ///         for _ in 0..3 {
+    ///             sum += queue.get().await.unwrap();
+    ///             queue.task_done().unwrap();
+    ///         }
+    ///         sum
+    ///     }
+    /// };
+    /// let producer = async {
+    ///     for i in 1..=3 {
+    ///         queue.put(i).await.unwrap();
+    ///     }
+    ///     queue.join().await; // until every item was marked done
+    /// };
+    /// let (sum, ()) = aiokit::gather!(consumer, producer).await;
+    /// assert_eq!(sum, 6);
+    /// # });
+    /// ```
+    Queue<T>, Fifo, "Queue"
+}
+
+queue_type! {
+    /// asyncio's `PriorityQueue`: a queue that hands out the smallest item first, by `Ord`
+    /// (use `(priority, item)` tuples as in asyncio, or `core::cmp::Reverse` for the largest
+    /// first). Items that compare equal come out in no specified order, as with asyncio's
+    /// `heapq`. Otherwise the same as [`Queue`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = aiokit::PriorityQueue::new(0);
+    /// for item in [(3, "c"), (1, "a"), (2, "b")] {
+    ///     queue.put_nowait(item).unwrap();
+    /// }
+    /// assert_eq!(queue.get_nowait(), Ok((1, "a")));
+    /// assert_eq!(queue.get_nowait(), Ok((2, "b")));
+    /// ```
+    PriorityQueue<T: Ord>, Priority, "PriorityQueue"
+}
+
+queue_type! {
+    /// asyncio's `LifoQueue`: a queue that hands out the newest item first. Otherwise the same
+    /// as [`Queue`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let queue = aiokit::LifoQueue::new(0);
+    /// for item in 1..=3 {
+    ///     queue.put_nowait(item).unwrap();
+    /// }
+    /// assert_eq!(queue.get_nowait(), Ok(3));
+    /// ```
+    LifoQueue<T>, Lifo, "LifoQueue"
 }
