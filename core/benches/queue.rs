@@ -141,7 +141,9 @@ fn main() {
     } else {
         (1_000_000, 7, 100_000)
     };
-    println!("queue put/get throughput, bounded at {CAPACITY}, {items} items, median of {runs} runs");
+    println!(
+        "queue put/get throughput, bounded at {CAPACITY}, {items} items, median of {runs} runs"
+    );
     println!(
         "{:<8} {:>14} {:>14} {:>14} {:>14} {:>10} {:>10}",
         "shape", "aiokit ns/item", "async-channel", "tokio mpsc", "CPython", "vs a-c", "vs CPython"

@@ -175,9 +175,11 @@ pub mod sync {
     //! | `await sem.acquire()` ... `sem.release()` | `sem.acquire().await.forget();` ... [`Semaphore::release`] |
     //! | `await barrier.wait()` | [`Barrier::wait`] → arrival index or [`BrokenBarrierError`] |
     //!
-    //! What each is built on (all smol-rs crates): [`Lock`] is `async_lock::Semaphore` with one
-    //! permit; [`Event`], [`Condition`], [`Semaphore`] and [`Barrier`] wait on
-    //! `event_listener::Event`s, which wake waiters in the order they started waiting.
+    //! What each is built on: every one waits on `event_listener::Event`s (smol-rs), which
+    //! wake waiters in the order they started waiting; [`Lock`] is a one-permit
+    //! [`Semaphore`]. async-lock's `Semaphore` / `Mutex` / `Barrier` are not used: its
+    //! semaphore can leave a waiter asleep beside a free permit and can send a woken waiter to
+    //! the back of the line, and its barrier has no abort, reset or arrival index.
     //!
     //! # Where aiokit differs from asyncio
     //!

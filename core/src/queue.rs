@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use concurrent_queue::{ConcurrentQueue, PopError, PushError};
-use event_listener::{Event, IntoNotification};
+use event_listener::{Event, IntoNotification, Listener};
 
 /// `get_nowait` found the queue empty (asyncio's `QueueEmpty`).
 ///
@@ -564,7 +564,11 @@ impl<T, D: Discipline<T>> Handle<T, D> {
             // Listen, then look again: a get between the two attempts is not missed.
             let listener = self.shared.putters.listen();
             match self.put_nowait(item) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // A wakeup that came meanwhile was for the room just used.
+                    listener.discard();
+                    return Ok(());
+                }
                 Err(PutNowaitError::ShutDown(err)) => return Err(err),
                 Err(PutNowaitError::Full(QueueFull(back))) => item = back,
             }
@@ -585,7 +589,11 @@ impl<T, D: Discipline<T>> Handle<T, D> {
             }
             let listener = self.shared.getters.listen();
             match self.get_nowait() {
-                Ok(item) => return Ok(item),
+                Ok(item) => {
+                    // A wakeup that came meanwhile was for the item just taken.
+                    listener.discard();
+                    return Ok(item);
+                }
                 Err(GetNowaitError::ShutDown(err)) => return Err(err),
                 Err(GetNowaitError::Empty(_)) => {}
             }

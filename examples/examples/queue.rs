@@ -107,9 +107,9 @@ fn transcript() -> Vec<String> {
         queue.full()
     ));
     match queue.put_nowait(5) {
-        Err(PutNowaitError::Full(QueueFull(item))) => {
-            say(format!("put_nowait(5) -> QueueFull, item {item} handed back"))
-        }
+        Err(PutNowaitError::Full(QueueFull(item))) => say(format!(
+            "put_nowait(5) -> QueueFull, item {item} handed back"
+        )),
         other => say(format!("put_nowait(5) -> unexpected {other:?}")),
     }
     // put() waits until a get makes room, then (and only then) puts.

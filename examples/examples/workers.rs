@@ -50,12 +50,19 @@ async fn program(say: impl Fn(String) + Clone + Send + Sync + 'static) {
     let jobs: Vec<u32> = (0..20u32).map(|i| (i * 7 + 3) % 9 + 1).collect();
     let total: u32 = jobs.iter().sum();
     for units in jobs {
-        queue.put_nowait(units).expect("an unbounded queue is never full");
+        queue
+            .put_nowait(units)
+            .expect("an unbounded queue is never full");
     }
 
     let spawner = |fut: SpawnFuture| drop(tokio::spawn(fut));
     let tasks: Vec<Task<()>> = (0..3)
-        .map(|i| aiokit::spawn_task(&spawner, worker(format!("worker-{i}"), queue.clone(), say.clone())))
+        .map(|i| {
+            aiokit::spawn_task(
+                &spawner,
+                worker(format!("worker-{i}"), queue.clone(), say.clone()),
+            )
+        })
         .collect();
 
     let start = Instant::now();
@@ -70,7 +77,9 @@ async fn program(say: impl Fn(String) + Clone + Send + Sync + 'static) {
     let cancelled = outcomes.iter().filter(|outcome| outcome.is_err()).count();
     say("====".to_string());
     say(format!("{cancelled} workers cancelled and gathered"));
-    say(format!("3 workers slept in parallel for {elapsed:.0} units"));
+    say(format!(
+        "3 workers slept in parallel for {elapsed:.0} units"
+    ));
     say(format!("total expected sleep time: {total} units"));
 }
 
@@ -92,7 +101,9 @@ mod tests {
             .build()
             .unwrap();
         let collected = lines.clone();
-        runtime.block_on(super::program(move |line| collected.lock().unwrap().push(line)));
+        runtime.block_on(super::program(move |line| {
+            collected.lock().unwrap().push(line)
+        }));
         let lines = lines.lock().unwrap().clone();
 
         // Every job ran once, in the queue's order of handing them out.

@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use aiokit::queue::{GetNowaitError, PutNowaitError, TaskDoneError};
 use aiokit::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
-use aiokit_tests::{Exec, on_each_executor};
+use aiokit_tests::on_each_executor;
 use futures::executor::LocalPool;
 use futures::task::{ArcWake, LocalSpawnExt, waker};
 
@@ -299,16 +299,20 @@ mod a_cancelled_get_never_loses_an_item {
             let queue = queue.clone();
             pool.spawner()
                 .spawn_local(async move {
-                    // asyncio: wait_for(queue.get(), ...) cancelled; here a select dropping it.
+                    // asyncio: a get task cancelled after its wakeup, before it ran; here a
+                    // select that looks at the cancellation first and drops the get.
                     let get = pin!(queue.get());
-                    let _ = futures::future::select(get, cancelled).await;
+                    let _ = futures::future::select(cancelled, get).await;
                 })
                 .unwrap();
         }
         {
             let (queue, got) = (queue.clone(), got.clone());
             pool.spawner()
-                .spawn_local(async move { got.lock().unwrap().push(queue.get().await.unwrap()) })
+                .spawn_local(async move {
+                    let item = queue.get().await.unwrap();
+                    got.lock().unwrap().push(item);
+                })
                 .unwrap();
         }
         pool.run_until_stalled();
@@ -336,7 +340,11 @@ mod a_cancelled_put_never_inserts_its_item {
         assert_eq!((wakes(&first), wakes(&second)), (1, 0));
         drop(put1);
         assert!(queue.empty(), "the dropped put inserted nothing");
-        assert_eq!(queue.unfinished_tasks(), 0);
+        assert_eq!(
+            queue.unfinished_tasks(),
+            1,
+            "only the item put first is counted"
+        );
         assert_eq!(wakes(&second), 1, "the room went to the next putter");
         assert_eq!(poll(put2.as_mut(), &second_waker), Poll::Ready(Ok(())));
         assert_eq!(queue.get_nowait(), Ok(2));
@@ -418,7 +426,10 @@ mod join_waits_until_every_item_is_marked_done {
         for _ in 0..3 {
             queue.get_nowait().unwrap();
         }
-        assert!(poll(join.as_mut(), &waker).is_pending(), "taken is not done");
+        assert!(
+            poll(join.as_mut(), &waker).is_pending(),
+            "taken is not done"
+        );
         queue.task_done().unwrap();
         queue.task_done().unwrap();
         assert_eq!(wakes(&counter), 0);
@@ -487,7 +498,10 @@ mod shutdown_fails_puts_at_once_and_gives_the_item_back {
         assert!(poll(put.as_mut(), &waker).is_pending());
         queue.shutdown(false);
         assert_eq!(wakes(&counter), 1);
-        assert_eq!(poll(put.as_mut(), &waker), Poll::Ready(Err(QueueShutDown(1))));
+        assert_eq!(
+            poll(put.as_mut(), &waker),
+            Poll::Ready(Err(QueueShutDown(1)))
+        );
         assert_eq!(queue.get_nowait(), Ok(0));
     }
 }
@@ -524,7 +538,10 @@ mod shutdown_lets_gets_drain_the_queue_then_fails_them {
         assert!(poll(get.as_mut(), &waker).is_pending());
         queue.shutdown(false);
         assert_eq!(wakes(&counter), 1);
-        assert_eq!(poll(get.as_mut(), &waker), Poll::Ready(Err(QueueShutDown(()))));
+        assert_eq!(
+            poll(get.as_mut(), &waker),
+            Poll::Ready(Err(QueueShutDown(())))
+        );
     }
 }
 
@@ -543,7 +560,11 @@ mod immediate_shutdown_empties_the_queue_and_releases_join {
         let mut join = pin!(queue.join());
         assert!(poll(join.as_mut(), &waker).is_pending());
         queue.shutdown(true);
-        assert_eq!(Arc::strong_count(&dropped), 2, "two queued items were dropped");
+        assert_eq!(
+            Arc::strong_count(&dropped),
+            2,
+            "two queued items were dropped"
+        );
         assert!(queue.empty());
         assert_eq!(queue.unfinished_tasks(), 1);
         assert!(poll(join.as_mut(), &waker).is_pending());
@@ -572,7 +593,10 @@ mod immediate_shutdown_empties_the_queue_and_releases_join {
         let mut get = pin!(queue.get());
         assert!(poll(get.as_mut(), &waker).is_pending());
         queue.shutdown(true);
-        assert_eq!(poll(get.as_mut(), &waker), Poll::Ready(Err(QueueShutDown(()))));
+        assert_eq!(
+            poll(get.as_mut(), &waker),
+            Poll::Ready(Err(QueueShutDown(())))
+        );
     }
 }
 
@@ -621,7 +645,11 @@ mod no_user_code_runs_under_the_queue_lock {
         for rank in 0..2 {
             let handle = Arc::new(Mutex::new(None));
             queue
-                .put_nowait(LifoItem(Reentrant { rank, queue: handle.clone(), seen: seen.clone() }))
+                .put_nowait(LifoItem(Reentrant {
+                    rank,
+                    queue: handle.clone(),
+                    seen: seen.clone(),
+                }))
                 .unwrap();
             *handle.lock().unwrap() = Some(queue.clone());
         }
@@ -636,7 +664,11 @@ mod no_user_code_runs_under_the_queue_lock {
         for rank in 0..2 {
             let handle = Arc::new(Mutex::new(None));
             queue
-                .put_nowait(FifoItem(Reentrant { rank, queue: handle.clone(), seen: seen.clone() }))
+                .put_nowait(FifoItem(Reentrant {
+                    rank,
+                    queue: handle.clone(),
+                    seen: seen.clone(),
+                }))
                 .unwrap();
             *handle.lock().unwrap() = Some(queue.clone());
         }

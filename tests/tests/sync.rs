@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use aiokit::sync::{
     Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, ReleaseError, Semaphore,
 };
-use aiokit_tests::{Exec, on_each_executor};
+use aiokit_tests::on_each_executor;
 use futures::executor::LocalPool;
 use futures::task::{ArcWake, LocalSpawnExt, waker};
 
@@ -140,7 +140,10 @@ mod a_cancelled_lock_acquire_never_holds_the_lock {
         drop(guard);
         assert_eq!((wakes(&first), wakes(&second)), (1, 0));
         drop(acquire1);
-        assert!(!lock.locked(), "the cancelled waiter does not hold the lock");
+        assert!(
+            !lock.locked(),
+            "the cancelled waiter does not hold the lock"
+        );
         assert_eq!(wakes(&second), 1);
         let Poll::Ready(_guard) = poll(acquire2.as_mut(), &second_waker) else {
             panic!("the second waiter gets the lock")
@@ -273,7 +276,10 @@ mod condition_wait_releases_the_lock_and_holds_it_again_on_return {
         let notifier = cond.lock().try_acquire().unwrap();
         cond.notify(&notifier, 1);
         assert_eq!(wakes(&counter), 1);
-        assert!(poll(wait.as_mut(), &waker).is_pending(), "the notifier still holds the lock");
+        assert!(
+            poll(wait.as_mut(), &waker).is_pending(),
+            "the notifier still holds the lock"
+        );
         drop(notifier);
         let Poll::Ready(guard) = poll(wait.as_mut(), &waker) else {
             panic!("the lock is free again")
@@ -416,7 +422,10 @@ mod condition_notification_passes_on_when_the_notified_waiter_is_cancelled {
         assert_eq!((wakes(&first), wakes(&second)), (1, 0));
         drop(wait1);
         assert_eq!(wakes(&second), 1);
-        assert!(matches!(poll(wait2.as_mut(), &second_waker), Poll::Ready(_)));
+        assert!(matches!(
+            poll(wait2.as_mut(), &second_waker),
+            Poll::Ready(_)
+        ));
     }
 }
 
@@ -466,15 +475,23 @@ mod semaphore_acquire_waits_at_zero_and_locked_reports_it {
         let b = sem.try_acquire().unwrap();
         assert!(sem.locked());
         assert!(sem.try_acquire().is_none());
-        assert_eq!(sem.available_permits(), 0, "a failed try_acquire takes nothing");
+        assert_eq!(
+            sem.available_permits(),
+            0,
+            "a failed try_acquire takes nothing"
+        );
         let (counter, waker) = counting();
         let mut acquire = pin!(sem.acquire());
         assert!(poll(acquire.as_mut(), &waker).is_pending());
         drop(a);
         assert_eq!(wakes(&counter), 1);
-        assert!(matches!(poll(acquire.as_mut(), &waker), Poll::Ready(_)));
+        let Poll::Ready(c) = poll(acquire.as_mut(), &waker) else {
+            panic!("a permit came back")
+        };
         drop(b);
         assert_eq!(sem.available_permits(), 1);
+        drop(c);
+        assert_eq!(sem.available_permits(), 2);
     }
 }
 
@@ -496,8 +513,14 @@ mod semaphore_each_release_wakes_one_more_waiter {
         drop(a);
         drop(b);
         assert_eq!((wakes(&first), wakes(&second)), (1, 1));
-        assert!(matches!(poll(acquire1.as_mut(), &first_waker), Poll::Ready(_)));
-        assert!(matches!(poll(acquire2.as_mut(), &second_waker), Poll::Ready(_)));
+        assert!(matches!(
+            poll(acquire1.as_mut(), &first_waker),
+            Poll::Ready(_)
+        ));
+        assert!(matches!(
+            poll(acquire2.as_mut(), &second_waker),
+            Poll::Ready(_)
+        ));
     }
 }
 
@@ -550,9 +573,16 @@ mod a_cancelled_semaphore_acquire_never_holds_a_permit {
         drop(held);
         assert_eq!((wakes(&first), wakes(&second)), (1, 0));
         drop(acquire1);
-        assert_eq!(sem.available_permits(), 1, "the cancelled acquire took nothing");
+        assert_eq!(
+            sem.available_permits(),
+            1,
+            "the cancelled acquire took nothing"
+        );
         assert_eq!(wakes(&second), 1);
-        assert!(matches!(poll(acquire2.as_mut(), &second_waker), Poll::Ready(_)));
+        assert!(matches!(
+            poll(acquire2.as_mut(), &second_waker),
+            Poll::Ready(_)
+        ));
     }
 }
 
@@ -654,11 +684,11 @@ mod barrier_releases_every_party_with_its_arrival_index {
         let barrier = Arc::new(Barrier::new(3));
         let results = log();
         for task in 0..3 {
-            let (barrier, results) = (barrier.clone(), results.clone());
+            let (shared, log) = (barrier.clone(), results.clone());
             pool.spawner()
                 .spawn_local(async move {
-                    let index = barrier.wait().await.unwrap();
-                    results.lock().unwrap().push((task, index));
+                    let index = shared.wait().await.unwrap();
+                    log.lock().unwrap().push((task, index));
                 })
                 .unwrap();
             pool.run_until_stalled();
@@ -745,8 +775,14 @@ mod barrier_abort_breaks_waiting_and_later_waits {
         barrier.abort();
         assert!(barrier.broken());
         assert_eq!(wakes(&counter), 1);
-        assert_eq!(poll(waiting.as_mut(), &waker), Poll::Ready(Err(BrokenBarrierError)));
-        assert_eq!(poll(pin!(barrier.wait()), &waker), Poll::Ready(Err(BrokenBarrierError)));
+        assert_eq!(
+            poll(waiting.as_mut(), &waker),
+            Poll::Ready(Err(BrokenBarrierError))
+        );
+        assert_eq!(
+            poll(pin!(barrier.wait()), &waker),
+            Poll::Ready(Err(BrokenBarrierError))
+        );
         assert_eq!(barrier.n_waiting(), 0);
         barrier.reset();
         assert!(!barrier.broken());
@@ -772,8 +808,14 @@ mod barrier_reset_fails_the_waiters_and_empties_the_barrier {
         // A newcomer waits for the reset to complete.
         let mut newcomer = pin!(barrier.wait());
         assert!(poll(newcomer.as_mut(), &waker).is_pending());
-        assert_eq!(poll(a.as_mut(), &waker), Poll::Ready(Err(BrokenBarrierError)));
-        assert_eq!(poll(b.as_mut(), &waker), Poll::Ready(Err(BrokenBarrierError)));
+        assert_eq!(
+            poll(a.as_mut(), &waker),
+            Poll::Ready(Err(BrokenBarrierError))
+        );
+        assert_eq!(
+            poll(b.as_mut(), &waker),
+            Poll::Ready(Err(BrokenBarrierError))
+        );
         assert!(!barrier.broken());
         assert!(poll(newcomer.as_mut(), &waker).is_pending());
         assert_eq!(barrier.n_waiting(), 1);
@@ -793,7 +835,10 @@ mod a_cancelled_barrier_wait_no_longer_counts {
         drop(gone);
         assert_eq!(barrier.n_waiting(), 0);
         let mut first = pin!(barrier.wait());
-        assert!(poll(first.as_mut(), &waker).is_pending(), "one party is not enough");
+        assert!(
+            poll(first.as_mut(), &waker).is_pending(),
+            "one party is not enough"
+        );
         let mut second = pin!(barrier.wait());
         assert_eq!(poll(second.as_mut(), &waker), Poll::Ready(Ok(1)));
         assert_eq!(poll(first.as_mut(), &waker), Poll::Ready(Ok(0)));
@@ -810,7 +855,11 @@ mod a_cancelled_barrier_wait_no_longer_counts {
         assert_eq!(barrier.n_waiting(), 0);
         let mut next = pin!(barrier.wait());
         assert!(poll(next.as_mut(), &waker).is_pending());
-        assert_eq!(barrier.n_waiting(), 1, "the barrier drained and fills again");
+        assert_eq!(
+            barrier.n_waiting(),
+            1,
+            "the barrier drained and fills again"
+        );
     }
 }
 

@@ -2,10 +2,13 @@
 
 use core::fmt;
 
+use super::semaphore::Permits;
+
 /// asyncio's `Lock`: one task at a time. [`acquire`](Lock::acquire) waits for the lock and
 /// returns a [`LockGuard`]; dropping the guard releases the lock (asyncio's `release()`).
 ///
-/// Built on `async_lock::Semaphore` with one permit. Waiters are woken in the order they
+/// Built on an atomic count of one permit and an `event_listener::Event` (see
+/// [the module docs](crate::sync) for why not async-lock). Waiters are woken in the order they
 /// came; a dropped (cancelled) `acquire` never holds the lock and passes a wakeup it had
 /// received on to the next waiter. Unlike asyncio, an `acquire` that finds the lock free takes
 /// it even while a woken waiter has not run yet (see [the module docs](crate::sync)).
@@ -24,43 +27,37 @@ use core::fmt;
 /// # });
 /// ```
 pub struct Lock {
-    permit: async_lock::Semaphore,
+    permit: Permits,
 }
 
 /// A held [`Lock`]; dropping it releases the lock.
 #[must_use = "the lock is released as soon as the guard is dropped"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
-    _permit: async_lock::SemaphoreGuard<'a>,
 }
 
 impl Lock {
     /// An unlocked lock.
     pub const fn new() -> Self {
         Lock {
-            permit: async_lock::Semaphore::new(1),
+            permit: Permits::new(1),
         }
     }
 
     /// Waits until the lock is free, then holds it until the guard is dropped.
     pub async fn acquire(&self) -> LockGuard<'_> {
-        LockGuard {
-            lock: self,
-            _permit: self.permit.acquire().await,
-        }
+        self.permit.take().await;
+        LockGuard { lock: self }
     }
 
     /// Holds the lock if it is free now.
     pub fn try_acquire(&self) -> Option<LockGuard<'_>> {
-        self.permit.try_acquire().map(|permit| LockGuard {
-            lock: self,
-            _permit: permit,
-        })
+        self.permit.try_take().then(|| LockGuard { lock: self })
     }
 
     /// Whether the lock is held.
     pub fn locked(&self) -> bool {
-        self.permit.available_permits() == 0
+        self.permit.available() == 0
     }
 }
 
@@ -82,6 +79,12 @@ impl<'a> LockGuard<'a> {
     /// The lock this guard holds.
     pub fn lock(&self) -> &'a Lock {
         self.lock
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.permit.give();
     }
 }
 

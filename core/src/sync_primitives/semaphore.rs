@@ -3,27 +3,30 @@
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use event_listener::IntoNotification;
+use event_listener::{IntoNotification, Listener};
 
-/// The permits and their waiters, shared by both semaphores.
+/// The permits and their waiters, shared by [`Lock`](super::Lock) and both semaphores.
 ///
-/// Not `async_lock::Semaphore`: its release wakes with a non-additional notification, so two
-/// releases in a row before the first woken waiter runs wake only one waiter, and the second
-/// waiter sleeps beside a free permit. Here every release wakes one more waiter.
-struct Permits {
+/// Not `async_lock::Semaphore` (checked with async-lock 3.5): its release wakes with a
+/// non-additional notification, so two releases in a row before the first woken waiter runs
+/// wake only one waiter, and the second sleeps beside a free permit; and an acquire that finds a
+/// permit on its retry drops its listener with the wakeup it got, which then wakes the next
+/// waiter for nothing and sends it to the back of the line. Here every release wakes one more
+/// waiter, and a wakeup is discarded only by the acquire that took a permit.
+pub(super) struct Permits {
     count: AtomicUsize,
     waiters: event_listener::Event,
 }
 
 impl Permits {
-    const fn new(count: usize) -> Self {
+    pub(super) const fn new(count: usize) -> Self {
         Permits {
             count: AtomicUsize::new(count),
             waiters: event_listener::Event::new(),
         }
     }
 
-    fn try_take(&self) -> bool {
+    pub(super) fn try_take(&self) -> bool {
         let mut current = self.count.load(Ordering::Acquire);
         while current > 0 {
             match self.count.compare_exchange_weak(
@@ -39,25 +42,27 @@ impl Permits {
         false
     }
 
-    async fn take(&self) {
+    pub(super) async fn take(&self) {
         loop {
             if self.try_take() {
                 return;
             }
             let listener = self.waiters.listen();
             if self.try_take() {
+                // A wakeup that came meanwhile was for the permit just taken.
+                listener.discard();
                 return;
             }
             listener.await;
         }
     }
 
-    fn give(&self) {
+    pub(super) fn give(&self) {
         self.count.fetch_add(1, Ordering::AcqRel);
         self.waiters.notify(1.additional());
     }
 
-    fn available(&self) -> usize {
+    pub(super) fn available(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
 }
