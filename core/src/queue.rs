@@ -5,9 +5,9 @@
 //! are `Send`, so producers and consumers may run on any executor, on any thread.
 //!
 //! Built on smol-rs crates: the first-in-first-out queue stores its items in a
-//! [`concurrent_queue::ConcurrentQueue`] (lock-free, as async-channel does); the LIFO and
+//! `concurrent_queue::ConcurrentQueue` (lock-free, as async-channel does); the LIFO and
 //! priority queues keep a `Vec` / `BinaryHeap` behind a `std::sync::Mutex`. Blocked getters,
-//! putters and joiners wait on [`event_listener::Event`]s, which wake listeners in the order they
+//! putters and joiners wait on `event_listener::Event`s, which wake listeners in the order they
 //! started listening.
 //!
 //! # Where aiokit differs from asyncio
@@ -17,6 +17,9 @@
 //! - Cancelling a `get` or `put` is dropping its future: a dropped `get` never takes an item
 //!   and a dropped `put` never inserts one; a wakeup it had received passes on to the next
 //!   waiter.
+//! - As in asyncio, an item put while getters wait may be taken by a `get_nowait` (or a `get`
+//!   that finds it at once) before the woken getter runs; that getter then waits again, behind
+//!   the others.
 //! - A bounded [`Queue`] allocates its `maxsize` slots up front (as async-channel's bounded
 //!   channels do): choose `maxsize` as a real bound, not as "practically unbounded" (use 0).
 //! - [`PriorityQueue`] compares items with their `Ord` while it holds the queue's internal lock:

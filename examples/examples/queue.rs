@@ -38,6 +38,7 @@ use std::time::Duration;
 use aiokit::queue::{GetNowaitError, PutNowaitError};
 use aiokit::{Queue, QueueFull, ReturnWhen, Task};
 use futures::executor::LocalPool;
+use futures::task::LocalSpawnExt;
 
 /// The walk-through; returns the lines it prints.
 fn transcript() -> Vec<String> {
@@ -47,6 +48,11 @@ fn transcript() -> Vec<String> {
         out.push(line);
     };
     let mut pool = LocalPool::new();
+    // aiokit's spawner for the pool: a closure (the `futures-executor` feature has an impl for
+    // `LocalSpawner` itself).
+    let spawner = pool.spawner();
+    let spawn =
+        move |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).expect("the pool is running");
 
     // A plain FIFO queue, no loop needed.
     let queue = Queue::new(0);
@@ -69,7 +75,7 @@ fn transcript() -> Vec<String> {
         let queue = queue.clone();
         async move { queue.get().await.unwrap() }
     };
-    let task: Task<&str> = aiokit::spawn_local_task(&pool.spawner(), getter);
+    let task: Task<&str> = aiokit::spawn_local_task(&spawn, getter);
     let (done, pending) = pool.run_until(
         aiokit::wait([aiokit::shield(&task)], ReturnWhen::AllCompleted)
             .timeout(Duration::from_millis(100)),
@@ -113,7 +119,7 @@ fn transcript() -> Vec<String> {
         other => say(format!("put_nowait(5) -> unexpected {other:?}")),
     }
     // put() waits until a get makes room, then (and only then) puts.
-    let putter = aiokit::spawn_local_task(&pool.spawner(), {
+    let putter = aiokit::spawn_local_task(&spawn, {
         let queue = queue.clone();
         async move { queue.put(5).await.unwrap() }
     });
