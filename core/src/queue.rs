@@ -825,6 +825,7 @@ queue_type! {
     /// assert_eq!(queue.get_nowait(), Err(QueueEmpty.into()));
     ///
     /// // A consumer and a producer, with task_done / join.
+    /// let queue = Queue::new(2);
     /// let consumer = {
     ///     let queue = queue.clone();
     ///     async move {
