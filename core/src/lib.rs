@@ -25,6 +25,8 @@
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
+//! | `asyncio.Queue(maxsize)`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] (`std`) |
+//! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync`] (`std`) |
 //!
 //! Rust differs from asyncio where ownership decides: dropping a combinator drops (cancels)
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
