@@ -767,3 +767,49 @@ on_each_executor! {
         assert_eq!(out, (0..500).collect::<Vec<_>>());
     }
 }
+
+mod a_panic_in_ord_loses_no_item {
+    use super::*;
+    use std::cmp::Ordering as CmpOrdering;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::sync::atomic::AtomicBool;
+
+    static PANIC_IN_CMP: AtomicBool = AtomicBool::new(false);
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Touchy(u32);
+
+    impl PartialOrd for Touchy {
+        fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+            Some(self.cmp(other))
+        }
+    }
+
+    impl Ord for Touchy {
+        fn cmp(&self, other: &Self) -> CmpOrdering {
+            assert!(!PANIC_IN_CMP.load(Ordering::SeqCst), "cmp panics");
+            self.0.cmp(&other.0)
+        }
+    }
+
+    #[test]
+    fn the_queue_goes_on_with_every_item() {
+        let queue = PriorityQueue::new(0);
+        for rank in [3, 1, 2] {
+            queue.put_nowait(Touchy(rank)).unwrap();
+        }
+        PANIC_IN_CMP.store(true, Ordering::SeqCst);
+        let put = catch_unwind(AssertUnwindSafe(|| queue.put_nowait(Touchy(0))));
+        PANIC_IN_CMP.store(false, Ordering::SeqCst);
+        assert!(put.is_err(), "the panic reached the caller");
+        assert_eq!(
+            queue.qsize(),
+            4,
+            "the item was stored before the comparison panicked"
+        );
+        let mut out: Vec<u32> = (0..4).map(|_| queue.get_nowait().unwrap().0).collect();
+        out.sort_unstable();
+        assert_eq!(out, [0, 1, 2, 3]);
+        assert_eq!(queue.get_nowait(), Err(QueueEmpty.into()));
+    }
+}
