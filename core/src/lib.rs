@@ -27,6 +27,8 @@
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
 //! | `await asyncio.open_connection(host, port)` | [`open_connection`]`(host, port).await` → ([`StreamReader`], [`StreamWriter`]) (feature `streams`) |
 //! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`Server`]; see [`streams`] |
+//! | `asyncio.Queue(maxsize)`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] (`std`) |
+//! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync`] (`std`) |
 //!
 //! Rust differs from asyncio where ownership decides: dropping a combinator drops (cancels)
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
@@ -102,10 +104,17 @@ mod gather_tuple;
 mod partial;
 mod pending;
 #[cfg(feature = "std")]
+pub mod queue;
+#[cfg(feature = "std")]
 mod spawn;
 #[cfg(feature = "streams")]
 pub mod streams;
-mod sync;
+// The engine's atomics (std or loom), named `crate::sync::*` inside the crate through the
+// public `sync` module below.
+#[path = "sync.rs"]
+mod engine_sync;
+#[cfg(feature = "std")]
+mod sync_primitives;
 #[cfg(feature = "std")]
 mod task;
 #[cfg(feature = "std")]
@@ -124,6 +133,8 @@ pub use error::{CancelledError, InvalidStateError, TimeoutError};
 pub use gather::{Gather, TryGather, gather, try_gather};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};
+#[cfg(feature = "std")]
+pub use queue::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
 #[cfg(feature = "std")]
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "streams")]
@@ -159,6 +170,43 @@ pub mod tuple {
         Gather11, Gather12, TryGather1, TryGather2, TryGather3, TryGather4, TryGather5, TryGather6,
         TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
     };
+}
+
+pub mod sync {
+    //! asyncio's synchronization primitives: [`Lock`], [`Event`], [`Condition`], [`Semaphore`],
+    //! [`BoundedSemaphore`] and [`Barrier`], for tasks on any executor and any thread.
+    //!
+    //! | asyncio | aiokit |
+    //! |---|---|
+    //! | `async with lock:` | `let _guard = lock.acquire().await;` ([`Lock`], released on drop) |
+    //! | `event.set()`, `await event.wait()` | [`Event::set`], [`Event::wait`] |
+    //! | `async with cond: await cond.wait()` | `let guard = cond.acquire().await; let guard = cond.wait(guard).await;` |
+    //! | `cond.notify(n)` | [`Condition::notify`]`(&guard, n)` |
+    //! | `async with sem:` | `let _permit = sem.acquire().await;` ([`Semaphore`], [`BoundedSemaphore`]) |
+    //! | `await sem.acquire()` ... `sem.release()` | `sem.acquire().await.forget();` ... [`Semaphore::release`] |
+    //! | `await barrier.wait()` | [`Barrier::wait`] → arrival index or [`BrokenBarrierError`] |
+    //!
+    //! What each is built on: every one waits on `event_listener::Event`s (smol-rs), which
+    //! wake waiters in the order they started waiting; [`Lock`] is a one-permit
+    //! [`Semaphore`]. async-lock's `Semaphore` / `Mutex` / `Barrier` are not used: its
+    //! semaphore can leave a waiter asleep beside a free permit and can send a woken waiter to
+    //! the back of the line, and its barrier has no abort, reset or arrival index.
+    //!
+    //! # Where aiokit differs from asyncio
+    //!
+    //! - "Only with the lock held" is ownership: a [`LockGuard`] is the held lock, released when
+    //!   it is dropped, and [`Condition::wait`] / [`Condition::notify`] take one.
+    //! - Cancelling an acquire or a wait is dropping its future: a dropped acquire never holds
+    //!   the lock or a permit, and a wakeup it had received passes on to the next waiter.
+    //! - Blocked acquirers are woken first come, first served, but an acquire that finds the lock
+    //!   (or a permit) free takes it at once, even while a woken waiter has not run yet; asyncio
+    //!   makes such a newcomer queue behind the waiters. The woken waiter then waits again.
+    //! - The methods that asyncio makes coroutines only to take an internal lock
+    //!   ([`Barrier::reset`], [`Barrier::abort`]) are plain methods here.
+
+    pub(crate) use crate::engine_sync::*;
+    #[cfg(feature = "std")]
+    pub use crate::sync_primitives::*;
 }
 
 /// Items the macro expansions name; not public API.
