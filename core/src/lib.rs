@@ -101,7 +101,6 @@ mod partial;
 mod pending;
 #[cfg(feature = "std")]
 mod spawn;
-mod sync;
 #[cfg(feature = "std")]
 mod task;
 #[cfg(feature = "std")]
@@ -115,6 +114,7 @@ pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 #[cfg(feature = "std")]
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+#[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 pub use gather::{Gather, TryGather, gather, try_gather};

@@ -25,7 +25,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::coroutine::{probe, suppress_never_awaited};
-use crate::engine::raw::{RawDriver, SendDriver};
+use crate::engine::task_cell::{RawDriver, SendDriver};
 use crate::engine::{DIRECT_MAX, Drive, Engine, Step};
 use crate::error::ExceptionGroup;
 use crate::task::{Task, TaskCompleter, local_task_cell, send_task_cell};
