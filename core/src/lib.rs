@@ -90,6 +90,17 @@
 
 extern crate alloc;
 
+/// Compiles the items inside only with a timer feature (`futures-timer`, `tokio` or
+/// `async-io`): the `Duration` forms of the timeout APIs and the timer itself.
+macro_rules! cfg_timer {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+            $item
+        )*
+    };
+}
+
 mod as_completed;
 mod coroutine;
 #[allow(unsafe_code)]
@@ -106,8 +117,9 @@ mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-mod timer;
+cfg_timer! {
+    mod timer;
+}
 mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
@@ -130,10 +142,10 @@ pub use task::{
 #[cfg(feature = "std")]
 pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timeout::{timeout, timeout_at, wait_for};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timer::{Sleep, sleep, sleep_until};
+cfg_timer! {
+    pub use timeout::{timeout, timeout_at, wait_for};
+    pub use timer::{Sleep, sleep, sleep_until};
+}
 
 pub use wait::{
     Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
