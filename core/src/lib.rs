@@ -70,8 +70,7 @@
 //! }
 //! assert_eq!(served, 3);
 //!
-//! // asyncio.as_completed: outputs in completion order.
-//! use futures::StreamExt;
+//! // asyncio.as_completed: outputs in completion order (its own `next`, no import needed).
 //! let mut teas = aiokit::as_completed(["green", "black"].map(make_tea));
 //! while let Some(tea) = teas.next().await {
 //!     assert!(tea.ends_with(" tea"));

@@ -258,7 +258,9 @@ pub struct NoDeadline(());
 ///
 /// # Cancel safety
 ///
-/// Dropping the `Wait` before it is ready drops every child it holds: the outputs of children
+/// Dropping the `Wait` before it is ready drops every child it holds (reporting no never-polled
+/// [`Coroutine`](crate::Coroutine) as never awaited: they were handed over on purpose, see
+/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)): the outputs of children
 /// that completed meanwhile are lost with it. Once it has returned, nothing is lost: every
 /// completed child is in `done`, every other in `pending`.
 ///

@@ -15,7 +15,7 @@ use aiokit::{CancelledError, Done, IntoChildren, ReturnWhen, as_completed, gathe
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures::future::{self, FusedFuture};
-use futures::{FutureExt, StreamExt, poll};
+use futures::{FutureExt, poll};
 
 /// `n` children; child `i` outputs what is sent on channel `i`.
 fn children<T>(n: usize) -> (Vec<oneshot::Sender<T>>, Vec<impl Future<Output = T>>) {

@@ -102,8 +102,9 @@ pin_project! {
     /// `<coroutine make_tea pending>`.
     ///
     /// Dropping a coroutine that was never polled is reported like asyncio's "coroutine 'x' was
-    /// never awaited", through the hook set with [`set_never_awaited_hook`]; see
-    /// [`suppress_never_awaited`] for combinators that drop children on purpose.
+    /// never awaited", through the hook set with [`set_never_awaited_hook`], unless it was
+    /// handed to a combinator (`gather`, `wait`, `as_completed`, ...): dropping a combinator
+    /// reports none of its children. See [`suppress_never_awaited`] to do the same.
     ///
     /// # Examples
     ///

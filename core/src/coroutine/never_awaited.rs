@@ -2,9 +2,11 @@
 
 /// Drops never-polled coroutines without reporting them.
 ///
-/// Runs `f`; every [`Coroutine`](crate::Coroutine) dropped on this thread while `f` runs is treated as cancelled on
-/// purpose, not forgotten. Combinators call it around dropping children they abandon by design
-/// (`try_gather` after the first error, a `TaskGroup` aborting); user code can do the same.
+/// Runs `f`; every [`Coroutine`](crate::Coroutine) dropped on this thread while `f` runs is
+/// treated as cancelled on purpose, not forgotten. Every combinator drops the children it
+/// holds this way (when it is dropped, polled or not, and when it abandons children by
+/// design: `try_gather` after the first error, a `TaskGroup` aborting); user code can do the
+/// same.
 ///
 /// # Examples
 ///
@@ -54,6 +56,20 @@ mod hook {
     /// The default hook prints `coroutine 'NAME' was never awaited` on stderr in debug builds
     /// and does nothing in release builds. The hook runs inside the coroutine's `Drop`, on the
     /// dropping thread; it should not panic.
+    ///
+    /// # What is reported
+    ///
+    /// A coroutine dropped without ever being polled, unless it was handed to a combinator:
+    /// children handed to [`gather`](crate::gather()), [`try_gather`](crate::try_gather()),
+    /// [`gather!`](crate::gather!), [`try_gather!`](crate::try_gather!),
+    /// [`wait`](crate::wait()), [`as_completed`](crate::as_completed()), a
+    /// [`Pending`](crate::Pending) set or a [`TaskGroup`](crate::TaskGroup) were handed over on
+    /// purpose, so dropping the combinator, polled or not, reports none of them (every
+    /// combinator alike). asyncio differs by combinator: `gather` wraps its coroutines in tasks
+    /// at once and never warns, while an `as_completed` iterator that is never iterated warns
+    /// for each coroutine. Inside [`suppress_never_awaited`](crate::suppress_never_awaited)
+    /// nothing is reported, and [`Coroutine::set_never_awaited_report`](crate::Coroutine::set_never_awaited_report)
+    /// turns the report off for one coroutine.
     ///
     /// # Examples
     ///

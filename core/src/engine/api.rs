@@ -193,6 +193,9 @@ impl<F: Future> Unpin for Engine<F> {}
 
 impl<F: Future> Drop for Engine<F> {
     fn drop(&mut self) {
+        // Children handed to a combinator were handed over on purpose: dropping the combinator
+        // (polled or not) cancels them without reporting a never-awaited coroutine.
+        self.cancel_all();
         // Late wakes from children that outlive us must not keep the parent task's waker alive.
         if let Some(header) = &self.header {
             drop(header.parent.take());
