@@ -54,6 +54,7 @@ pub(crate) struct Engine<F: Future> {
 
 impl<F: Future> Engine<F> {
     /// An engine with room for `cap` children before it needs to grow.
+    #[cfg(any(feature = "std", test))]
     pub(crate) fn with_capacity(cap: usize) -> Self {
         Engine {
             header: (cap > DIRECT_MAX).then(|| Header::new(cap)),
