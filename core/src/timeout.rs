@@ -30,7 +30,7 @@ cfg_timer! {
     /// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
     ///
     /// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
-    /// one reports (SEMANTICS.md). See [`WaitFor`].
+    /// one reports (`docs/semantics.md`). See [`WaitFor`].
     ///
     /// # Examples
     ///
