@@ -47,5 +47,5 @@ mod tests;
 #[cfg(any(feature = "std", test))]
 pub(crate) use self::api::DIRECT_MAX;
 pub(crate) use self::api::{Drive, Engine, State, Step};
-#[cfg(test)]
+#[cfg(all(test, not(aiokit_loom)))]
 pub(crate) use self::drive::YIELD_LIMIT;
