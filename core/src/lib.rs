@@ -74,8 +74,7 @@
 //! }
 //! assert_eq!(served, 3);
 //!
-//! // asyncio.as_completed: outputs in completion order.
-//! use futures::StreamExt;
+//! // asyncio.as_completed: outputs in completion order (its own `next`, no import needed).
 //! let mut teas = aiokit::as_completed(["green", "black"].map(make_tea));
 //! while let Some(tea) = teas.next().await {
 //!     assert!(tea.ends_with(" tea"));
@@ -94,6 +93,17 @@
 
 extern crate alloc;
 
+/// Compiles the items inside only with a timer feature (`futures-timer`, `tokio` or
+/// `async-io`): the `Duration` forms of the timeout APIs and the timer itself.
+macro_rules! cfg_timer {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+            $item
+        )*
+    };
+}
+
 mod as_completed;
 mod coroutine;
 #[allow(unsafe_code)]
@@ -109,25 +119,23 @@ pub mod queue;
 mod spawn;
 #[cfg(feature = "streams")]
 pub mod streams;
-// The engine's atomics (std or loom), named `crate::sync::*` inside the crate through the
-// public `sync` module below.
-#[path = "sync.rs"]
-mod engine_sync;
 #[cfg(feature = "std")]
-mod sync_primitives;
+pub mod sync;
 #[cfg(feature = "std")]
 mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-mod timer;
+cfg_timer! {
+    mod timer;
+}
 mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 #[cfg(feature = "std")]
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+#[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 pub use gather::{Gather, TryGather, gather, try_gather};
@@ -150,10 +158,10 @@ pub use task::{
 #[cfg(feature = "std")]
 pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timeout::{timeout, timeout_at, wait_for};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timer::{Sleep, sleep, sleep_until};
+cfg_timer! {
+    pub use timeout::{timeout, timeout_at, wait_for};
+    pub use timer::{Sleep, sleep, sleep_until};
+}
 
 pub use wait::{
     Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
@@ -170,43 +178,6 @@ pub mod tuple {
         Gather11, Gather12, TryGather1, TryGather2, TryGather3, TryGather4, TryGather5, TryGather6,
         TryGather7, TryGather8, TryGather9, TryGather10, TryGather11, TryGather12,
     };
-}
-
-pub mod sync {
-    //! asyncio's synchronization primitives: [`Lock`], [`Event`], [`Condition`], [`Semaphore`],
-    //! [`BoundedSemaphore`] and [`Barrier`], for tasks on any executor and any thread.
-    //!
-    //! | asyncio | aiokit |
-    //! |---|---|
-    //! | `async with lock:` | `let _guard = lock.acquire().await;` ([`Lock`], released on drop) |
-    //! | `event.set()`, `await event.wait()` | [`Event::set`], [`Event::wait`] |
-    //! | `async with cond: await cond.wait()` | `let guard = cond.acquire().await; let guard = cond.wait(guard).await;` |
-    //! | `cond.notify(n)` | [`Condition::notify`]`(&guard, n)` |
-    //! | `async with sem:` | `let _permit = sem.acquire().await;` ([`Semaphore`], [`BoundedSemaphore`]) |
-    //! | `await sem.acquire()` ... `sem.release()` | `sem.acquire().await.forget();` ... [`Semaphore::release`] |
-    //! | `await barrier.wait()` | [`Barrier::wait`] → arrival index or [`BrokenBarrierError`] |
-    //!
-    //! What each is built on: every one waits on `event_listener::Event`s (smol-rs), which
-    //! wake waiters in the order they started waiting; [`Lock`] is a one-permit
-    //! [`Semaphore`]. async-lock's `Semaphore` / `Mutex` / `Barrier` are not used: its
-    //! semaphore can leave a waiter asleep beside a free permit and can send a woken waiter to
-    //! the back of the line, and its barrier has no abort, reset or arrival index.
-    //!
-    //! # Where aiokit differs from asyncio
-    //!
-    //! - "Only with the lock held" is ownership: a [`LockGuard`] is the held lock, released when
-    //!   it is dropped, and [`Condition::wait`] / [`Condition::notify`] take one.
-    //! - Cancelling an acquire or a wait is dropping its future: a dropped acquire never holds
-    //!   the lock or a permit, and a wakeup it had received passes on to the next waiter.
-    //! - Blocked acquirers are woken first come, first served, but an acquire that finds the lock
-    //!   (or a permit) free takes it at once, even while a woken waiter has not run yet; asyncio
-    //!   makes such a newcomer queue behind the waiters. The woken waiter then waits again.
-    //! - The methods that asyncio makes coroutines only to take an internal lock
-    //!   ([`Barrier::reset`], [`Barrier::abort`]) are plain methods here.
-
-    pub(crate) use crate::engine_sync::*;
-    #[cfg(feature = "std")]
-    pub use crate::sync_primitives::*;
 }
 
 /// Items the macro expansions name; not public API.

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use aiokit::{ReturnWhen, as_completed, gather, wait};
-use futures::StreamExt;
 
 use super::gather::make_tea;
 use super::{UNIT, units};
