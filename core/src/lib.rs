@@ -95,6 +95,8 @@ mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
 mod error;
+#[cfg(feature = "event-loop")]
+pub mod event_loop;
 mod gather;
 mod gather_tuple;
 mod partial;
@@ -117,6 +119,11 @@ pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+#[cfg(feature = "event-loop")]
+pub use event_loop::{
+    EventLoop, EventLoopError, Handle, LoopHandle, TimerHandle, all_tasks, create_task,
+    current_task, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_run,
+};
 pub use gather::{Gather, TryGather, gather, try_gather};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};

@@ -194,6 +194,19 @@ where
     task
 }
 
+/// A task handle and the future that drives it (what [`spawn_local_task`] hands the executor),
+/// for executors of aiokit's own (the event loop) that run or poll the driver themselves.
+#[cfg(feature = "event-loop")]
+pub(crate) fn task_driver<F: Future>(fut: F) -> (Task<F::Output>, impl Future<Output = ()>) {
+    let (task, completer) = task_pair();
+    let driver = Driver {
+        fut: Some(fut),
+        completer: Some(completer),
+        polled: false,
+    };
+    (task, driver)
+}
+
 pin_project! {
     /// Runs on the executor: polls the user's future, drops it when a cancel is requested,
     /// and completes the task.
