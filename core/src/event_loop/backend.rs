@@ -48,8 +48,26 @@ pub(crate) enum Backend {
     #[cfg(feature = "tokio")]
     Tokio {
         local: tokio::task::LocalSet,
-        rt: tokio::runtime::Runtime,
+        /// Always `Some` until dropped (see `Drop`).
+        rt: Option<tokio::runtime::Runtime>,
     },
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Backend::Tokio { local, rt } = self {
+            // The tasks go first, while the runtime they may use still exists.
+            drop(core::mem::take(local));
+            if let Some(rt) = rt.take() {
+                // Dropping a runtime waits for its blocking threads, which tokio refuses (a
+                // panic) inside another runtime's async context: shut down without waiting.
+                if tokio::runtime::Handle::try_current().is_ok() {
+                    rt.shutdown_background();
+                }
+            }
+        }
+    }
 }
 
 impl Backend {
@@ -64,7 +82,7 @@ impl Backend {
             .build()?;
         Ok(Backend::Tokio {
             local: tokio::task::LocalSet::new(),
-            rt,
+            rt: Some(rt),
         })
     }
 
@@ -85,7 +103,11 @@ impl Backend {
         match self {
             Backend::Smol(_) => super::thread::ToThread::spawn(Kind::Smol, f),
             #[cfg(feature = "tokio")]
-            Backend::Tokio { rt, .. } => super::thread::ToThread::spawn_on(rt.handle(), f),
+            Backend::Tokio { rt: Some(rt), .. } => {
+                super::thread::ToThread::spawn_on(rt.handle(), f)
+            }
+            #[cfg(feature = "tokio")]
+            Backend::Tokio { rt: None, .. } => super::thread::ToThread::spawn(Kind::Smol, f),
         }
     }
 
@@ -94,7 +116,10 @@ impl Backend {
         match self {
             Backend::Smol(ex) => async_io::block_on(ex.run(fut)),
             #[cfg(feature = "tokio")]
-            Backend::Tokio { local, rt } => rt.block_on(local.run_until(fut)),
+            Backend::Tokio { local, rt } => rt
+                .as_ref()
+                .expect("the runtime lives as long as the backend")
+                .block_on(local.run_until(fut)),
         }
     }
 }

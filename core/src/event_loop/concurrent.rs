@@ -184,7 +184,10 @@ impl<T> Future for ConcurrentFuture<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut slot = self.state.lock();
-        assert!(!slot.taken, "ConcurrentFuture polled after its output was taken");
+        assert!(
+            !slot.taken,
+            "ConcurrentFuture polled after its output was taken"
+        );
         match slot.outcome.take() {
             Some(outcome) => {
                 slot.taken = true;

@@ -2,7 +2,7 @@
 
 use core::cell::{Cell, RefCell};
 use core::cmp::{Ordering as CmpOrdering, Reverse};
-use core::future::Future;
+use core::future::{Future, IntoFuture};
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use std::any::Any;
@@ -226,7 +226,9 @@ impl EventLoop {
     /// `fut` runs as a task of the loop ([`current_task`](crate::current_task) sees it), whose
     /// first step comes after the callbacks already queued; meanwhile the loop runs its
     /// callbacks and tasks. Once `fut` is done the loop stops as with [`stop`](EventLoop::stop).
-    /// `fut` need not be `Send` nor `'static`: it may borrow from the caller.
+    /// `fut` need not be `Send` nor `'static`: it may borrow from the caller. Anything that
+    /// can be awaited is accepted: a future, a [`Task`] (by value, cloning its output) or
+    /// `&task` (the output by reference).
     ///
     /// # Errors
     ///
@@ -258,8 +260,9 @@ impl EventLoop {
     /// });
     /// assert_eq!(stopped, Err(aiokit::EventLoopError::StoppedBeforeComplete));
     /// ```
-    pub fn run_until_complete<F: Future>(&self, fut: F) -> Result<F::Output, EventLoopError> {
+    pub fn run_until_complete<F: IntoFuture>(&self, fut: F) -> Result<F::Output, EventLoopError> {
         let (_guard, backend) = self.inner.enter()?;
+        let fut = fut.into_future();
         let mut output = None;
         {
             let out = &mut output;
@@ -528,10 +531,7 @@ impl EventLoop {
     ///
     /// See [`ExceptionContext`].
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
-        let old = self
-            .inner
-            .exception_handler
-            .replace(Some(Rc::new(handler)));
+        let old = self.inner.exception_handler.replace(Some(Rc::new(handler)));
         drop(old);
     }
 
@@ -671,7 +671,11 @@ impl LoopInner {
         self.ready.borrow_mut().push_back(ready);
     }
 
-    fn call_at<C: Callback>(&self, when: Instant, callback: C) -> Result<TimerHandle, EventLoopError> {
+    fn call_at<C: Callback>(
+        &self,
+        when: Instant,
+        callback: C,
+    ) -> Result<TimerHandle, EventLoopError> {
         self.check_open()?;
         let state = HandleState::new(callback.name());
         let seq = self.timer_seq.get();
@@ -733,7 +737,8 @@ impl LoopInner {
         };
         let finished = async {
             core::future::poll_fn(|cx| {
-                let tasks: Vec<AnyTask> = self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+                let tasks: Vec<AnyTask> =
+                    self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
                 if tasks.is_empty() {
                     return Poll::Ready(());
                 }

@@ -74,7 +74,7 @@ mod remote;
 mod task;
 mod thread;
 
-use core::future::Future;
+use core::future::IntoFuture;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
@@ -167,7 +167,7 @@ pub fn get_running_loop() -> Result<EventLoop, EventLoopError> {
 ///
 /// assert_eq!(aiokit::run(main_coro()), "tea");
 /// ```
-pub fn run<F: Future>(fut: F) -> F::Output {
+pub fn run<F: IntoFuture>(fut: F) -> F::Output {
     match try_run(fut) {
         Ok(output) => output,
         Err(e) => panic!("aiokit::run: {e}"),
@@ -187,7 +187,7 @@ pub fn run<F: Future>(fut: F) -> F::Output {
 /// let nested = aiokit::run(async { aiokit::try_run(async { 1 }) });
 /// assert_eq!(nested, Err(aiokit::EventLoopError::RunFromRunningLoop));
 /// ```
-pub fn try_run<F: Future>(fut: F) -> Result<F::Output, EventLoopError> {
+pub fn try_run<F: IntoFuture>(fut: F) -> Result<F::Output, EventLoopError> {
     if running_loop().is_some() {
         return Err(EventLoopError::RunFromRunningLoop);
     }

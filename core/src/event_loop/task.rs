@@ -282,7 +282,9 @@ where
 {
     match running_loop() {
         Some(lp) => lp.create_task(fut),
-        None => panic!("aiokit::create_task: no running event loop (use aiokit::run, or spawn_task on another executor)"),
+        None => panic!(
+            "aiokit::create_task: no running event loop (use aiokit::run, or spawn_task on another executor)"
+        ),
     }
 }
 

@@ -54,7 +54,10 @@ impl<T: Send + 'static> ToThread<T> {
     }
 
     #[cfg(feature = "tokio")]
-    pub(crate) fn spawn_on(rt: &tokio::runtime::Handle, f: impl FnOnce() -> T + Send + 'static) -> Self {
+    pub(crate) fn spawn_on(
+        rt: &tokio::runtime::Handle,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Self {
         ToThread {
             inner: Inner::Tokio(rt.spawn_blocking(catching(f))),
         }
@@ -73,7 +76,9 @@ impl<T> Future for ToThread<T> {
             #[cfg(feature = "tokio")]
             Inner::Tokio(handle) => match Pin::new(handle).poll(cx) {
                 Poll::Ready(Ok(outcome)) => outcome,
-                Poll::Ready(Err(e)) => panic!("aiokit::to_thread: the blocking pool dropped the function: {e}"),
+                Poll::Ready(Err(e)) => {
+                    panic!("aiokit::to_thread: the blocking pool dropped the function: {e}")
+                }
                 Poll::Pending => return Poll::Pending,
             },
         };
