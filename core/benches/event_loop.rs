@@ -31,7 +31,12 @@ impl Instant {
     fn now() -> Self {
         use std::sync::OnceLock;
         static START: OnceLock<std::time::Instant> = OnceLock::new();
-        Instant(START.get_or_init(std::time::Instant::now).elapsed().as_nanos())
+        Instant(
+            START
+                .get_or_init(std::time::Instant::now)
+                .elapsed()
+                .as_nanos(),
+        )
     }
 
     fn elapsed(self) -> std::time::Duration {
@@ -63,7 +68,9 @@ fn create_task_on(lp: &EventLoop, n: u64) -> f64 {
     let start = Instant::now();
     let sum = lp
         .run_until_complete(async move {
-            let tasks: Vec<_> = (0..n).map(|i| aiokit::create_task(async move { i })).collect();
+            let tasks: Vec<_> = (0..n)
+                .map(|i| aiokit::create_task(async move { i }))
+                .collect();
             let mut sum = 0;
             for task in tasks {
                 sum += task.await.unwrap();
@@ -86,7 +93,9 @@ fn call_soon_tokio(n: u64) -> f64 {
 
 /// The peer of `call_soon` in Rust: a detached trivial tokio task per callback.
 fn call_soon_tokio_spawn(n: u64) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let local = tokio::task::LocalSet::new();
     let count = Rc::new(Cell::new(0u64));
     let start = Instant::now();
@@ -128,7 +137,9 @@ fn create_task_async_executor(n: u64) -> f64 {
 
 /// The tokio loop's raw executor: `tokio::spawn` + `JoinHandle` on a current-thread runtime.
 fn create_task_tokio_spawn(n: u64) -> f64 {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let start = Instant::now();
     let sum = rt.block_on(async {
         let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(async move { i })).collect();
@@ -165,7 +176,11 @@ fn measure(contestants: &[Contestant], n: u64, rounds: usize) -> Vec<f64> {
 /// CPython's figures by workload and N, if python3 runs.
 fn cpython(sizes: &[u64], rounds: usize) -> Vec<(String, u64, f64)> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/asyncio_loop.py");
-    let sizes = sizes.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+    let sizes = sizes
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
     let Ok(out) = Command::new("python3")
         .arg(script)
         .arg(sizes)
@@ -247,7 +262,14 @@ fn main() {
         if !name.contains(filter.as_str()) {
             continue;
         }
-        println!("\n#### {name} (ns per {})\n", if name == "call_soon" { "callback" } else { "task" });
+        println!(
+            "\n#### {name} (ns per {})\n",
+            if name == "call_soon" {
+                "callback"
+            } else {
+                "task"
+            }
+        );
         let mut header = String::from("| N |");
         for (label, _) in &contestants {
             header.push_str(&format!(" {label} |"));

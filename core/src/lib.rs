@@ -20,7 +20,10 @@
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
 //! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
 //! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |
-//! | `asyncio.create_task(coro)` | [`spawn_task`]`(&spawner, fut)` → [`Task`] |
+//! | `asyncio.run(main())` | `aiokit::run(main())` (feature `event-loop`, on by default) |
+//! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
+//! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
+//! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |

@@ -18,8 +18,11 @@ use aiokit::{EventLoop, EventLoopError, Task};
 use aiokit_examples::Transcript;
 use futures::StreamExt;
 
-/// (score, title, link) of the canned top posts.
-const POSTS: [(&str, u64, [(u32, &str, &str); 2]); 3] = [
+/// One post: score, title, link.
+type Post = (u32, &'static str, &'static str);
+
+/// The canned top posts of each subreddit, and how many milliseconds "fetching" them takes.
+const POSTS: [(&str, u64, [Post; 2]); 3] = [
     (
         "python",
         10,
@@ -70,7 +73,7 @@ const POSTS: [(&str, u64, [(u32, &str, &str); 2]); 3] = [
     ),
 ];
 
-async fn get_json(subreddit: &str) -> Vec<(u32, &'static str, &'static str)> {
+async fn get_json(subreddit: &str) -> Vec<Post> {
     let (_, delay_ms, posts) = POSTS
         .iter()
         .find(|(name, _, _)| *name == subreddit)

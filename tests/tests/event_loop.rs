@@ -475,13 +475,14 @@ on_each_loop!(pending_tasks_go_on_while_wait_returns_early, |lp| {
             let (tx, rx) = futures::channel::oneshot::channel::<u32>();
             let slow = aiokit::create_task(async move { rx.await.unwrap() });
             let quick = aiokit::create_task(async { 1u32 });
-            let (done, pending) =
-                aiokit::wait([slow.clone(), quick], ReturnWhen::FirstCompleted).await;
+            let handles = [aiokit::shield(&slow), aiokit::shield(&quick)];
+            let (done, pending) = aiokit::wait(handles, ReturnWhen::FirstCompleted).await;
             assert_eq!(done.len(), 1);
+            // Dropping the pending set of shields cancels nothing.
             drop(pending);
             // The slow task was not cancelled by dropping the pending set of handles.
             tx.send(5).unwrap();
-            (&slow).await.map(|v| *v)
+            (&slow).await.copied()
         })
         .unwrap();
     assert_eq!(out, Ok(5));

@@ -18,10 +18,13 @@ use super::task::{AnyTask, Tracked};
 use crate::spawn::task_driver;
 use crate::task::Task;
 
+/// Creates a task on the loop's thread.
+pub(crate) type SpawnFn = Box<dyn FnOnce(&Rc<LoopInner>) + Send>;
+
 /// What another thread asks the loop to do on its next turn.
 pub(crate) enum Remote {
     Call(Ready),
-    Spawn(Box<dyn FnOnce(&Rc<LoopInner>) + Send>),
+    Spawn(SpawnFn),
 }
 
 pub(crate) struct Shared {
@@ -42,7 +45,7 @@ struct RemoteQueue {
 
 enum RemoteItem {
     Call(Box<dyn FnOnce() + Send>, Arc<HandleState>),
-    Spawn(Box<dyn FnOnce(&Rc<LoopInner>) + Send>),
+    Spawn(SpawnFn),
 }
 
 impl Shared {
