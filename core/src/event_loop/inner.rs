@@ -107,7 +107,7 @@ pub struct EventLoop {
 
 impl EventLoop {
     /// A new loop, not running: on tokio when the `tokio` feature is enabled
-    /// ([`EventLoop::tokio`]), else on the smol-rs crates ([`EventLoop::smol`]).
+    /// (`EventLoop::tokio()`), else on the smol-rs crates ([`EventLoop::smol`]).
     ///
     /// # Panics
     ///

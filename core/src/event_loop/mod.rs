@@ -1,15 +1,15 @@
-//! asyncio's event loop: [`run`](crate::run), [`EventLoop`], and the free functions that reach
-//! the running loop ([`get_running_loop`](crate::get_running_loop),
-//! [`create_task`](crate::create_task), [`current_task`](crate::current_task),
-//! [`all_tasks`](crate::all_tasks), [`to_thread`](crate::to_thread),
-//! [`run_coroutine_threadsafe`](crate::run_coroutine_threadsafe)).
+//! asyncio's event loop: [`run`], [`EventLoop`], and the free functions that reach
+//! the running loop ([`get_running_loop`],
+//! [`create_task`], [`current_task`],
+//! [`all_tasks`], [`to_thread`],
+//! [`run_coroutine_threadsafe`]).
 //!
 //! The loop is built on well-kept executors, not a scheduler of its own: by default smol-rs's
 //! async-executor (`LocalExecutor`, for the tasks) driven by async-io's `block_on` (timers and
 //! a reactor, so async-io / async-net sockets work inside it); with the `tokio` feature,
 //! [`EventLoop::new`] runs on a current-thread tokio runtime with a `LocalSet` instead (tokio's
 //! timers, sockets and signals work inside it), and [`EventLoop::smol`] /
-//! [`EventLoop::tokio`] pick one explicitly. The loop itself keeps asyncio's ready queue of
+//! `EventLoop::tokio()` pick one explicitly. The loop itself keeps asyncio's ready queue of
 //! callbacks and its heap of timers.
 //!
 //! # The rules (asyncio's `base_events.py`)
@@ -36,7 +36,7 @@
 //! # Where aiokit differs
 //!
 //! - The scheduling methods return `Result` where asyncio raises `RuntimeError`;
-//!   [`run`](crate::run) panics (and [`try_run`](crate::try_run) returns the error) when
+//!   [`run`] panics (and [`try_run`] returns the error) when
 //!   called inside a running loop.
 //! - The loop's tasks and callbacks run in two queues (the executor's and the loop's): the
 //!   order among callbacks, and among tasks, is asyncio's; between a task's step and a

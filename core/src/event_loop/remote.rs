@@ -222,7 +222,7 @@ impl LoopHandle {
         Ok(task)
     }
 
-    /// Stops the loop from any thread, as [`EventLoop::stop`] (asyncio:
+    /// Stops the loop from any thread, as [`EventLoop::stop`](super::EventLoop::stop) (asyncio:
     /// `loop.call_soon_threadsafe(loop.stop)`).
     ///
     /// # Examples
