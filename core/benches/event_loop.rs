@@ -135,6 +135,26 @@ fn create_task_async_executor(n: u64) -> f64 {
     elapsed.as_nanos() as f64 / n as f64
 }
 
+/// aiokit's `Task` handle without the loop: `spawn_local_task` on the same `LocalExecutor`
+/// (what the loop's own layer adds is the difference to the smol loop).
+fn create_task_spawn_local_task(n: u64) -> f64 {
+    let ex = async_executor::LocalExecutor::new();
+    let start = Instant::now();
+    let sum = async_io::block_on(ex.run(async {
+        let tasks: Vec<_> = (0..n)
+            .map(|i| aiokit::spawn_local_task(&ex, async move { i }))
+            .collect();
+        let mut sum = 0;
+        for task in tasks {
+            sum += task.await.unwrap();
+        }
+        sum
+    }));
+    let elapsed = start.elapsed();
+    assert_eq!(black_box(sum), n * (n - 1) / 2);
+    elapsed.as_nanos() as f64 / n as f64
+}
+
 /// The tokio loop's raw executor: `tokio::spawn` + `JoinHandle` on a current-thread runtime.
 fn create_task_tokio_spawn(n: u64) -> f64 {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -242,6 +262,7 @@ fn main() {
                 ("aiokit tokio loop", create_task_tokio),
                 ("async-executor spawn", create_task_async_executor),
                 ("tokio spawn + JoinHandle", create_task_tokio_spawn),
+                ("aiokit spawn_local_task on async-executor", create_task_spawn_local_task),
             ],
             [2, 3],
         ),
