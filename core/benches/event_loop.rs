@@ -262,7 +262,10 @@ fn main() {
                 ("aiokit tokio loop", create_task_tokio),
                 ("async-executor spawn", create_task_async_executor),
                 ("tokio spawn + JoinHandle", create_task_tokio_spawn),
-                ("aiokit spawn_local_task on async-executor", create_task_spawn_local_task),
+                (
+                    "aiokit spawn_local_task on async-executor",
+                    create_task_spawn_local_task,
+                ),
             ],
             [2, 3],
         ),

@@ -83,7 +83,9 @@ pub(crate) struct LoopInner {
 /// belongs to the thread that made it. Other threads reach it through a [`LoopHandle`].
 ///
 /// Dropping the last reference closes the loop: pending callbacks and tasks are dropped (the
-/// tasks end cancelled).
+/// tasks end cancelled). A callback or task that holds a clone of its own loop keeps it alive
+/// until it has run or the loop is closed: call [`close`](EventLoop::close) when done, as in
+/// asyncio.
 ///
 /// # Examples
 ///
@@ -798,6 +800,8 @@ impl LoopInner {
     /// Ready when the loop has a turn to run; otherwise waits for a callback, a stop, a remote
     /// call or the earliest timer.
     fn poll_turn(&self, cx: &mut Context<'_>, timer: &mut LoopTimer) -> Poll<()> {
+        // Set again below if the driver parks: until then nobody needs to wake it.
+        self.driver_waiting.set(false);
         if self.has_work(None) {
             return Poll::Ready(());
         }
