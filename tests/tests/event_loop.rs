@@ -679,11 +679,29 @@ fn a_tokio_loop_inside_a_tokio_runtime_is_an_error_not_a_nested_runtime_panic() 
 }
 
 #[test]
-fn handles_are_send_and_sync() {
-    fn check<T: Send + Sync>() {}
-    check::<aiokit::Handle>();
-    check::<aiokit::TimerHandle>();
+fn the_loop_handle_is_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
     check::<aiokit::LoopHandle>();
-    let shared = Arc::new(Mutex::new(0));
-    drop(shared);
 }
+
+on_each_loop!(a_threadsafe_callback_is_cancelled_from_its_thread, |lp| {
+    let handle = lp.handle();
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let log = ran.clone();
+    thread::spawn(move || {
+        let log2 = log.clone();
+        let cancelled = handle
+            .call_soon_threadsafe(move || log2.lock().unwrap().push("cancelled"))
+            .unwrap();
+        cancelled.cancel();
+        assert!(cancelled.cancelled());
+        handle
+            .call_soon_threadsafe(move || log.lock().unwrap().push("kept"))
+            .unwrap();
+        handle.stop();
+    })
+    .join()
+    .unwrap();
+    lp.run_forever().unwrap();
+    assert_eq!(*ran.lock().unwrap(), ["kept"]);
+});

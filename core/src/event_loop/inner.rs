@@ -18,19 +18,13 @@ use slab::Slab;
 
 use super::backend::{Backend, Kind, LoopTimer};
 use super::error::{EventLoopError, ExceptionContext};
-use super::handle::{Callback, Handle, HandleState, TimerHandle};
+use super::handle::{Callback, Handle, Ready, TimerHandle};
 use super::remote::{LoopHandle, Remote, Shared};
 use super::task::{AnyTask, Entry, Tracked};
 use super::thread::ToThread;
 use super::{RunningGuard, running_loop};
 use crate::spawn::task_driver;
 use crate::task::Task;
-
-/// One callback in the ready queue or a timer.
-pub(crate) struct Ready {
-    pub(crate) callback: Box<dyn FnOnce()>,
-    pub(crate) handle: Arc<HandleState>,
-}
 
 struct Timer {
     when: Instant,
@@ -660,13 +654,10 @@ impl LoopInner {
 
     pub(crate) fn call_soon<C: Callback>(&self, callback: C) -> Result<Handle, EventLoopError> {
         self.check_open()?;
-        let state = HandleState::new(callback.name());
-        self.ready.borrow_mut().push_back(Ready {
-            callback: Box::new(move || callback.call()),
-            handle: state.clone(),
-        });
+        let (ready, handle) = Ready::local(callback);
+        self.ready.borrow_mut().push_back(ready);
         self.wake_driver();
-        Ok(Handle { state })
+        Ok(handle)
     }
 
     pub(crate) fn push_ready(&self, ready: Ready) {
@@ -679,22 +670,14 @@ impl LoopInner {
         callback: C,
     ) -> Result<TimerHandle, EventLoopError> {
         self.check_open()?;
-        let state = HandleState::new(callback.name());
+        let (ready, handle) = Ready::local(callback);
         let seq = self.timer_seq.get();
         self.timer_seq.set(seq + 1);
-        self.timers.borrow_mut().push(Reverse(Timer {
-            when,
-            seq,
-            ready: Ready {
-                callback: Box::new(move || callback.call()),
-                handle: state.clone(),
-            },
-        }));
+        self.timers
+            .borrow_mut()
+            .push(Reverse(Timer { when, seq, ready }));
         self.wake_driver();
-        Ok(TimerHandle {
-            handle: Handle { state },
-            when,
-        })
+        Ok(TimerHandle { handle, when })
     }
 
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
@@ -782,11 +765,13 @@ impl LoopInner {
                 let mut timers = self.timers.borrow_mut();
                 match timers.peek() {
                     None => return None,
-                    Some(Reverse(t)) if !t.ready.handle.is_cancelled() => return Some(t.when),
+                    Some(Reverse(t)) if !t.ready.is_cancelled() => return Some(t.when),
                     Some(_) => timers.pop(),
                 }
             };
-            drop(cancelled);
+            if let Some(Reverse(timer)) = cancelled {
+                timer.ready.discard();
+            }
         }
     }
 
@@ -843,8 +828,8 @@ impl LoopInner {
                 }
             };
             let Some(Reverse(timer)) = due else { break };
-            if timer.ready.handle.is_cancelled() {
-                drop(timer);
+            if timer.ready.is_cancelled() {
+                timer.ready.discard();
             } else {
                 self.push_ready(timer.ready);
             }
@@ -852,16 +837,16 @@ impl LoopInner {
         let ntodo = self.ready.borrow().len();
         for _ in 0..ntodo {
             let next = self.ready.borrow_mut().pop_front();
-            let Some(Ready { callback, handle }) = next else {
+            let Some(ready) = next else {
                 break;
             };
-            if handle.is_cancelled() {
-                drop(callback);
+            if ready.is_cancelled() {
+                ready.discard();
                 continue;
             }
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(callback)) {
-                let message = format!("Exception in callback {}", handle.name());
-                self.report(&message, handle.name(), &*payload);
+            if let Err((payload, name)) = ready.run() {
+                let message = format!("Exception in callback {name}");
+                self.report(&message, &name, &*payload);
             }
         }
     }

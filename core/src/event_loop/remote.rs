@@ -12,8 +12,8 @@ use atomic_waker::AtomicWaker;
 
 use super::backend::Kind;
 use super::error::EventLoopError;
-use super::handle::{Callback, Handle, HandleState};
-use super::inner::{LoopInner, Ready};
+use super::handle::{Callback, Handle, Ready, RemoteCall};
+use super::inner::LoopInner;
 use super::task::{AnyTask, Tracked};
 use crate::spawn::task_driver;
 use crate::task::Task;
@@ -44,7 +44,7 @@ struct RemoteQueue {
 }
 
 enum RemoteItem {
-    Call(Box<dyn FnOnce() + Send>, Arc<HandleState>),
+    Call(RemoteCall),
     Spawn(SpawnFn),
 }
 
@@ -94,7 +94,7 @@ impl Shared {
         items
             .into_iter()
             .map(|item| match item {
-                RemoteItem::Call(callback, handle) => Remote::Call(Ready { callback, handle }),
+                RemoteItem::Call((callback, state)) => Remote::Call(Ready::Remote(callback, state)),
                 RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
             })
             .collect()
@@ -126,7 +126,7 @@ impl Shared {
         items
             .into_iter()
             .map(|item| match item {
-                RemoteItem::Call(callback, handle) => Remote::Call(Ready { callback, handle }),
+                RemoteItem::Call((callback, state)) => Remote::Call(Ready::Remote(callback, state)),
                 RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
             })
             .collect()
@@ -178,10 +178,11 @@ impl LoopHandle {
         &self,
         callback: C,
     ) -> Result<Handle, EventLoopError> {
-        let state = HandleState::new(callback.name());
-        let item = RemoteItem::Call(Box::new(move || callback.call()), state.clone());
-        self.shared.push(item).map_err(|(e, _)| e)?;
-        Ok(Handle { state })
+        let (ready, handle) = Ready::remote(callback);
+        self.shared
+            .push(RemoteItem::Call(ready))
+            .map_err(|(e, _)| e)?;
+        Ok(handle)
     }
 
     /// Schedules `fut` as a task of the loop from any thread and returns its handle at once
