@@ -484,10 +484,11 @@ impl EventLoop {
     /// ```
     /// let lp = aiokit::EventLoop::new();
     /// let handle = lp.handle();
-    /// std::thread::spawn(move || handle.call_soon_threadsafe(|| println!("from a thread")))
-    ///     .join()
-    ///     .unwrap()
-    ///     .unwrap();
+    /// std::thread::spawn(move || {
+    ///     handle.call_soon_threadsafe(|| println!("from a thread")).unwrap();
+    /// })
+    /// .join()
+    /// .unwrap();
     /// lp.stop();
     /// lp.run_forever().unwrap();
     /// ```
