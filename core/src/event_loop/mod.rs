@@ -178,7 +178,8 @@ pub fn run<F: IntoFuture>(fut: F) -> F::Output {
 ///
 /// # Errors
 ///
-/// [`EventLoopError::RunFromRunningLoop`] inside a running loop;
+/// [`EventLoopError::RunFromRunningLoop`] inside a running loop (with the `tokio` feature,
+/// also inside a tokio runtime, where a nested runtime would panic);
 /// [`EventLoopError::StoppedBeforeComplete`] if `fut` stopped the loop before it was done.
 ///
 /// # Examples
