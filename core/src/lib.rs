@@ -20,7 +20,10 @@
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
 //! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
 //! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |
-//! | `asyncio.create_task(coro)` | [`spawn_task`]`(&spawner, fut)` → [`Task`] |
+//! | `asyncio.run(main())` | `aiokit::run(main())` (feature `event-loop`, on by default) |
+//! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
+//! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
+//! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
@@ -109,6 +112,8 @@ mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
 mod error;
+#[cfg(feature = "event-loop")]
+pub mod event_loop;
 mod gather;
 mod gather_tuple;
 mod partial;
@@ -138,6 +143,11 @@ pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
 #[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+#[cfg(feature = "event-loop")]
+pub use event_loop::{
+    EventLoop, EventLoopError, Handle, LoopHandle, TimerHandle, all_tasks, create_task,
+    current_task, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_run,
+};
 pub use gather::{Gather, TryGather, gather, try_gather};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};

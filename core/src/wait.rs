@@ -232,6 +232,29 @@ pub struct NoDeadline(());
 ///
 /// Children are polled in place, inside the task that awaits the `Wait`, as by `gather`.
 ///
+/// So plain futures given to `wait` run only while a `Wait` polls them: those left in
+/// `pending` make no progress while the caller does something else. asyncio's `wait` is given
+/// tasks, which go on running on the loop; for that behaviour create tasks first and wait on
+/// their [`Task`](crate::Task) handles (on aiokit's loop with
+/// [`create_task`](crate::create_task), on any executor with
+/// [`spawn_task`](crate::spawn_task)), by reference with [`shield`](crate::shield) so that
+/// dropping the pending set never cancels them:
+///
+/// ```
+/// # #[cfg(feature = "event-loop")]
+/// aiokit::run(async {
+///     let (tx, rx) = futures::channel::oneshot::channel::<&str>();
+///     let slow = aiokit::create_task(async { rx.await.unwrap() });
+///     let quick = aiokit::create_task(async { "quick" });
+///     let handles = [aiokit::shield(&slow), aiokit::shield(&quick)];
+///     let (done, pending) = aiokit::wait(handles, aiokit::ReturnWhen::FirstCompleted).await;
+///     assert_eq!(done[0].output, Ok(&"quick"));
+///     drop(pending); // `slow` runs on
+///     tx.send("slow").unwrap();
+///     assert_eq!(slow.await, Ok("slow"));
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
