@@ -110,6 +110,13 @@ mod timeout;
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 mod timer;
 mod wait;
+// Timeouts and races that need a timer: the deadline scope, Trio's names, staggered_race.
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+mod move_on;
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+mod staggered;
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+mod timeout_scope;
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
@@ -134,6 +141,12 @@ pub use timeout::{WaitFor, wait_for_deadline};
 pub use timeout::{timeout, timeout_at, wait_for};
 #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
 pub use timer::{Sleep, sleep, sleep_until};
+#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+pub use {
+    move_on::{MoveOn, fail_after, fail_at, move_on_after, move_on_at},
+    staggered::{RaceOutcome, StaggeredRace, staggered_race},
+    timeout_scope::{TimeoutHandle, TimeoutScope, timeout_scope, timeout_scope_at},
+};
 
 pub use wait::{
     Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
