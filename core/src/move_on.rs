@@ -149,8 +149,9 @@ pin_project! {
     /// use std::time::Duration;
     /// use futures::future::FusedFuture;
     /// # futures::executor::block_on(async {
-    /// let mut job = aiokit::move_on_after(Duration::ZERO, futures::future::pending::<()>());
-    /// assert_eq!((&mut job).await, None);
+    /// let never = futures::future::pending::<()>();
+    /// let mut job = std::pin::pin!(aiokit::move_on_after(Duration::ZERO, never));
+    /// assert_eq!(job.as_mut().await, None);
     /// assert!(job.is_terminated());
     /// # });
     /// ```

@@ -175,8 +175,8 @@ pin_project! {
     /// ```
     /// use futures::future::FusedFuture;
     /// # futures::executor::block_on(async {
-    /// let mut scope = aiokit::timeout_scope(None, |_cm| async { 7 });
-    /// assert_eq!((&mut scope).await, Ok(7));
+    /// let mut scope = std::pin::pin!(aiokit::timeout_scope(None, |_cm| async { 7 }));
+    /// assert_eq!(scope.as_mut().await, Ok(7));
     /// assert!(scope.is_terminated());
     /// # });
     /// ```
