@@ -148,8 +148,9 @@ pin_project! {
     /// ```
     /// use futures::future::FusedFuture;
     /// # futures::executor::block_on(async {
-    /// let mut race = aiokit::staggered_race([std::future::ready(Ok::<_, ()>(1))], None);
-    /// assert_eq!((&mut race).await.winner, Some((0, 1)));
+    /// let attempts = [std::future::ready(Ok::<_, ()>(1))];
+    /// let mut race = std::pin::pin!(aiokit::staggered_race(attempts, None));
+    /// assert_eq!(race.as_mut().await.winner, Some((0, 1)));
     /// assert!(race.is_terminated());
     /// # });
     /// ```
