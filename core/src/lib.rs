@@ -17,6 +17,9 @@
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
 //! | any awaitable as the deadline | [`wait_for_deadline`] |
+//! | `async with asyncio.timeout(delay) as cm: cm.reschedule(when)` | [`timeout_scope`]`(delay, \|cm\| ..)`, [`TimeoutHandle`] |
+//! | Trio's `move_on_after` / `fail_after` | [`move_on_after`], [`fail_after`] |
+//! | `asyncio.staggered.staggered_race(coro_fns, delay)` | [`staggered_race`] → [`RaceOutcome`] |
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
 //! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
 //! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |

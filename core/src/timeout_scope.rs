@@ -423,10 +423,15 @@ struct EndOnDrop(Arc<Shared>);
 
 impl Drop for EndOnDrop {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
-        if state.phase == Phase::Active {
-            state.phase = Phase::Finished;
+        {
+            let mut state = self.0.lock();
+            if state.phase == Phase::Active {
+                state.phase = Phase::Finished;
+            }
         }
+        // A handle kept to read `expired()` must not keep the scope's task alive through its
+        // waker.
+        drop(self.0.waker.take());
     }
 }
 
