@@ -92,7 +92,6 @@ where
         start_next: true,
         latest: None,
         errors: Vec::new(),
-        extra: Vec::new(),
         done: false,
     }
 }
@@ -157,7 +156,6 @@ pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct StaggeredRace<I, T, E>
     where
-        I: Iterator,
         I: Iterator<Item: IntoFuture<Output = Result<T, E>>>,
     {
         // `None` once exhausted, so it is never advanced past its end.
@@ -172,7 +170,6 @@ pin_project! {
         // Index of the attempt started last.
         latest: Option<usize>,
         errors: Vec<Option<E>>,
-        extra: Vec<(usize, T)>,
         done: bool,
     }
 }
@@ -190,9 +187,9 @@ where
             // One pass over the attempts that need a poll. Every success of the pass is kept:
             // the earliest-started one wins, the others are extra.
             let mut winner: Option<(usize, T)> = None;
+            let mut extra = Vec::new();
             let latest = *this.latest;
-            let (errors, extra, start_next) =
-                (&mut *this.errors, &mut *this.extra, &mut *this.start_next);
+            let (errors, start_next) = (&mut *this.errors, &mut *this.start_next);
             this.running.poll_drive(cx, |index, output| {
                 match output.take().expect("the engine hands over each output") {
                     Ok(value) => match &winner {
@@ -218,7 +215,6 @@ where
                 *this.done = true;
                 this.timer.set(None);
                 this.attempts.take();
-                let mut extra = core::mem::take(this.extra);
                 extra.sort_unstable_by_key(|(index, _)| *index);
                 return Poll::Ready(RaceOutcome {
                     winner,
