@@ -315,3 +315,34 @@ fn debug_shows_progress() {
         "StaggeredRace { started: 0, running: 0, failed: 0, done: false }"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_race_of_send_attempts_runs_on_another_thread() {
+    let attempts = (0..3).map(|i| async move {
+        if i < 2 {
+            Err(format!("attempt {i} refused"))
+        } else {
+            Ok(i)
+        }
+    });
+    let race = tokio::spawn(staggered_race(attempts, Duration::from_secs(60)));
+    let race = race.await.unwrap();
+    assert_eq!(race.winner, Some((2, 2)));
+    assert_eq!(
+        race.into_errors().collect::<Vec<_>>(),
+        ["attempt 0 refused", "attempt 1 refused"]
+    );
+}
+
+#[test]
+fn a_race_runs_on_smol_with_its_timer() {
+    // Outside tokio the delay uses async-io's timer; attempt 0 never ends, so attempt 1 can
+    // only start once the delay has passed.
+    let attempts = [
+        future::pending::<Result<u8, ()>>().boxed(),
+        future::ready(Ok(1)).boxed(),
+    ];
+    let race = smol::block_on(staggered_race(attempts, MS));
+    assert_eq!(race.winner, Some((1, 1)));
+    assert_eq!(race.errors, [None, None]);
+}

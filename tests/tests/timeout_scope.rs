@@ -63,6 +63,11 @@ async fn when_reads_the_deadline() {
     );
     let at = start + Duration::from_secs(3);
     assert_eq!(timeout_scope_at(at, |_| async {}).handle().when(), Some(at));
+    // An async closure is a body too.
+    assert_eq!(
+        timeout_scope_at(at, async |cm| cm.when()).await,
+        Ok(Some(at))
+    );
 }
 
 #[tokio::test(start_paused = true)]
