@@ -17,6 +17,9 @@
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
 //! | any awaitable as the deadline | [`wait_for_deadline`] |
+//! | `async with asyncio.timeout(delay) as cm: cm.reschedule(when)` | [`timeout_scope`]`(delay, \|cm\| ..)`, [`TimeoutHandle`] |
+//! | Trio's `move_on_after` / `fail_after` | [`move_on_after`], [`fail_after`] |
+//! | `asyncio.staggered.staggered_race(coro_fns, delay)` | [`staggered_race`] → [`RaceOutcome`] |
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
 //! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
 //! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |
@@ -135,6 +138,12 @@ cfg_timer! {
     mod timer;
 }
 mod wait;
+// Timeouts and races that need a timer: the deadline scope, Trio's names, staggered_race.
+cfg_timer! {
+    mod move_on;
+    mod staggered;
+    mod timeout_scope;
+}
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
@@ -171,6 +180,9 @@ pub use timeout::{WaitFor, wait_for_deadline};
 cfg_timer! {
     pub use timeout::{timeout, timeout_at, wait_for};
     pub use timer::{Sleep, sleep, sleep_until};
+    pub use move_on::{MoveOn, fail_after, fail_at, move_on_after, move_on_at};
+    pub use staggered::{RaceOutcome, StaggeredRace, staggered_race};
+    pub use timeout_scope::{TimeoutHandle, TimeoutScope, timeout_scope, timeout_scope_at};
 }
 
 pub use wait::{
