@@ -1,13 +1,13 @@
 //! Property tests of both macros over generated token streams: each input either expands (to
-//! code that parses) or gives an error located on the input's own tokens; never a panic.
+//! code that parses) or gives an error with a message; never a panic.
 //!
 //! The inputs are strings of tokens from a small vocabulary (keywords, names, punctuation,
 //! literals, nested groups) mixed with near-valid shapes (function items, partial calls), lexed
-//! by proc-macro2 with real line / column spans.
+//! by proc-macro2.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use proc_macro2::{LineColumn, TokenStream, TokenTree};
+use proc_macro2::{TokenStream, TokenTree};
 use proptest::prelude::*;
 
 const WORDS: &[&str] = &[
@@ -34,23 +34,45 @@ fn tokens() -> impl Strategy<Value = String> {
 fn function() -> impl Strategy<Value = String> {
     (
         prop::sample::select(&["", "pub", "pub(crate)", "#[inline]", "/// doc\n"][..]),
-        prop::sample::select(&["", "async", "unsafe", "const", "extern \"C\"", "async unsafe"][..]),
+        prop::sample::select(
+            &[
+                "",
+                "async",
+                "unsafe",
+                "const",
+                "extern \"C\"",
+                "async unsafe",
+            ][..],
+        ),
         prop::sample::select(&["f", "brew", "r#match", "_f"][..]),
         prop::sample::select(&["", "<T>", "<'a>", "<T: Clone>"][..]),
-        prop::sample::select(&["", "a: u32", "&self", "self", "mut a: u32, b: &str", "a: impl Clone", "...", "a: T, ..."][..]),
+        prop::sample::select(
+            &[
+                "",
+                "a: u32",
+                "&self",
+                "self",
+                "mut a: u32, b: &str",
+                "a: impl Clone",
+                "...",
+                "a: T, ...",
+            ][..],
+        ),
         prop::sample::select(&["", "-> u32", "-> impl Send", "-> Self"][..]),
         prop::sample::select(&["{}", "{ 1 }", ";", "{ a }", "{ self }"][..]),
         tokens(),
         0u8..4,
     )
-        .prop_map(|(attrs, qual, name, generics, args, ret, body, noise, mode)| {
-            let item = format!("{attrs} {qual} fn {name}{generics}({args}) {ret} {body}");
-            match mode {
-                0 => noise,
-                1 => format!("{item} {noise}"),
-                _ => item,
-            }
-        })
+        .prop_map(
+            |(attrs, qual, name, generics, args, ret, body, noise, mode)| {
+                let item = format!("{attrs} {qual} fn {name}{generics}({args}) {ret} {body}");
+                match mode {
+                    0 => noise,
+                    1 => format!("{item} {noise}"),
+                    _ => item,
+                }
+            },
+        )
 }
 
 fn options() -> impl Strategy<Value = String> {
@@ -90,57 +112,36 @@ fn lex(s: &str) -> Option<TokenStream> {
     s.parse().ok()
 }
 
-/// The first and last positions of `input`'s tokens.
-fn extent(input: &TokenStream) -> Option<(LineColumn, LineColumn)> {
-    let mut extent: Option<(LineColumn, LineColumn)> = None;
-    for tt in input.clone() {
-        let span = tt.span();
-        let (start, end) = (span.start(), span.end());
-        extent = Some(match extent {
-            None => (start, end),
-            Some((s, e)) => (s.min(start), e.max(end)),
-        });
-    }
-    extent
-}
-
-/// The spans of every `compile_error!` in `out`.
-fn errors(out: &TokenStream) -> Vec<(LineColumn, String)> {
-    let mut found = Vec::new();
+/// The messages of every `compile_error!` in `out`.
+fn errors(out: &TokenStream) -> Vec<String> {
     let tokens: Vec<TokenTree> = out.clone().into_iter().collect();
-    for (i, tt) in tokens.iter().enumerate() {
-        if let TokenTree::Ident(ident) = tt {
-            if ident == "compile_error" {
-                let message = tokens
-                    .get(i + 2)
-                    .map(|g| g.to_string())
-                    .unwrap_or_default();
-                found.push((ident.span().start(), message));
-            }
-        }
-    }
-    found
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, tt)| matches!(tt, TokenTree::Ident(ident) if ident == "compile_error"))
+        .map(|(i, _)| {
+            tokens
+                .get(i + 2)
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
-/// `out` either holds errors, each on a token of one of `inputs` or on the call site,
-/// with a message, or holds none and parses as `parses`.
-fn check(inputs: &[&TokenStream], out: &TokenStream, parses: impl FnOnce(TokenStream) -> bool) {
+/// `out` either holds errors, each with a message, or holds none and parses as `parses`.
+/// (Where each error points is checked by the ui tests: proc-macro2 outside a macro gives
+/// no line / column without its `span-locations` feature, which would change the parser's
+/// types' sizes, and so its lints, in test builds.)
+fn check(out: &TokenStream, parses: impl FnOnce(TokenStream) -> bool) {
     let errors = errors(out);
     if errors.is_empty() {
-        assert!(parses(out.clone()), "expanded to code that does not parse: {out}");
-        return;
+        assert!(
+            parses(out.clone()),
+            "expanded to code that does not parse: {out}"
+        );
     }
-    let extents: Vec<_> = inputs.iter().filter_map(|i| extent(i)).collect();
-    for (at, message) in errors {
+    for message in errors {
         assert!(message.len() > 4, "an error without a message: {out}");
-        // "Unexpected end of input" points at the whole macro call (rustc shows the call).
-        let call_site = proc_macro2::Span::call_site().start();
-        if !extents.is_empty() && at != call_site {
-            assert!(
-                extents.iter().any(|(s, e)| *s <= at && at <= *e),
-                "error {message} at {at:?}, outside the input {extents:?}"
-            );
-        }
     }
 }
 
@@ -148,7 +149,9 @@ fn no_panic<R>(what: &str, f: impl FnOnce() -> R) -> R {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
         panic!(
             "the macro panicked on {what}: {:?}",
-            p.downcast_ref::<String>().map(String::as_str).or(p.downcast_ref::<&str>().copied())
+            p.downcast_ref::<String>()
+                .map(String::as_str)
+                .or(p.downcast_ref::<&str>().copied())
         )
     })
 }
@@ -161,7 +164,7 @@ proptest! {
     })]
 
     #[test]
-    fn coroutine_expands_or_reports_a_spanned_error(args in options(), item in function()) {
+    fn coroutine_expands_or_reports_an_error(args in options(), item in function()) {
         // Two separate inputs, as rustc hands them over: their lines differ.
         let (Some(args_ts), Some(item_ts)) = (lex(&args), lex(&format!("\n{item}"))) else {
             return Ok(());
@@ -169,13 +172,13 @@ proptest! {
         let out = no_panic(&format!("#[coroutine({args})] {item}"), || {
             crate::coroutine::coroutine(args_ts.clone(), item_ts.clone())
         });
-        check(&[&args_ts, &item_ts], &out, |ts| syn::parse2::<syn::File>(ts).is_ok());
+        check(&out, |ts| syn::parse2::<syn::File>(ts).is_ok());
     }
 
     #[test]
-    fn partial_expands_or_reports_a_spanned_error(call in partial_call()) {
+    fn partial_expands_or_reports_an_error(call in partial_call()) {
         let Some(input) = lex(&call) else { return Ok(()) };
         let out = no_panic(&format!("partial!({call})"), || crate::partial::partial(input.clone()));
-        check(&[&input], &out, |ts| syn::parse2::<syn::Expr>(ts).is_ok());
+        check(&out, |ts| syn::parse2::<syn::Expr>(ts).is_ok());
     }
 }

@@ -10,8 +10,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use aiokit::{ReturnWhen, TimeoutError, as_completed, gather, wait};
-use futures::channel::oneshot;
 use aiokit_tests::on_each_executor;
+use futures::channel::oneshot;
 use futures::stream::FusedStream;
 use futures::{FutureExt, StreamExt, future, poll};
 

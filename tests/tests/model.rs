@@ -162,13 +162,19 @@ struct Run<'a> {
 
 impl Run<'_> {
     /// Polls `fut` until it is quiet; `None` if it panicked (the panic is recorded).
-    fn poll<F: std::future::Future + ?Sized>(&mut self, fut: Pin<&mut F>) -> Option<Option<F::Output>> {
+    fn poll<F: std::future::Future + ?Sized>(
+        &mut self,
+        fut: Pin<&mut F>,
+    ) -> Option<Option<F::Output>> {
         match catch_unwind(AssertUnwindSafe(|| settle(fut))) {
             Ok(out) => Some(out),
             Err(payload) => {
-                let p = payload
-                    .downcast::<ChildPanic>()
-                    .unwrap_or_else(|p| panic!("a panic that no child raised: {:?}", p.downcast_ref::<String>()));
+                let p = payload.downcast::<ChildPanic>().unwrap_or_else(|p| {
+                    panic!(
+                        "a panic that no child raised: {:?}",
+                        p.downcast_ref::<String>()
+                    )
+                });
                 self.panics.push(*p);
                 None
             }
@@ -192,7 +198,10 @@ impl Run<'_> {
         let out = self.poll(fut.as_mut());
         if self.case.exact() {
             if self.case.outcome(i) == Outcome::Panic {
-                assert!(out.is_none(), "step {s}: child {i} panics, the poll did not");
+                assert!(
+                    out.is_none(),
+                    "step {s}: child {i} panics, the poll did not"
+                );
                 assert_eq!(
                     self.panics,
                     [ChildPanic {
@@ -201,7 +210,11 @@ impl Run<'_> {
                     }]
                 );
             } else {
-                assert!(out.is_some(), "step {s}: a poll panicked: {:?}", self.panics);
+                assert!(
+                    out.is_some(),
+                    "step {s}: a poll panicked: {:?}",
+                    self.panics
+                );
             }
         }
         out
@@ -227,7 +240,12 @@ fn quiet_panics() {
         }));
         // One-off allocations of a first panic, a first thread and a first catch_unwind stay
         // out of every measurement.
-        let _ = catch_unwind(|| std::panic::panic_any(ChildPanic { child: 0, in_drop: false }));
+        let _ = catch_unwind(|| {
+            std::panic::panic_any(ChildPanic {
+                child: 0,
+                in_drop: false,
+            })
+        });
         common::script::on_helper_thread(|| {});
     });
 }
@@ -268,7 +286,11 @@ fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) {
             let culprits: Vec<usize> = run.panics.iter().map(|p| p.child).collect();
             for c in culprits {
                 let spec = case.children[c];
-                assert!(spec.panic_on_drop || spec.panic_at_poll.is_some() || spec.outcome == Outcome::Panic);
+                assert!(
+                    spec.panic_on_drop
+                        || spec.panic_at_poll.is_some()
+                        || spec.outcome == Outcome::Panic
+                );
             }
         }
         drop(run);
@@ -276,7 +298,13 @@ fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) {
     assert_eq!(measured.live, 0, "bytes left allocated after the case");
 }
 
-fn token_of(case: &Case, i: usize) -> Result<(usize, u32), (usize, u32)> {
+/// An output as the model sees it: `(child, value)` in `Ok` or `Err`.
+type Seen = Result<(usize, u32), (usize, u32)>;
+
+/// A named runner.
+type Runner = (&'static str, fn(&Case));
+
+fn token_of(case: &Case, i: usize) -> Seen {
     match case.outcome(i) {
         Outcome::Ok(v) => Ok((i, v)),
         Outcome::Err(e) => Err((i, e)),
@@ -284,18 +312,18 @@ fn token_of(case: &Case, i: usize) -> Result<(usize, u32), (usize, u32)> {
     }
 }
 
-fn seen(out: &Result<Token, Token>) -> Result<(usize, u32), (usize, u32)> {
+fn seen(out: &Result<Token, Token>) -> Seen {
     match out {
         Ok(t) => Ok((t.child, t.value)),
         Err(t) => Err((t.child, t.value)),
     }
 }
 
-fn done_seen(done: &[Done<Result<Token, Token>>]) -> Vec<(usize, Result<(usize, u32), (usize, u32)>)> {
+fn done_seen(done: &[Done<Result<Token, Token>>]) -> Vec<(usize, Seen)> {
     done.iter().map(|d| (d.index, seen(&d.output))).collect()
 }
 
-fn expected_done(case: &Case, released: &[usize]) -> Vec<(usize, Result<(usize, u32), (usize, u32)>)> {
+fn expected_done(case: &Case, released: &[usize]) -> Vec<(usize, Seen)> {
     released.iter().map(|&i| (i, token_of(case, i))).collect()
 }
 
@@ -306,13 +334,17 @@ fn run_gather(case: &Case) {
     check(case, |run, children| {
         let n = case.n();
         let mut fut = Box::pin(gather(children));
-        let Some(first) = run.poll(fut.as_mut()) else { return };
+        let Some(first) = run.poll(fut.as_mut()) else {
+            return;
+        };
         assert!(first.is_none(), "nothing released yet");
         for s in 0..n {
             if run.drops_before(s) {
                 return;
             }
-            let Some(out) = run.step(s, fut.as_mut()) else { return };
+            let Some(out) = run.step(s, fut.as_mut()) else {
+                return;
+            };
             match out {
                 None => assert!(s + 1 < n, "all released, gather still pending"),
                 Some(outputs) => {
@@ -330,14 +362,18 @@ fn run_try_gather(case: &Case) {
     check(case, |run, children| {
         let n = case.n();
         let mut fut = Box::pin(try_gather(children));
-        let Some(first) = run.poll(fut.as_mut()) else { return };
+        let Some(first) = run.poll(fut.as_mut()) else {
+            return;
+        };
         assert!(first.is_none(), "nothing released yet");
         for s in 0..n {
             if run.drops_before(s) {
                 return;
             }
             let i = case.order[s];
-            let Some(out) = run.step(s, fut.as_mut()) else { return };
+            let Some(out) = run.step(s, fut.as_mut()) else {
+                return;
+            };
             let first_err = matches!(case.outcome(i), Outcome::Err(_));
             match out {
                 None => assert!(s + 1 < n && !first_err, "step {s}: pending"),
@@ -376,21 +412,31 @@ fn run_wait(case: &Case, mode: Mode) {
         while let Some(p) = pending.take() {
             let remaining = p.len();
             type Out = (Vec<Done<Result<Token, Token>>>, Pending<Child>);
-            let mut fut: Pin<Box<dyn std::future::Future<Output = Out>>> = match (mode, with_deadline) {
-                (Mode::All, false) => Box::pin(wait(p, ReturnWhen::AllCompleted)),
-                (Mode::First, false) => Box::pin(wait(p, ReturnWhen::FirstCompleted)),
-                (Mode::Exception, false) => Box::pin(wait(p, ReturnWhen::FirstException)),
-                (Mode::All, true) => Box::pin(wait(p, ReturnWhen::AllCompleted).deadline(run.gate.wait())),
-                (Mode::First, true) => Box::pin(wait(p, ReturnWhen::FirstCompleted).deadline(run.gate.wait())),
-                (Mode::Exception, true) => Box::pin(wait(p, ReturnWhen::FirstException).deadline(run.gate.wait())),
-            };
+            let mut fut: Pin<Box<dyn std::future::Future<Output = Out>>> =
+                match (mode, with_deadline) {
+                    (Mode::All, false) => Box::pin(wait(p, ReturnWhen::AllCompleted)),
+                    (Mode::First, false) => Box::pin(wait(p, ReturnWhen::FirstCompleted)),
+                    (Mode::Exception, false) => Box::pin(wait(p, ReturnWhen::FirstException)),
+                    (Mode::All, true) => {
+                        Box::pin(wait(p, ReturnWhen::AllCompleted).deadline(run.gate.wait()))
+                    }
+                    (Mode::First, true) => {
+                        Box::pin(wait(p, ReturnWhen::FirstCompleted).deadline(run.gate.wait()))
+                    }
+                    (Mode::Exception, true) => {
+                        Box::pin(wait(p, ReturnWhen::FirstException).deadline(run.gate.wait()))
+                    }
+                };
             // The first poll of each wait: nothing new is done (unless the deadline fired).
             let mut out = match run.poll(fut.as_mut()) {
                 Some(out) => out,
                 None => return,
             };
             if out.is_some() {
-                assert!(with_deadline && case.deadline_at.is_some_and(|d| d <= s), "a wait returned with nothing done");
+                assert!(
+                    with_deadline && case.deadline_at.is_some_and(|d| d <= s),
+                    "a wait returned with nothing done"
+                );
             }
             while out.is_none() {
                 if run.drops_before(s) {
@@ -402,7 +448,10 @@ fn run_wait(case: &Case, mode: Mode) {
                         Some(out) => out,
                         None => return,
                     };
-                    assert!(out.is_some(), "the deadline fired, the wait is still pending");
+                    assert!(
+                        out.is_some(),
+                        "the deadline fired, the wait is still pending"
+                    );
                     break;
                 }
                 assert!(s < n, "every child released, the wait still pending");
@@ -419,14 +468,27 @@ fn run_wait(case: &Case, mode: Mode) {
                     Mode::First => true,
                     Mode::Exception => failed || released.len() == remaining,
                 };
-                assert_eq!(out.is_some(), should_return, "step {}: {mode:?} returned?", s - 1);
+                assert_eq!(
+                    out.is_some(),
+                    should_return,
+                    "step {}: {mode:?} returned?",
+                    s - 1
+                );
             }
             let (done, rest) = out.expect("returned");
-            assert_eq!(done_seen(&done), expected_done(case, &released), "done, in completion order");
+            assert_eq!(
+                done_seen(&done),
+                expected_done(case, &released),
+                "done, in completion order"
+            );
             assert_eq!(rest.len(), remaining - released.len(), "pending");
             let mut want_rest: Vec<usize> = case.order[s..].to_vec();
             want_rest.sort_unstable();
-            assert_eq!(rest.indices().collect::<Vec<_>>(), want_rest, "pending, by index");
+            assert_eq!(
+                rest.indices().collect::<Vec<_>>(),
+                want_rest,
+                "pending, by index"
+            );
             drop(done);
             released.clear();
             if with_deadline && case.deadline_at.is_some_and(|d| d <= s) {
@@ -454,10 +516,26 @@ fn run_as_completed(case: &Case) {
         while let Some(p) = pending.take() {
             let next = if deadline_live {
                 let st = as_completed(p).indexed().deadline(run.gate.wait());
-                drive_stream(run, &mut s, &mut resumed, &mut deadline_live, st, |item| item, |st| st.into_pending())
+                drive_stream(
+                    run,
+                    &mut s,
+                    &mut resumed,
+                    &mut deadline_live,
+                    st,
+                    |item| item,
+                    |st| st.into_pending(),
+                )
             } else {
                 let st = as_completed(p).indexed();
-                drive_stream(run, &mut s, &mut resumed, &mut deadline_live, st, Ok, |st| st.into_pending())
+                drive_stream(
+                    run,
+                    &mut s,
+                    &mut resumed,
+                    &mut deadline_live,
+                    st,
+                    Ok,
+                    |st| st.into_pending(),
+                )
             };
             match next {
                 None => return,
@@ -486,7 +564,10 @@ fn drive_stream<S: futures::Stream + Unpin>(
     loop {
         if *s == n {
             let end = run.poll(Pin::new(&mut st.next()))?;
-            assert!(matches!(end, Some(None)), "the stream ends once every child is yielded");
+            assert!(
+                matches!(end, Some(None)),
+                "the stream ends once every child is yielded"
+            );
             return Some(None);
         }
         if run.drops_before(*s) {
@@ -494,8 +575,13 @@ fn drive_stream<S: futures::Stream + Unpin>(
         }
         if *deadline_live && run.fires_before(*s) {
             run.gate.open();
-            let item = run.poll(Pin::new(&mut st.next()))?.expect("ready once the deadline fired");
-            assert!(matches!(item.map(&norm), Some(Err(TimeoutError { .. }))), "one TimeoutError");
+            let item = run
+                .poll(Pin::new(&mut st.next()))?
+                .expect("ready once the deadline fired");
+            assert!(
+                matches!(item.map(&norm), Some(Err(TimeoutError { .. }))),
+                "one TimeoutError"
+            );
             let end = run.poll(Pin::new(&mut st.next()))?;
             assert!(matches!(end, Some(None)), "then the end");
             *deadline_live = false;
@@ -514,7 +600,11 @@ fn drive_stream<S: futures::Stream + Unpin>(
         *s += 1;
         let item = out.expect("the released child is yielded at once");
         let (index, output) = norm(item.expect("not the end")).expect("not a timeout");
-        assert_eq!((index, seen(&output)), (i, token_of(case, i)), "yielded in completion order");
+        assert_eq!(
+            (index, seen(&output)),
+            (i, token_of(case, i)),
+            "yielded in completion order"
+        );
     }
 }
 
@@ -546,19 +636,27 @@ fn drive_group(run: &mut Run<'_>, fut: impl std::future::Future<Output = GroupOu
     let case = run.case;
     let n = case.n();
     let mut fut = Box::pin(fut);
-    let Some(first) = run.poll(fut.as_mut()) else { return };
+    let Some(first) = run.poll(fut.as_mut()) else {
+        return;
+    };
     assert!(first.is_none(), "nothing released yet");
     for s in 0..n {
         if run.drops_before(s) {
             return;
         }
         let i = case.order[s];
-        let Some(out) = run.step(s, fut.as_mut()) else { return };
+        let Some(out) = run.step(s, fut.as_mut()) else {
+            return;
+        };
         let failed = matches!(case.outcome(i), Outcome::Err(_));
         match out {
             None => assert!(s + 1 < n && !failed, "step {s}: still running"),
             Some(result) => {
-                assert_eq!(run.script.drops(), vec![1; n], "run returned with a child left");
+                assert_eq!(
+                    run.script.drops(),
+                    vec![1; n],
+                    "run returned with a child left"
+                );
                 match result {
                     Err(group) => {
                         assert!(failed, "step {s}: the group failed with no failure");
@@ -634,7 +732,7 @@ proptest! {
 // Exhaustive: drop after every step, a panic at every poll
 
 /// Every runner, by name.
-fn runners() -> Vec<(&'static str, fn(&Case))> {
+fn runners() -> Vec<Runner> {
     vec![
         ("gather", run_gather),
         ("try_gather", run_try_gather),
@@ -684,6 +782,7 @@ fn variants(base: &Case) -> Vec<Case> {
 /// Every combinator dropped after each step (k = 0..=n releases): each child and each output
 /// dropped exactly once, nothing leaked.
 #[test]
+#[cfg_attr(miri, ignore)] // a runtime, threads or a large N: too slow or out of reach under miri
 fn dropping_at_every_step_drops_each_child_and_output_exactly_once() {
     for (name, runner) in runners() {
         for case in variants(&base_case()) {
@@ -703,6 +802,7 @@ fn dropping_at_every_step_drops_each_child_and_output_exactly_once() {
 /// A panic at every poll of every child, and in every child's destructor, in every
 /// combinator: the panic comes out, each child is dropped exactly once, nothing leaks.
 #[test]
+#[cfg_attr(miri, ignore)] // a runtime, threads or a large N: too slow or out of reach under miri
 fn a_panic_at_every_child_poll_drops_each_child_exactly_once_and_leaks_nothing() {
     for (name, runner) in runners() {
         for base in variants(&base_case()) {
@@ -729,4 +829,3 @@ fn a_panic_at_every_child_poll_drops_each_child_exactly_once_and_leaks_nothing()
         }
     }
 }
-

@@ -484,6 +484,7 @@ on_each_executor! {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // a runtime, threads or a large N: too slow or out of reach under miri
 fn the_group_future_is_send_and_runs_in_tokio_spawn() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

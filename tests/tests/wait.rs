@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aiokit::{CancelledError, Done, IntoChildren, ReturnWhen, as_completed, gather, wait};
-use futures::channel::oneshot;
 use aiokit_tests::on_each_executor;
+use futures::channel::oneshot;
 use futures::future::{self, FusedFuture};
 use futures::{FutureExt, StreamExt, poll};
 

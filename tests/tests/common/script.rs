@@ -6,7 +6,6 @@
 //! then polls the combinator until it is quiet, so the completion order is the release order
 //! and each case is deterministic.
 
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -150,6 +149,8 @@ impl Script {
         let spec = self.specs[i];
         let go = move || {
             if spec.double_wake {
+                // On purpose: a clone of the waker, woken by value, then the waker itself.
+                #[allow(clippy::waker_clone_wake)]
                 waker.clone().wake();
             }
             waker.wake();
