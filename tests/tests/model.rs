@@ -253,9 +253,9 @@ fn quiet_panics() {
 /// Runs `body` on a fresh script of `case`, then checks what holds in every case: each child
 /// dropped exactly once, each output made at most once and dropped exactly once, no panic
 /// but scripted ones, nothing left allocated.
-fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) {
+fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) -> usize {
     quiet_panics();
-    let ((), measured) = measure(|| {
+    let (panics, measured) = measure(|| {
         let script = Script::new(case.children.clone());
         let mut run = Run {
             case,
@@ -293,16 +293,19 @@ fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) {
                 );
             }
         }
+        let panics = run.panics.len();
         drop(run);
+        panics
     });
     assert_eq!(measured.live, 0, "bytes left allocated after the case");
+    panics
 }
 
 /// An output as the model sees it: `(child, value)` in `Ok` or `Err`.
 type Seen = Result<(usize, u32), (usize, u32)>;
 
 /// A named runner.
-type Runner = (&'static str, fn(&Case));
+type Runner = (&'static str, fn(&Case) -> usize);
 
 fn token_of(case: &Case, i: usize) -> Seen {
     match case.outcome(i) {
@@ -330,7 +333,7 @@ fn expected_done(case: &Case, released: &[usize]) -> Vec<(usize, Seen)> {
 // ---------------------------------------------------------------------------------------------
 // One runner per combinator: drives a case and compares with the model as it goes.
 
-fn run_gather(case: &Case) {
+fn run_gather(case: &Case) -> usize {
     check(case, |run, children| {
         let n = case.n();
         let mut fut = Box::pin(gather(children));
@@ -355,10 +358,10 @@ fn run_gather(case: &Case) {
                 }
             }
         }
-    });
+    })
 }
 
-fn run_try_gather(case: &Case) {
+fn run_try_gather(case: &Case) -> usize {
     check(case, |run, children| {
         let n = case.n();
         let mut fut = Box::pin(try_gather(children));
@@ -390,7 +393,7 @@ fn run_try_gather(case: &Case) {
                 }
             }
         }
-    });
+    })
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -402,7 +405,7 @@ enum Mode {
 
 /// `wait` in `mode`, with a deadline when the case has one; after it returns, the rest is
 /// waited for again (FirstCompleted: one wait per completion), until nothing is pending.
-fn run_wait(case: &Case, mode: Mode) {
+fn run_wait(case: &Case, mode: Mode) -> usize {
     check(case, |run, children| {
         let n = case.n();
         let mut pending: Option<Pending<Child>> = Some(children.into_pending());
@@ -500,14 +503,14 @@ fn run_wait(case: &Case, mode: Mode) {
             drop(fut);
         }
         assert_eq!(s, n);
-    });
+    })
 }
 
 type Out = Result<Token, Token>;
 
 /// as_completed (indexed), with a deadline when the case has one; at `resume_at` it stops and
 /// goes on through `into_pending` and a new stream; after the deadline, likewise.
-fn run_as_completed(case: &Case) {
+fn run_as_completed(case: &Case) -> usize {
     check(case, |run, children| {
         let mut pending = Some(children.into_pending());
         let mut s = 0;
@@ -543,7 +546,7 @@ fn run_as_completed(case: &Case) {
             }
         }
         assert_eq!(s, case.n());
-    });
+    })
 }
 
 /// Reads `st` from step `*s` on. `None`: the run ended (dropped, or a panic); `Some(None)`:
@@ -612,7 +615,7 @@ type GroupOutput = Result<Vec<Task<Token>>, ExceptionGroup<Token>>;
 
 /// TaskGroup or LocalTaskGroup: the body starts every child and returns their handles; the
 /// first failure aborts the group (every other child dropped before `run` returns).
-fn run_task_group(case: &Case, local: bool) {
+fn run_task_group(case: &Case, local: bool) -> usize {
     check(case, |run, children| {
         if local {
             drive_group(
@@ -629,7 +632,7 @@ fn run_task_group(case: &Case, local: bool) {
                 }),
             );
         }
-    });
+    })
 }
 
 fn drive_group(run: &mut Run<'_>, fut: impl std::future::Future<Output = GroupOutput>) {
@@ -807,24 +810,30 @@ fn a_panic_at_every_child_poll_drops_each_child_exactly_once_and_leaks_nothing()
     for (name, runner) in runners() {
         for base in variants(&base_case()) {
             for child in 0..base.n() {
-                let mut cases = Vec::new();
-                // No child of these schedules is polled more than 8 times.
-                for poll in 1..=8 {
-                    let mut case = base.clone();
-                    case.children[child].panic_at_poll = Some(poll);
-                    cases.push(case);
-                }
+                let run = |case: Case| {
+                    catch_unwind(|| runner(&case)).unwrap_or_else(|p| {
+                        panic!("{name}, {case:?}: {:?}", p.downcast_ref::<String>())
+                    })
+                };
+                // No child of these schedules is polled more than 8 times; each is polled at
+                // least once, so one of these cases panics.
+                let at_polls: usize = (1..=8)
+                    .map(|poll| {
+                        let mut case = base.clone();
+                        case.children[child].panic_at_poll = Some(poll);
+                        run(case)
+                    })
+                    .sum();
+                assert!(at_polls >= 1, "{name}, child {child}: no poll panicked");
                 let mut case = base.clone();
                 case.children[child].panic_on_drop = true;
-                cases.push(case);
+                assert!(
+                    run(case) >= 1,
+                    "{name}, child {child}: its destructor did not panic"
+                );
                 let mut case = base.clone();
                 case.children[child].outcome = Outcome::Panic;
-                cases.push(case);
-                for case in cases {
-                    if let Err(p) = catch_unwind(|| runner(&case)) {
-                        panic!("{name}, {case:?}: {:?}", p.downcast_ref::<String>());
-                    }
-                }
+                run(case);
             }
         }
     }
