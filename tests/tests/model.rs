@@ -10,7 +10,8 @@
 //! after waking itself a few times) and polls the combinator until it is quiet, so a case's
 //! completion order is its release order and every case is deterministic. A case may drop the
 //! combinator before any step, fire its deadline, make one child panic (in the poll that
-//! completes it, at its n-th poll, or in its destructor).
+//! completes it, at its n-th poll, or in its destructor); in the TaskGroups, each child's task
+//! has a done-callback (some panic) that must run exactly once.
 //!
 //! `PROPTEST_CASES` sets the cases per property (default 1 250: 10 000 in all over the eight
 //! properties); `scripts/proptest.sh` runs many more. Below the properties, the exhaustive
@@ -82,16 +83,24 @@ fn outcome() -> impl Strategy<Value = Outcome> {
 }
 
 fn child_spec() -> impl Strategy<Value = ChildSpec> {
-    (outcome(), 0u8..3, prop::bool::weighted(0.1), any::<bool>()).prop_map(
-        |(outcome, self_wakes, other_thread, double_wake)| ChildSpec {
-            outcome,
-            self_wakes,
-            other_thread,
-            double_wake,
-            panic_on_drop: false,
-            panic_at_poll: None,
-        },
+    (
+        outcome(),
+        0u8..3,
+        prop::bool::weighted(0.1),
+        any::<bool>(),
+        prop::bool::weighted(0.05),
     )
+        .prop_map(
+            |(outcome, self_wakes, other_thread, double_wake, callback_panics)| ChildSpec {
+                outcome,
+                self_wakes,
+                other_thread,
+                double_wake,
+                panic_on_drop: false,
+                panic_at_poll: None,
+                callback_panics,
+            },
+        )
 }
 
 fn case(errors: bool) -> impl Strategy<Value = Case> {
@@ -158,6 +167,8 @@ struct Run<'a> {
     script: Arc<Script>,
     gate: Arc<Gate>,
     panics: Vec<ChildPanic>,
+    /// Each child's task has a done-callback that must run exactly once.
+    callbacks: bool,
 }
 
 impl Run<'_> {
@@ -247,6 +258,8 @@ fn quiet_panics() {
             })
         });
         common::script::on_helper_thread(|| {});
+        // Scripted callbacks panic on purpose: the hook stays quiet.
+        aiokit::set_done_callback_panic_hook(Box::new(|_| {}));
     });
 }
 
@@ -262,6 +275,7 @@ fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) -> usize {
             script: script.clone(),
             gate: Arc::new(Gate::default()),
             panics: Vec::new(),
+            callbacks: false,
         };
         let children = script.children();
         // The body owns the combinator: it is dropped (maybe panicking) when the body ends.
@@ -292,6 +306,13 @@ fn check(case: &Case, body: impl FnOnce(&mut Run<'_>, Vec<Child>)) -> usize {
                         || spec.outcome == Outcome::Panic
                 );
             }
+        }
+        if run.callbacks {
+            assert_eq!(
+                script.callbacks(),
+                vec![1; case.n()],
+                "each task's done-callback ran exactly once (panicking ones included)"
+            );
         }
         let panics = run.panics.len();
         drop(run);
@@ -617,18 +638,38 @@ type GroupOutput = Result<Vec<Task<Token>>, ExceptionGroup<Token>>;
 /// first failure aborts the group (every other child dropped before `run` returns).
 fn run_task_group(case: &Case, local: bool) -> usize {
     check(case, |run, children| {
+        run.callbacks = true;
+        let with_callbacks: Vec<_> = children
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| (c, run.script.callback::<Task<Token>>(i)))
+            .collect();
         if local {
             drive_group(
                 run,
                 LocalTaskGroup::run(async move |tg| {
-                    Ok(children.into_iter().map(|c| tg.create_task(c)).collect())
+                    Ok(with_callbacks
+                        .into_iter()
+                        .map(|(c, callback)| {
+                            let task = tg.create_task(c);
+                            task.add_done_callback(callback);
+                            task
+                        })
+                        .collect())
                 }),
             );
         } else {
             drive_group(
                 run,
                 TaskGroup::run(async move |tg| {
-                    Ok(children.into_iter().map(|c| tg.create_task(c)).collect())
+                    Ok(with_callbacks
+                        .into_iter()
+                        .map(|(c, callback)| {
+                            let task = tg.create_task(c);
+                            task.add_done_callback(callback);
+                            task
+                        })
+                        .collect())
                 }),
             );
         }
@@ -755,6 +796,7 @@ fn base_case() -> Case {
     children[2].other_thread = true;
     children[3].double_wake = true;
     children[4].outcome = Outcome::Err(99);
+    children[0].callback_panics = true;
     Case {
         children,
         order: vec![2, 0, 3, 1, 4],

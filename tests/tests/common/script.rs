@@ -35,6 +35,8 @@ pub struct ChildSpec {
     pub panic_on_drop: bool,
     /// Panics at its n-th poll (1-based), whatever the script says.
     pub panic_at_poll: Option<u32>,
+    /// Its task's done-callback (where the test adds one) panics.
+    pub callback_panics: bool,
 }
 
 impl ChildSpec {
@@ -46,6 +48,7 @@ impl ChildSpec {
             double_wake: false,
             panic_on_drop: false,
             panic_at_poll: None,
+            callback_panics: false,
         }
     }
 }
@@ -60,6 +63,7 @@ struct Slot {
     completed: bool,
     tokens_made: u32,
     tokens_dropped: u32,
+    callbacks: u32,
 }
 
 /// The shared state of one case's children.
@@ -172,6 +176,29 @@ impl Script {
 
     pub fn completed(&self, i: usize) -> bool {
         self.slots.lock().unwrap()[i].completed
+    }
+
+    /// A done-callback for child `i`'s task: counts its calls, panics if the spec says so.
+    pub fn callback<T>(self: &Arc<Self>, i: usize) -> impl FnMut(&T) + Send + 'static {
+        let script = self.clone();
+        move |_| {
+            script.slots.lock().unwrap()[i].callbacks += 1;
+            if script.specs[i].callback_panics {
+                std::panic::panic_any(ChildPanic {
+                    child: i,
+                    in_drop: false,
+                });
+            }
+        }
+    }
+
+    pub fn callbacks(&self) -> Vec<u32> {
+        self.slots
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| s.callbacks)
+            .collect()
     }
 
     /// `(made, dropped)` of every child's output token.
