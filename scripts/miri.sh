@@ -18,3 +18,12 @@ fi
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-strict-provenance}"
 # Large-N tests are too slow under the interpreter; they are marked #[cfg_attr(miri, ignore)].
 cargo +nightly miri test -p aiokit --lib "$@"
+
+# The integration tests that need no runtime: each rule's futures LocalPool variant (the
+# other executors are #[cfg_attr(miri, ignore)] in `on_each_executor!`), the tests on
+# futures' block_on, and a few cases of each model property. Stress and trybuild tests are
+# out of the interpreter's reach.
+# One case of up to 64 children per property already takes minutes in the interpreter.
+export PROPTEST_CASES="${PROPTEST_CASES:-1}"
+cargo +nightly miri test -p aiokit-tests --all-features \
+  --test gather --test wait --test as_completed --test task_group --test model "$@"

@@ -12,6 +12,8 @@ use proc_macro::TokenStream;
 
 mod coroutine;
 mod partial;
+#[cfg(test)]
+mod proptests;
 
 /// Makes a function a named, lazy coroutine, like asyncio's `async def` and
 /// `@asyncio.coroutine`.

@@ -120,22 +120,27 @@ macro_rules! on_each_executor {
             fn scenario<E: $crate::Exec>($ex: &E) $body
 
             #[test]
+            #[cfg_attr(miri, ignore)] // needs a runtime: miri runs futures_local_pool only
             fn tokio_current_thread() {
                 scenario(&$crate::tokio_current_thread());
             }
             #[test]
+            #[cfg_attr(miri, ignore)] // needs a runtime: miri runs futures_local_pool only
             fn tokio_multi_thread() {
                 scenario(&$crate::tokio_multi_thread());
             }
             #[test]
+            #[cfg_attr(miri, ignore)] // needs a runtime: miri runs futures_local_pool only
             fn smol() {
                 scenario(&$crate::Smol(smol::Executor::new()));
             }
             #[test]
+            #[cfg_attr(miri, ignore)] // needs a runtime: miri runs futures_local_pool only
             fn async_executor_local() {
                 scenario(&$crate::AsyncExecutorLocal(async_executor::LocalExecutor::new()));
             }
             #[test]
+            #[cfg_attr(miri, ignore)] // needs a runtime: miri runs futures_local_pool only
             fn futures_thread_pool() {
                 scenario(&$crate::FuturesThreadPool(futures_executor::ThreadPool::new().unwrap()));
             }

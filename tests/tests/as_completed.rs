@@ -10,8 +10,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use aiokit::{ReturnWhen, TimeoutError, as_completed, gather, wait};
+use aiokit_tests::on_each_executor;
 use futures::channel::oneshot;
-use futures::executor::block_on;
 use futures::stream::FusedStream;
 use futures::{FutureExt, StreamExt, future, poll};
 
@@ -47,158 +47,167 @@ fn channel_deadline() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
     (fire, fired.map(drop))
 }
 
-#[test]
-fn yields_in_completion_order() {
-    block_on(async {
-        let (mut senders, children) = children(5);
-        let mut stream = as_completed(children);
-        for i in [3, 0, 4, 1, 2] {
-            send(&mut senders, i);
-            assert_eq!(stream.next().await, Some(i as u32));
-        }
-        assert_eq!(stream.next().await, None);
-    });
-}
-
-#[test]
-fn yields_each_childs_outcome_exactly_once() {
-    block_on(async {
-        let n = 200;
-        let (mut senders, children) = children(n);
-        // Many complete between two reads, in a scrambled order.
-        let mut i = 0;
-        for _ in 0..n {
-            send(&mut senders, i);
-            i = (i + 7) % n;
-        }
-        let mut got: Vec<(usize, u32)> = as_completed(children).indexed().collect().await;
-        assert_eq!(got.len(), n);
-        got.sort_unstable();
-        assert!(
-            got.iter()
-                .enumerate()
-                .all(|(i, &(j, v))| i == j && v == i as u32)
-        );
-    });
-}
-
-#[test]
-fn empty_input_yields_nothing() {
-    block_on(async {
-        let mut stream = as_completed(Vec::<future::Ready<u8>>::new());
-        assert!(stream.is_empty());
-        assert_eq!(stream.next().await, None);
-        assert!(stream.is_terminated());
-        let mut timed = as_completed(Vec::<future::Ready<u8>>::new()).deadline(future::ready(()));
-        assert_eq!(
-            timed.next().await,
-            None,
-            "no timeout error when nothing is left"
-        );
-    });
-}
-
-#[test]
-fn indexed_yields_index_and_output() {
-    block_on(async {
-        let (mut senders, children) = children(3);
-        let mut stream = as_completed(children.into_iter().map(|c| c.map(|v| v * 10))).indexed();
-        send(&mut senders, 2);
-        assert_eq!(stream.next().await, Some((2, 20)));
-        send(&mut senders, 0);
-        assert_eq!(stream.next().await, Some((0, 0)));
-    });
-}
-
-#[test]
-fn timeout_yields_one_timeout_error_then_ends() {
-    block_on(async {
-        let (mut senders, children) = children(3);
-        let (fire, deadline) = channel_deadline();
-        let mut stream = as_completed(children).deadline(deadline);
-        send(&mut senders, 1);
-        assert_eq!(stream.next().await, Some(Ok(1)));
-        fire.send(()).unwrap();
-        assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
-        assert_eq!(stream.next().await, None);
-        assert!(stream.is_terminated());
-        // Completing later changes nothing for the ended stream.
-        send(&mut senders, 0);
-        assert_eq!(stream.next().await, None);
-    });
-}
-
-#[test]
-fn timeout_cancels_nothing_and_into_pending_gives_the_unfinished_children_back() {
-    block_on(async {
-        let (mut senders, children) = children(4);
-        let (fire, deadline) = channel_deadline();
-        let mut stream = as_completed(children).indexed().deadline(deadline);
-        send(&mut senders, 2);
-        assert_eq!(stream.next().await, Some(Ok((2, 2))));
-        fire.send(()).unwrap();
-        assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
-        let pending = stream.into_pending();
-        assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1, 3]);
-        for i in [0, 1, 3] {
-            send(&mut senders, i);
-        }
-        assert_eq!(gather(pending).await, [0, 1, 3]);
-    });
-}
-
-#[test]
-fn a_child_completing_in_the_deadlines_poll_is_yielded_before_the_error() {
-    block_on(async {
-        let (mut senders, children) = children(2);
-        let (fire, deadline) = channel_deadline();
-        let mut stream = as_completed(children).deadline(deadline);
-        assert!(poll!(stream.next()).is_pending());
-        send(&mut senders, 0);
-        fire.send(()).unwrap();
-        assert_eq!(stream.next().await, Some(Ok(0)));
-        assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
-        assert_eq!(stream.next().await, None);
-    });
-}
-
-#[test]
-fn can_be_resumed_after_a_break_and_yields_the_rest() {
-    block_on(async {
-        let (mut senders, children) = children(4);
-        for i in 0..4 {
-            send(&mut senders, i);
-        }
-        let mut stream = as_completed(children);
-        let mut first = Vec::new();
-        while let Some(v) = stream.next().await {
-            first.push(v);
-            if first.len() == 2 {
-                break;
+on_each_executor! {
+    fn yields_in_completion_order(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(5);
+            let mut stream = as_completed(children);
+            for i in [3, 0, 4, 1, 2] {
+                send(&mut senders, i);
+                assert_eq!(stream.next().await, Some(i as u32));
             }
-        }
-        assert_eq!(stream.len(), 2);
-        let rest: Vec<u32> = stream.collect().await;
-        let mut all = [first, rest].concat();
-        all.sort_unstable();
-        assert_eq!(all, [0, 1, 2, 3]);
-    });
+            assert_eq!(stream.next().await, None);
+        });
+    }
 }
 
-#[test]
-fn accepts_the_pending_set_of_a_wait() {
-    block_on(async {
-        let (mut senders, children) = children(3);
-        send(&mut senders, 1);
-        let (done, pending) = wait(children, ReturnWhen::FirstCompleted).await;
-        assert_eq!(done[0].index, 1);
-        let mut stream = as_completed(pending).indexed();
-        send(&mut senders, 2);
-        assert_eq!(stream.next().await, Some((2, 2)));
-        send(&mut senders, 0);
-        assert_eq!(stream.next().await, Some((0, 0)));
-        assert_eq!(stream.next().await, None);
-    });
+on_each_executor! {
+    fn yields_each_childs_outcome_exactly_once(ex) {
+        ex.block_on(async {
+            let n = 200;
+            let (mut senders, children) = children(n);
+            // Many complete between two reads, in a scrambled order.
+            let mut i = 0;
+            for _ in 0..n {
+                send(&mut senders, i);
+                i = (i + 7) % n;
+            }
+            let mut got: Vec<(usize, u32)> = as_completed(children).indexed().collect().await;
+            assert_eq!(got.len(), n);
+            got.sort_unstable();
+            assert!(
+                got.iter()
+                    .enumerate()
+                    .all(|(i, &(j, v))| i == j && v == i as u32)
+            );
+        });
+    }
+}
+
+on_each_executor! {
+    fn empty_input_yields_nothing(ex) {
+        ex.block_on(async {
+            let mut stream = as_completed(Vec::<future::Ready<u8>>::new());
+            assert!(stream.is_empty());
+            assert_eq!(stream.next().await, None);
+            assert!(stream.is_terminated());
+            let mut timed = as_completed(Vec::<future::Ready<u8>>::new()).deadline(future::ready(()));
+            assert_eq!(
+                timed.next().await,
+                None,
+                "no timeout error when nothing is left"
+            );
+        });
+    }
+}
+
+on_each_executor! {
+    fn indexed_yields_index_and_output(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(3);
+            let mut stream = as_completed(children.into_iter().map(|c| c.map(|v| v * 10))).indexed();
+            send(&mut senders, 2);
+            assert_eq!(stream.next().await, Some((2, 20)));
+            send(&mut senders, 0);
+            assert_eq!(stream.next().await, Some((0, 0)));
+        });
+    }
+}
+
+on_each_executor! {
+    fn timeout_yields_one_timeout_error_then_ends(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(3);
+            let (fire, deadline) = channel_deadline();
+            let mut stream = as_completed(children).deadline(deadline);
+            send(&mut senders, 1);
+            assert_eq!(stream.next().await, Some(Ok(1)));
+            fire.send(()).unwrap();
+            assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
+            assert_eq!(stream.next().await, None);
+            assert!(stream.is_terminated());
+            // Completing later changes nothing for the ended stream.
+            send(&mut senders, 0);
+            assert_eq!(stream.next().await, None);
+        });
+    }
+}
+
+on_each_executor! {
+    fn timeout_cancels_nothing_and_into_pending_gives_the_unfinished_children_back(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(4);
+            let (fire, deadline) = channel_deadline();
+            let mut stream = as_completed(children).indexed().deadline(deadline);
+            send(&mut senders, 2);
+            assert_eq!(stream.next().await, Some(Ok((2, 2))));
+            fire.send(()).unwrap();
+            assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
+            let pending = stream.into_pending();
+            assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1, 3]);
+            for i in [0, 1, 3] {
+                send(&mut senders, i);
+            }
+            assert_eq!(gather(pending).await, [0, 1, 3]);
+        });
+    }
+}
+
+on_each_executor! {
+    fn a_child_completing_in_the_deadlines_poll_is_yielded_before_the_error(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(2);
+            let (fire, deadline) = channel_deadline();
+            let mut stream = as_completed(children).deadline(deadline);
+            assert!(poll!(stream.next()).is_pending());
+            send(&mut senders, 0);
+            fire.send(()).unwrap();
+            assert_eq!(stream.next().await, Some(Ok(0)));
+            assert_eq!(stream.next().await, Some(Err(TimeoutError::new())));
+            assert_eq!(stream.next().await, None);
+        });
+    }
+}
+
+on_each_executor! {
+    fn can_be_resumed_after_a_break_and_yields_the_rest(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(4);
+            for i in 0..4 {
+                send(&mut senders, i);
+            }
+            let mut stream = as_completed(children);
+            let mut first = Vec::new();
+            while let Some(v) = stream.next().await {
+                first.push(v);
+                if first.len() == 2 {
+                    break;
+                }
+            }
+            assert_eq!(stream.len(), 2);
+            let rest: Vec<u32> = stream.collect().await;
+            let mut all = [first, rest].concat();
+            all.sort_unstable();
+            assert_eq!(all, [0, 1, 2, 3]);
+        });
+    }
+}
+
+on_each_executor! {
+    fn accepts_the_pending_set_of_a_wait(ex) {
+        ex.block_on(async {
+            let (mut senders, children) = children(3);
+            send(&mut senders, 1);
+            let (done, pending) = wait(children, ReturnWhen::FirstCompleted).await;
+            assert_eq!(done[0].index, 1);
+            let mut stream = as_completed(pending).indexed();
+            send(&mut senders, 2);
+            assert_eq!(stream.next().await, Some((2, 2)));
+            send(&mut senders, 0);
+            assert_eq!(stream.next().await, Some((0, 0)));
+            assert_eq!(stream.next().await, None);
+        });
+    }
 }
 
 #[test]
@@ -209,21 +218,22 @@ fn dropping_the_stream_drops_the_children_left() {
     assert!(tx.is_canceled());
 }
 
-#[test]
-fn is_fused_and_shows_its_state() {
-    block_on(async {
-        let mut stream = pin!(as_completed([future::ready(1)]));
-        assert!(!stream.is_terminated());
-        assert_eq!(futures::Stream::size_hint(&*stream), (1, Some(1)));
-        assert_eq!(
-            format!("{stream:?}"),
-            "AsCompleted { pending: Pending { children: 1, running: 1 }, has_deadline: false, \
-             ended: false }"
-        );
-        assert_eq!(stream.next().await, Some(1));
-        assert!(matches!(poll!(stream.next()), Poll::Ready(None)));
-        assert!(stream.is_terminated());
-    });
+on_each_executor! {
+    fn is_fused_and_shows_its_state(ex) {
+        ex.block_on(async {
+            let mut stream = pin!(as_completed([future::ready(1)]));
+            assert!(!stream.is_terminated());
+            assert_eq!(futures::Stream::size_hint(&*stream), (1, Some(1)));
+            assert_eq!(
+                format!("{stream:?}"),
+                "AsCompleted { pending: Pending { children: 1, running: 1 }, has_deadline: false, \
+                 ended: false }"
+            );
+            assert_eq!(stream.next().await, Some(1));
+            assert!(matches!(poll!(stream.next()), Poll::Ready(None)));
+            assert!(stream.is_terminated());
+        });
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -249,7 +259,7 @@ mod a_timed_stream_gives_back_its_unfinished_children_after_being_polled {
 
     #[test]
     fn with_a_duration() {
-        block_on(async {
+        futures::executor::block_on(async {
             let (mut txs, rxs) = children(3);
             let mut cups = as_completed(rxs).timeout(Duration::from_secs(3600));
             assert_unpin(&cups);
@@ -272,7 +282,7 @@ mod a_timed_stream_gives_back_its_unfinished_children_after_being_polled {
 
     #[test]
     fn with_a_deadline_future_that_is_not_unpin() {
-        block_on(async {
+        futures::executor::block_on(async {
             let (mut txs, rxs) = children(2);
             let (fire, fired) = oneshot::channel::<()>();
             // An `async` block is `!Unpin`; the stream is `Unpin` all the same.

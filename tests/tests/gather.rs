@@ -292,6 +292,7 @@ fn a_child_panic_unwinds_after_every_other_child_is_dropped_exactly_once() {
 
 // Wakes from other threads: children woken by tokio worker threads complete.
 #[test]
+#[cfg_attr(miri, ignore)] // a runtime, threads or a large N: too slow or out of reach under miri
 fn wakes_from_other_threads_complete() {
     let rt = aiokit_tests::tokio_multi_thread();
     let n = 2000u64;
@@ -316,6 +317,7 @@ fn wakes_from_other_threads_complete() {
 
 // A million children complete (each pending once, so each is woken and polled twice).
 #[test]
+#[cfg_attr(miri, ignore)] // a runtime, threads or a large N: too slow or out of reach under miri
 fn one_million_children_complete() {
     let n = 1_000_000u64;
     let children = (0..n).map(|i| async move {

@@ -997,3 +997,137 @@ fn a_local_callback_removed_from_another_thread_is_dropped_on_its_own_thread() {
     assert_eq!(dropped_on.get(), Some(thread::current().id()));
     assert_eq!(local.result(), Ok(&1));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Handles under hostile user code: destructors that panic, callbacks whose `==` or `Drop`
+// call back into the task.
+
+/// A future that completes at once with `1`, or stays pending, and panics when dropped.
+struct PanicsWhenDropped {
+    ready: bool,
+}
+
+impl std::future::Future for PanicsWhenDropped {
+    type Output = i32;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<i32> {
+        if self.ready {
+            std::task::Poll::Ready(1)
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("the future's destructor panics");
+        }
+    }
+}
+
+/// A task always ends, also when its future's destructor panics: after completing and when
+/// cancelled (it ends cancelled).
+#[test]
+fn a_task_ends_even_when_its_futures_destructor_panics() {
+    let mut pool = futures::executor::LocalPool::new();
+    let completed = aiokit::spawn_local_task(&pool.spawner(), PanicsWhenDropped { ready: true });
+    let cancelled = aiokit::spawn_local_task(&pool.spawner(), PanicsWhenDropped { ready: false });
+    for _ in 0..4 {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.run_until_stalled()));
+    }
+    assert!(completed.done(), "the completed task ends");
+    // Its output, or cancelled: either way an outcome, not a task pending forever.
+    assert!(
+        matches!(completed.result(), Ok(&1)) || completed.cancelled(),
+        "{:?}",
+        completed.result()
+    );
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        cancelled.cancel();
+        pool.run_until_stalled();
+    }));
+    for _ in 0..4 {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.run_until_stalled()));
+    }
+    assert!(
+        cancelled.done() && cancelled.cancelled(),
+        "the cancelled task ends cancelled"
+    );
+}
+
+/// A callback whose `==` and destructor use the task they are registered on.
+struct Reentrant {
+    task: Arc<Mutex<Option<Task<i32>>>>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Reentrant {
+    fn touch(&self) {
+        if let Some(task) = self.task.lock().unwrap().clone() {
+            // Each of these takes the task's lock.
+            let _ = task.done();
+            let _ = task.name();
+            self.calls.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl PartialEq for Reentrant {
+    fn eq(&self, _: &Self) -> bool {
+        self.touch();
+        true
+    }
+}
+
+impl Drop for Reentrant {
+    fn drop(&mut self) {
+        self.touch();
+    }
+}
+
+impl DoneCallback<i32> for Reentrant {
+    fn call(&mut self, _: &Task<i32>) {}
+}
+
+/// `remove_done_callback` compares and drops callbacks with no lock of the task held: a
+/// callback's `==` or `Drop` may call the task's methods. Run on a thread of its own, with a
+/// generous limit, so a deadlock fails the test instead of hanging it.
+#[test]
+fn remove_done_callback_compares_and_drops_with_no_lock_held() {
+    let (done, finished) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut pool = futures::executor::LocalPool::new();
+        let (_gate, gated) = oneshot::channel::<()>();
+        let task = aiokit::spawn_local_task(&pool.spawner(), async move {
+            let _ = gated.await;
+            1
+        });
+        pool.run_until_stalled();
+        let slot = Arc::new(Mutex::new(None));
+        let calls = Arc::new(AtomicUsize::new(0));
+        task.add_done_callback(Reentrant {
+            task: slot.clone(),
+            calls: calls.clone(),
+        });
+        *slot.lock().unwrap() = Some(task.clone().into_task());
+        let probe = Reentrant {
+            task: Arc::new(Mutex::new(None)),
+            calls: calls.clone(),
+        };
+        let removed = task.remove_done_callback(&probe);
+        *slot.lock().unwrap() = None; // breaks the cycle task -> callback -> task
+        done.send((removed, calls.load(Ordering::SeqCst))).unwrap();
+    });
+    let (removed, calls) = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("remove_done_callback deadlocked (no answer in 60 s)");
+    assert_eq!(removed, 1);
+    // The registered callback's `==` (or the probe's, whichever side is compared) and its
+    // destructor both reached the task.
+    assert!(calls >= 1, "{calls}");
+}

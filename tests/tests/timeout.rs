@@ -16,6 +16,8 @@ use aiokit::{TimeoutError, timeout, timeout_at, wait_for, wait_for_deadline};
 use futures::FutureExt;
 use futures::channel::oneshot;
 use futures::executor::{LocalPool, block_on};
+
+use aiokit_tests::on_each_executor;
 use futures::future::{self, FusedFuture};
 use futures::task::LocalSpawnExt;
 
@@ -105,36 +107,38 @@ async fn on_expiry_the_inner_is_dropped_before_timeout_error_tokio_clock() {
     assert_eq!(*log.borrow(), ["inner dropped", "error observed"]);
 }
 
-#[test]
-fn zero_timeout_ready_inner_gives_result() {
-    // Every form of a zero or past timeout, on futures' block_on.
-    assert_eq!(block_on(wait_for(async { 1 }, Duration::ZERO)), Ok(1));
-    assert_eq!(block_on(timeout(Duration::ZERO, async { 2 })), Ok(2));
-    let past = Instant::now() - Duration::from_secs(1);
-    assert_eq!(block_on(timeout_at(past, async { 3 })), Ok(3));
-    assert_eq!(
-        block_on(wait_for_deadline(async { 4 }, future::ready(()))),
-        Ok(4)
-    );
+on_each_executor! {
+    fn zero_timeout_ready_inner_gives_result(ex) {
+        // Every form of a zero or past timeout, on futures' block_on.
+        assert_eq!(ex.block_on(wait_for(async { 1 }, Duration::ZERO)), Ok(1));
+        assert_eq!(ex.block_on(timeout(Duration::ZERO, async { 2 })), Ok(2));
+        let past = Instant::now() - Duration::from_secs(1);
+        assert_eq!(ex.block_on(timeout_at(past, async { 3 })), Ok(3));
+        assert_eq!(
+            ex.block_on(wait_for_deadline(async { 4 }, future::ready(()))),
+            Ok(4)
+        );
+    }
 }
 
-#[test]
-fn zero_timeout_pending_inner_times_out_without_polling_again() {
-    let log = Log::default();
-    let past = Instant::now() - Duration::from_secs(1);
-    type Timed = Pin<Box<dyn Future<Output = Result<u32, TimeoutError>>>>;
-    let cases: Vec<Box<dyn Fn(Probe) -> Timed>> = vec![
-        Box::new(|p| Box::pin(wait_for(p, Duration::ZERO))),
-        Box::new(|p| Box::pin(timeout(Duration::ZERO, p))),
-        Box::new(move |p| Box::pin(timeout_at(past, p))),
-        Box::new(|p| Box::pin(wait_for_deadline(p, future::ready(())))),
-    ];
-    for make in cases {
-        let (probe, polls) = Probe::new(&log);
-        log.borrow_mut().clear();
-        assert_eq!(block_on(make(probe)), Err(TimeoutError::new()));
-        assert_eq!(polls.get(), 1, "polled once, never again");
-        assert_eq!(*log.borrow(), ["inner dropped"]);
+on_each_executor! {
+    fn zero_timeout_pending_inner_times_out_without_polling_again(ex) {
+        let log = Log::default();
+        let past = Instant::now() - Duration::from_secs(1);
+        type Timed = Pin<Box<dyn Future<Output = Result<u32, TimeoutError>>>>;
+        let cases: Vec<Box<dyn Fn(Probe) -> Timed>> = vec![
+            Box::new(|p| Box::pin(wait_for(p, Duration::ZERO))),
+            Box::new(|p| Box::pin(timeout(Duration::ZERO, p))),
+            Box::new(move |p| Box::pin(timeout_at(past, p))),
+            Box::new(|p| Box::pin(wait_for_deadline(p, future::ready(())))),
+        ];
+        for make in cases {
+            let (probe, polls) = Probe::new(&log);
+            log.borrow_mut().clear();
+            assert_eq!(ex.block_on(make(probe)), Err(TimeoutError::new()));
+            assert_eq!(polls.get(), 1, "polled once, never again");
+            assert_eq!(*log.borrow(), ["inner dropped"]);
+        }
     }
 }
 
@@ -219,16 +223,17 @@ fn nested_timeouts_only_the_outer_reports_whatever_the_inner_made_of_it() {
     assert_eq!(pool.run_until(siblings), Err(TimeoutError::new()));
 }
 
-#[test]
-fn a_ready_inner_never_polls_the_deadline() {
-    let polls = Rc::new(Cell::new(0));
-    let counted = polls.clone();
-    let deadline = future::poll_fn(move |_| {
-        counted.set(counted.get() + 1);
-        Poll::Ready(())
-    });
-    assert_eq!(block_on(wait_for_deadline(async { 5 }, deadline)), Ok(5));
-    assert_eq!(polls.get(), 0);
+on_each_executor! {
+    fn a_ready_inner_never_polls_the_deadline(ex) {
+        let polls = Rc::new(Cell::new(0));
+        let counted = polls.clone();
+        let deadline = future::poll_fn(move |_| {
+            counted.set(counted.get() + 1);
+            Poll::Ready(())
+        });
+        assert_eq!(ex.block_on(wait_for_deadline(async { 5 }, deadline)), Ok(5));
+        assert_eq!(polls.get(), 0);
+    }
 }
 
 // ---- more of the contract ----------------------------------------------------------------
@@ -262,13 +267,14 @@ fn nested_inner_finishing_with_the_outer_deadline_wins() {
     assert_eq!(pool.run_until(handle), Ok(Ok(9)));
 }
 
-#[test]
-fn an_inner_timeout_that_outlives_its_expired_outer_keeps_its_own_outcome() {
-    // The outer one reports; the inner one, kept alive by `Shared`, has its own error.
-    let inner = wait_for_deadline(future::pending::<()>(), future::ready(())).shared();
-    let outer = wait_for_deadline(inner.clone(), future::ready(()));
-    assert_eq!(block_on(outer), Err(TimeoutError::new()));
-    assert_eq!(block_on(inner), Err(TimeoutError::new()));
+on_each_executor! {
+    fn an_inner_timeout_that_outlives_its_expired_outer_keeps_its_own_outcome(ex) {
+        // The outer one reports; the inner one, kept alive by `Shared`, has its own error.
+        let inner = wait_for_deadline(future::pending::<()>(), future::ready(())).shared();
+        let outer = wait_for_deadline(inner.clone(), future::ready(()));
+        assert_eq!(ex.block_on(outer), Err(TimeoutError::new()));
+        assert_eq!(ex.block_on(inner), Err(TimeoutError::new()));
+    }
 }
 
 #[test]
@@ -319,35 +325,37 @@ fn polling_after_completion_panics() {
     let _ = Pin::new(&mut job).poll(&mut cx);
 }
 
-#[test]
-fn dropping_the_timeout_drops_the_inner_and_the_deadline() {
-    struct LogDrop(Log, &'static str);
-    impl Drop for LogDrop {
-        fn drop(&mut self) {
-            self.0.borrow_mut().push(self.1);
+on_each_executor! {
+    fn dropping_the_timeout_drops_the_inner_and_the_deadline(ex) {
+        struct LogDrop(Log, &'static str);
+        impl Drop for LogDrop {
+            fn drop(&mut self) {
+                self.0.borrow_mut().push(self.1);
+            }
         }
+        let log = Log::default();
+        let (probe, _) = Probe::new(&log);
+        let guard = LogDrop(log.clone(), "deadline dropped");
+        let deadline = async move {
+            let _guard = guard;
+            future::pending::<()>().await;
+        };
+        let mut job = Box::pin(wait_for_deadline(probe, deadline));
+        assert!(ex.block_on(future::poll_immediate(&mut job)).is_none());
+        drop(job);
+        let mut dropped = log.borrow().clone();
+        dropped.sort_unstable();
+        assert_eq!(dropped, ["deadline dropped", "inner dropped"]);
     }
-    let log = Log::default();
-    let (probe, _) = Probe::new(&log);
-    let guard = LogDrop(log.clone(), "deadline dropped");
-    let deadline = async move {
-        let _guard = guard;
-        future::pending::<()>().await;
-    };
-    let mut job = Box::pin(wait_for_deadline(probe, deadline));
-    assert!(block_on(future::poll_immediate(&mut job)).is_none());
-    drop(job);
-    let mut dropped = log.borrow().clone();
-    dropped.sort_unstable();
-    assert_eq!(dropped, ["deadline dropped", "inner dropped"]);
 }
 
-#[test]
-fn debug_shows_the_state() {
-    let mut job = wait_for_deadline(future::ready(1), future::pending::<()>());
-    assert_eq!(format!("{job:?}"), "WaitFor { done: false }");
-    assert_eq!(block_on(&mut job), Ok(1));
-    assert_eq!(format!("{job:?}"), "WaitFor { done: true }");
+on_each_executor! {
+    fn debug_shows_the_state(ex) {
+        let mut job = wait_for_deadline(future::ready(1), future::pending::<()>());
+        assert_eq!(format!("{job:?}"), "WaitFor { done: false }");
+        assert_eq!(ex.block_on(&mut job), Ok(1));
+        assert_eq!(format!("{job:?}"), "WaitFor { done: true }");
+    }
 }
 
 // ---- Duration forms on each executor ------------------------------------------------------

@@ -12,8 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aiokit::{CancelledError, Done, IntoChildren, ReturnWhen, as_completed, gather, wait};
+use aiokit_tests::on_each_executor;
 use futures::channel::oneshot;
-use futures::executor::block_on;
 use futures::future::{self, FusedFuture};
 use futures::{FutureExt, poll};
 
@@ -96,242 +96,252 @@ fn indices<T>(done: &[Done<T>]) -> Vec<usize> {
     done.iter().map(|d| d.index).collect()
 }
 
-#[test]
-fn never_raises_for_a_childs_failure() {
-    block_on(async {
-        let children = [
-            future::ready(Ok(1)),
-            future::ready(Err("burnt")),
-            future::ready(Ok(3)),
-        ];
-        let (done, pending) = wait(children, ReturnWhen::AllCompleted).await;
-        assert!(pending.is_empty());
-        let outputs: Vec<_> = done.into_iter().map(Done::into_output).collect();
-        assert_eq!(outputs, [Ok(1), Err("burnt"), Ok(3)]);
-    });
+on_each_executor! {
+    fn never_raises_for_a_childs_failure(ex) {
+        ex.block_on(async {
+            let children = [
+                future::ready(Ok(1)),
+                future::ready(Err("burnt")),
+                future::ready(Ok(3)),
+            ];
+            let (done, pending) = wait(children, ReturnWhen::AllCompleted).await;
+            assert!(pending.is_empty());
+            let outputs: Vec<_> = done.into_iter().map(Done::into_output).collect();
+            assert_eq!(outputs, [Ok(1), Err("burnt"), Ok(3)]);
+        });
+    }
 }
 
-#[test]
-fn never_cancels_anything_also_not_on_timeout() {
-    block_on(async {
-        let (mut probes, children) = probes(3);
-        probes.send(0);
-        let (done, pending) = wait(children, ReturnWhen::FirstCompleted).await;
-        assert_eq!(indices(&done), [0]);
-        // Child 0 finished (and its future was dropped then); the others are untouched.
-        assert_eq!((probes.drops.get(), pending.len()), (1, 2));
+on_each_executor! {
+    fn never_cancels_anything_also_not_on_timeout(ex) {
+        ex.block_on(async {
+            let (mut probes, children) = probes(3);
+            probes.send(0);
+            let (done, pending) = wait(children, ReturnWhen::FirstCompleted).await;
+            assert_eq!(indices(&done), [0]);
+            // Child 0 finished (and its future was dropped then); the others are untouched.
+            assert_eq!((probes.drops.get(), pending.len()), (1, 2));
 
-        let (fire, deadline) = channel_deadline();
-        fire.send(()).unwrap();
-        let (done, pending) = wait(pending, ReturnWhen::AllCompleted)
-            .deadline(deadline)
-            .await;
-        assert!(done.is_empty());
-        assert_eq!((probes.drops.get(), pending.len()), (1, 2));
-        // Still runnable.
-        probes.send(1);
-        probes.send(2);
-        assert_eq!(gather(pending).await, [1, 2]);
-    });
+            let (fire, deadline) = channel_deadline();
+            fire.send(()).unwrap();
+            let (done, pending) = wait(pending, ReturnWhen::AllCompleted)
+                .deadline(deadline)
+                .await;
+            assert!(done.is_empty());
+            assert_eq!((probes.drops.get(), pending.len()), (1, 2));
+            // Still runnable.
+            probes.send(1);
+            probes.send(2);
+            assert_eq!(gather(pending).await, [1, 2]);
+        });
+    }
 }
 
-#[test]
-fn first_completed_returns_when_at_least_one_child_is_done() {
-    block_on(async {
-        let (senders, children) = children::<u32>(3);
-        let mut waiting = pin!(wait(children, ReturnWhen::FirstCompleted));
-        assert!(poll!(waiting.as_mut()).is_pending());
-        let mut senders = senders.into_iter();
-        let _s0 = senders.next();
-        senders.next().unwrap().send(10).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("child 1 is done");
-        };
-        assert_eq!(
-            done,
-            [Done {
-                index: 1,
-                output: 10
-            }]
-        );
-        assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
-    });
-}
-
-#[test]
-fn first_completed_done_holds_every_child_that_completed_by_then() {
-    block_on(async {
-        let (senders, children) = children::<u32>(4);
-        let mut waiting = pin!(wait(children, ReturnWhen::FirstCompleted));
-        assert!(poll!(waiting.as_mut()).is_pending());
-        let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
-        // Two complete before the next poll: both are in `done`.
-        senders[3].take().unwrap().send(3).unwrap();
-        senders[1].take().unwrap().send(1).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("children are done");
-        };
-        let mut got = indices(&done);
-        got.sort_unstable();
-        assert_eq!(got, [1, 3]);
-        assert_eq!(pending.len(), 2);
-    });
-}
-
-#[test]
-fn first_exception_returns_at_the_first_child_that_failed() {
-    block_on(async {
-        let (senders, children) = children::<Result<u32, &str>>(3);
-        let mut senders = senders.into_iter();
-        let (s0, s1, _s2) = (
-            senders.next().unwrap(),
-            senders.next().unwrap(),
-            senders.next().unwrap(),
-        );
-        let mut waiting = pin!(wait(children, ReturnWhen::FirstException));
-        s0.send(Ok(0)).unwrap();
-        // A success does not end a FirstException wait.
-        assert!(poll!(waiting.as_mut()).is_pending());
-        s1.send(Err("burnt")).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("child 1 failed");
-        };
-        assert_eq!(
-            done,
-            [
-                Done {
-                    index: 0,
-                    output: Ok(0)
-                },
-                Done {
-                    index: 1,
-                    output: Err("burnt")
-                }
-            ]
-        );
-        assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
-    });
-}
-
-#[test]
-fn first_exception_with_no_failure_is_all_completed() {
-    block_on(async {
-        let (senders, children) = children::<Result<u32, &str>>(3);
-        let mut waiting = pin!(wait(children, ReturnWhen::FirstException));
-        let mut senders = senders.into_iter().enumerate();
-        for (i, tx) in senders.by_ref().take(2) {
-            tx.send(Ok(i as u32)).unwrap();
+on_each_executor! {
+    fn first_completed_returns_when_at_least_one_child_is_done(ex) {
+        ex.block_on(async {
+            let (senders, children) = children::<u32>(3);
+            let mut waiting = pin!(wait(children, ReturnWhen::FirstCompleted));
             assert!(poll!(waiting.as_mut()).is_pending());
-        }
-        let (i, tx) = senders.next().unwrap();
-        tx.send(Ok(i as u32)).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("all done");
-        };
-        assert_eq!(indices(&done), [0, 1, 2]);
-        assert!(pending.is_empty());
-    });
+            let mut senders = senders.into_iter();
+            let _s0 = senders.next();
+            senders.next().unwrap().send(10).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("child 1 is done");
+            };
+            assert_eq!(
+                done,
+                [Done {
+                    index: 1,
+                    output: 10
+                }]
+            );
+            assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
+        });
+    }
 }
 
-#[test]
-fn a_cancelled_child_is_not_a_failure() {
-    block_on(async {
-        // A child cancelled through the pending set...
-        let (senders, children) = children::<Result<u32, CancelledError>>(3);
-        let mut pending = children.into_pending();
-        assert!(pending.cancel(1));
-        // ...and a child whose output says it was cancelled (a cancelled `Task` handle).
-        let mut senders = senders.into_iter();
-        senders
-            .next()
-            .unwrap()
-            .send(Err(CancelledError::new()))
-            .unwrap();
-        let _s1 = senders.next();
-        let s2 = senders.next().unwrap();
-        let mut waiting = pin!(wait(pending, ReturnWhen::FirstException));
-        assert!(poll!(waiting.as_mut()).is_pending());
-        s2.send(Ok(2)).unwrap();
-        let (done, pending) = waiting.await;
-        assert_eq!(indices(&done), [0, 2]);
-        assert!(pending.is_empty());
-    });
+on_each_executor! {
+    fn first_completed_done_holds_every_child_that_completed_by_then(ex) {
+        ex.block_on(async {
+            let (senders, children) = children::<u32>(4);
+            let mut waiting = pin!(wait(children, ReturnWhen::FirstCompleted));
+            assert!(poll!(waiting.as_mut()).is_pending());
+            let mut senders: Vec<_> = senders.into_iter().map(Some).collect();
+            // Two complete before the next poll: both are in `done`.
+            senders[3].take().unwrap().send(3).unwrap();
+            senders[1].take().unwrap().send(1).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("children are done");
+            };
+            let mut got = indices(&done);
+            got.sort_unstable();
+            assert_eq!(got, [1, 3]);
+            assert_eq!(pending.len(), 2);
+        });
+    }
 }
 
-#[test]
-fn timeout_returns_what_is_done_by_then_the_rest_stay_pending_untouched_still_runnable() {
-    block_on(async {
-        let (mut probes, children) = probes(3);
-        let (fire, deadline) = channel_deadline();
-        let mut waiting = pin!(wait(children, ReturnWhen::AllCompleted).deadline(deadline));
-        probes.send(2);
-        assert!(poll!(waiting.as_mut()).is_pending());
-        fire.send(()).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("the deadline fired");
-        };
-        assert_eq!(
-            done,
-            [Done {
-                index: 2,
-                output: 2
-            }]
-        );
-        assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1]);
-        let polls = probes.polls.get();
-        assert_eq!(probes.drops.get(), 1, "only the finished child was dropped");
-        probes.send(0);
-        probes.send(1);
-        let (done, pending) = wait(pending, ReturnWhen::AllCompleted).await;
-        assert_eq!(indices(&done), [0, 1]);
-        assert!(pending.is_empty());
-        assert_eq!(probes.polls.get(), polls + 2);
-    });
+on_each_executor! {
+    fn first_exception_returns_at_the_first_child_that_failed(ex) {
+        ex.block_on(async {
+            let (senders, children) = children::<Result<u32, &str>>(3);
+            let mut senders = senders.into_iter();
+            let (s0, s1, _s2) = (
+                senders.next().unwrap(),
+                senders.next().unwrap(),
+                senders.next().unwrap(),
+            );
+            let mut waiting = pin!(wait(children, ReturnWhen::FirstException));
+            s0.send(Ok(0)).unwrap();
+            // A success does not end a FirstException wait.
+            assert!(poll!(waiting.as_mut()).is_pending());
+            s1.send(Err("burnt")).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("child 1 failed");
+            };
+            assert_eq!(
+                done,
+                [
+                    Done {
+                        index: 0,
+                        output: Ok(0)
+                    },
+                    Done {
+                        index: 1,
+                        output: Err("burnt")
+                    }
+                ]
+            );
+            assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
+        });
+    }
 }
 
-#[test]
-fn a_child_finishing_exactly_at_the_deadline_counts_as_done() {
-    block_on(async {
-        let (mut probes, children) = probes(2);
-        let (fire, deadline) = channel_deadline();
-        let mut waiting = pin!(wait(children, ReturnWhen::AllCompleted).deadline(deadline));
-        assert!(poll!(waiting.as_mut()).is_pending());
-        // The child and the deadline become ready together, before the same poll.
-        probes.send(1);
-        fire.send(()).unwrap();
-        let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
-            panic!("the deadline fired");
-        };
-        assert_eq!(
-            done,
-            [Done {
-                index: 1,
-                output: 1
-            }]
-        );
-        assert_eq!(pending.len(), 1);
-    });
+on_each_executor! {
+    fn first_exception_with_no_failure_is_all_completed(ex) {
+        ex.block_on(async {
+            let (senders, children) = children::<Result<u32, &str>>(3);
+            let mut waiting = pin!(wait(children, ReturnWhen::FirstException));
+            let mut senders = senders.into_iter().enumerate();
+            for (i, tx) in senders.by_ref().take(2) {
+                tx.send(Ok(i as u32)).unwrap();
+                assert!(poll!(waiting.as_mut()).is_pending());
+            }
+            let (i, tx) = senders.next().unwrap();
+            tx.send(Ok(i as u32)).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("all done");
+            };
+            assert_eq!(indices(&done), [0, 1, 2]);
+            assert!(pending.is_empty());
+        });
+    }
 }
 
-#[test]
-fn a_deadline_ready_at_once_still_gives_every_child_one_poll() {
-    block_on(async {
-        let children = [
-            future::Either::Left(future::ready(1)),
-            future::Either::Right(future::pending()),
-        ];
-        let (done, pending) = wait(children, ReturnWhen::AllCompleted)
-            .deadline(future::ready(()))
-            .await;
-        assert_eq!(
-            done,
-            [Done {
-                index: 0,
-                output: 1
-            }]
-        );
-        assert_eq!(pending.len(), 1);
-    });
+on_each_executor! {
+    fn a_cancelled_child_is_not_a_failure(ex) {
+        ex.block_on(async {
+            // A child cancelled through the pending set...
+            let (senders, children) = children::<Result<u32, CancelledError>>(3);
+            let mut pending = children.into_pending();
+            assert!(pending.cancel(1));
+            // ...and a child whose output says it was cancelled (a cancelled `Task` handle).
+            let mut senders = senders.into_iter();
+            senders
+                .next()
+                .unwrap()
+                .send(Err(CancelledError::new()))
+                .unwrap();
+            let _s1 = senders.next();
+            let s2 = senders.next().unwrap();
+            let mut waiting = pin!(wait(pending, ReturnWhen::FirstException));
+            assert!(poll!(waiting.as_mut()).is_pending());
+            s2.send(Ok(2)).unwrap();
+            let (done, pending) = waiting.await;
+            assert_eq!(indices(&done), [0, 2]);
+            assert!(pending.is_empty());
+        });
+    }
+}
+
+on_each_executor! {
+    fn timeout_returns_what_is_done_by_then_the_rest_stay_pending_untouched_still_runnable(ex) {
+        ex.block_on(async {
+            let (mut probes, children) = probes(3);
+            let (fire, deadline) = channel_deadline();
+            let mut waiting = pin!(wait(children, ReturnWhen::AllCompleted).deadline(deadline));
+            probes.send(2);
+            assert!(poll!(waiting.as_mut()).is_pending());
+            fire.send(()).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("the deadline fired");
+            };
+            assert_eq!(
+                done,
+                [Done {
+                    index: 2,
+                    output: 2
+                }]
+            );
+            assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1]);
+            let polls = probes.polls.get();
+            assert_eq!(probes.drops.get(), 1, "only the finished child was dropped");
+            probes.send(0);
+            probes.send(1);
+            let (done, pending) = wait(pending, ReturnWhen::AllCompleted).await;
+            assert_eq!(indices(&done), [0, 1]);
+            assert!(pending.is_empty());
+            assert_eq!(probes.polls.get(), polls + 2);
+        });
+    }
+}
+
+on_each_executor! {
+    fn a_child_finishing_exactly_at_the_deadline_counts_as_done(ex) {
+        ex.block_on(async {
+            let (mut probes, children) = probes(2);
+            let (fire, deadline) = channel_deadline();
+            let mut waiting = pin!(wait(children, ReturnWhen::AllCompleted).deadline(deadline));
+            assert!(poll!(waiting.as_mut()).is_pending());
+            // The child and the deadline become ready together, before the same poll.
+            probes.send(1);
+            fire.send(()).unwrap();
+            let Poll::Ready((done, pending)) = poll!(waiting.as_mut()) else {
+                panic!("the deadline fired");
+            };
+            assert_eq!(
+                done,
+                [Done {
+                    index: 1,
+                    output: 1
+                }]
+            );
+            assert_eq!(pending.len(), 1);
+        });
+    }
+}
+
+on_each_executor! {
+    fn a_deadline_ready_at_once_still_gives_every_child_one_poll(ex) {
+        ex.block_on(async {
+            let children = [
+                future::Either::Left(future::ready(1)),
+                future::Either::Right(future::pending()),
+            ];
+            let (done, pending) = wait(children, ReturnWhen::AllCompleted)
+                .deadline(future::ready(()))
+                .await;
+            assert_eq!(
+                done,
+                [Done {
+                    index: 0,
+                    output: 1
+                }]
+            );
+            assert_eq!(pending.len(), 1);
+        });
+    }
 }
 
 #[test]
@@ -356,71 +366,74 @@ fn empty_input_is_ready_at_once_with_nothing_done_and_nothing_pending() {
     check(ReturnWhen::FirstException);
 }
 
-#[test]
-fn done_carries_each_childs_original_index() {
-    block_on(async {
-        let (mut probes, children) = probes(40);
-        let mut seen = Vec::new();
-        let mut pending = children.into_pending();
-        for i in [17, 3, 39, 0] {
-            probes.send(i);
-            let (done, rest) = wait(pending, ReturnWhen::FirstCompleted).await;
-            seen.extend(done.into_iter().map(|d| (d.index, d.output)));
-            pending = rest;
-        }
-        assert_eq!(seen, [(17, 17), (3, 3), (39, 39), (0, 0)]);
-        assert_eq!(pending.len(), 36);
-        assert_eq!(pending.indices().take(4).collect::<Vec<_>>(), [1, 2, 4, 5]);
-    });
-}
-
-/// Polls per child when a FirstCompleted loop (then `f`) runs over `n` children: each child is
-/// polled once when first seen and once when woken, whatever `n` is, so nothing is rebuilt or
-/// re-polled between the waits.
-#[test]
-fn pending_is_accepted_again_by_wait_gather_and_as_completed_without_rebuilding() {
-    for n in [10, 1_000] {
-        block_on(async {
-            let (mut probes, children) = probes(n);
+on_each_executor! {
+    fn done_carries_each_childs_original_index(ex) {
+        ex.block_on(async {
+            let (mut probes, children) = probes(40);
+            let mut seen = Vec::new();
             let mut pending = children.into_pending();
-            // A third of the children through a FirstCompleted loop...
-            for i in (0..n).step_by(3) {
+            for i in [17, 3, 39, 0] {
                 probes.send(i);
                 let (done, rest) = wait(pending, ReturnWhen::FirstCompleted).await;
-                assert_eq!(indices(&done), [i]);
+                seen.extend(done.into_iter().map(|d| (d.index, d.output)));
                 pending = rest;
             }
-            // ...a third through as_completed...
-            let mut stream = as_completed(pending).indexed();
-            for i in (1..n).step_by(3) {
-                probes.send(i);
-                assert_eq!(stream.next().await, Some((i, i as u32)));
-            }
-            // ...and the rest through gather, in index order.
-            let pending = stream.into_pending();
-            for i in (2..n).step_by(3).rev() {
-                probes.send(i);
-            }
-            let outputs = gather(pending).await;
-            assert_eq!(outputs, (2..n as u32).step_by(3).collect::<Vec<_>>());
-            // Child 0 was sent before its first poll, so it needed just one. (Up to 16
-            // children too: a FirstCompleted wait switches the engine to its ready queue.)
-            assert_eq!(probes.polls.get(), 2 * n - 1, "N = {n}");
-            assert_eq!(probes.drops.get(), n);
+            assert_eq!(seen, [(17, 17), (3, 3), (39, 39), (0, 0)]);
+            assert_eq!(pending.len(), 36);
+            assert_eq!(pending.indices().take(4).collect::<Vec<_>>(), [1, 2, 4, 5]);
         });
     }
 }
 
-#[test]
-fn dropping_pending_cancels_its_children() {
-    block_on(async {
-        let (mut probes, children) = probes(3);
-        probes.send(0);
-        let (_, pending) = wait(children, ReturnWhen::FirstCompleted).await;
-        assert_eq!(probes.drops.get(), 1);
-        drop(pending);
-        assert_eq!(probes.drops.get(), 3);
-    });
+// Polls per child when a FirstCompleted loop (then `f`) runs over `n` children: each child is
+// polled once when first seen and once when woken, whatever `n` is, so nothing is rebuilt or
+// re-polled between the waits.
+on_each_executor! {
+    fn pending_is_accepted_again_by_wait_gather_and_as_completed_without_rebuilding(ex) {
+        for n in [10, 1_000] {
+            ex.block_on(async {
+                let (mut probes, children) = probes(n);
+                let mut pending = children.into_pending();
+                // A third of the children through a FirstCompleted loop...
+                for i in (0..n).step_by(3) {
+                    probes.send(i);
+                    let (done, rest) = wait(pending, ReturnWhen::FirstCompleted).await;
+                    assert_eq!(indices(&done), [i]);
+                    pending = rest;
+                }
+                // ...a third through as_completed...
+                let mut stream = as_completed(pending).indexed();
+                for i in (1..n).step_by(3) {
+                    probes.send(i);
+                    assert_eq!(stream.next().await, Some((i, i as u32)));
+                }
+                // ...and the rest through gather, in index order.
+                let pending = stream.into_pending();
+                for i in (2..n).step_by(3).rev() {
+                    probes.send(i);
+                }
+                let outputs = gather(pending).await;
+                assert_eq!(outputs, (2..n as u32).step_by(3).collect::<Vec<_>>());
+                // Child 0 was sent before its first poll, so it needed just one. (Up to 16
+                // children too: a FirstCompleted wait switches the engine to its ready queue.)
+                assert_eq!(probes.polls.get(), 2 * n - 1, "N = {n}");
+                assert_eq!(probes.drops.get(), n);
+            });
+        }
+    }
+}
+
+on_each_executor! {
+    fn dropping_pending_cancels_its_children(ex) {
+        ex.block_on(async {
+            let (mut probes, children) = probes(3);
+            probes.send(0);
+            let (_, pending) = wait(children, ReturnWhen::FirstCompleted).await;
+            assert_eq!(probes.drops.get(), 1);
+            drop(pending);
+            assert_eq!(probes.drops.get(), 3);
+        });
+    }
 }
 
 #[test]
@@ -435,20 +448,21 @@ fn dropping_pending_does_not_report_never_awaited_coroutines() {
     assert!(reported.lock().unwrap().iter().all(|n| n != "steep"));
 }
 
-#[test]
-fn wait_is_fused_and_shows_its_state() {
-    block_on(async {
-        let mut waiting = wait([future::ready(1)], ReturnWhen::AllCompleted);
-        assert!(!waiting.is_terminated());
-        assert_eq!(
-            format!("{waiting:?}"),
-            "Wait { return_when: AllCompleted, pending: Some(Pending { children: 1, running: 1 }), \
-             done: 0, has_deadline: false }"
-        );
-        let (done, _) = (&mut waiting).await;
-        assert_eq!(done.len(), 1);
-        assert!(waiting.is_terminated());
-    });
+on_each_executor! {
+    fn wait_is_fused_and_shows_its_state(ex) {
+        ex.block_on(async {
+            let mut waiting = wait([future::ready(1)], ReturnWhen::AllCompleted);
+            assert!(!waiting.is_terminated());
+            assert_eq!(
+                format!("{waiting:?}"),
+                "Wait { return_when: AllCompleted, pending: Some(Pending { children: 1, running: 1 }), \
+                 done: 0, has_deadline: false }"
+            );
+            let (done, _) = (&mut waiting).await;
+            assert_eq!(done.len(), 1);
+            assert!(waiting.is_terminated());
+        });
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -1,0 +1,4 @@
+#[aiokit::coroutine(name = "")]
+async fn brew() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[aiokit::coroutine(name = "brew", name = "steep")]
+async fn brew() {}
+
+fn main() {}

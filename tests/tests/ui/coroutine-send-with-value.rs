@@ -1,0 +1,4 @@
+#[aiokit::coroutine(send = x)]
+async fn brew() {}
+
+fn main() {}
