@@ -27,7 +27,7 @@ use crate::timer::{Sleep, sleep, sleep_until};
 /// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
 ///
 /// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
-/// one reports (SEMANTICS.md). See [`WaitFor`].
+/// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See [`WaitFor`].
 ///
 /// # Examples
 ///

@@ -1,5 +1,5 @@
-//! Task handles (asyncio Future / Task): every rule of SEMANTICS.md's "Future / Task" section,
-//! plus the rules of the task-handle issue, each run on every executor of the tests crate.
+//! Task handles (asyncio Future / Task): every rule of `docs/semantics.md#task-and-future`, each run on
+//! every executor of the tests crate.
 //!
 //! `on_each_executor!` turns one scenario into a module named after the rule, with one test
 //! per executor (`rule::tokio_current_thread`, `rule::futures_thread_pool`, ...). Ordering is
@@ -34,7 +34,8 @@ fn entries(log: &Log) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SEMANTICS.md: `result()` / `exception()` while pending: InvalidStateError; after cancel:
+// docs/semantics.md#result-and-exception-while-pending-or-cancelled
+// `result()` / `exception()` while pending: InvalidStateError; after cancel:
 // CancelledError.
 
 on_each_executor! {
@@ -71,7 +72,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `cancel()` on a done future returns false and changes nothing.
+// docs/semantics.md#cancel-on-a-done-future-returns-false
+// `cancel()` on a done future returns false and changes nothing.
 
 on_each_executor! {
     fn cancel_on_a_done_future_returns_false_and_changes_nothing(ex) {
@@ -109,7 +111,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: done-callbacks receive the future as their only argument and run in
+// docs/semantics.md#done-callbacks-run-in-registration-order-after-completion
+// Done-callbacks receive the future as their only argument and run in
 // registration order, after completion.
 
 on_each_executor! {
@@ -166,7 +169,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: one added to an already-done future runs too (asyncio: scheduled soon, never
+// docs/semantics.md#a-callback-added-to-a-done-task-runs-at-once
+// One added to an already-done future runs too (asyncio: scheduled soon, never
 // synchronously). aiokit: it runs at once, on the caller's thread, before add_done_callback
 // returns.
 
@@ -184,9 +188,10 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
-// Until `partial!()` lands, a hand-written partial shows that any `DoneCallback` type gets the
-// task as its last argument.
+// docs/semantics.md#partial-as-a-done-callback-gets-the-task-last
+// `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
+// A hand-written partial shows that any `DoneCallback` type gets the task as its last argument
+// (`partial!` itself: tests/tests/macros.rs and task_group.rs).
 
 struct Partial2<F, A, B>(F, A, B);
 
@@ -213,7 +218,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: `remove_done_callback(cb)` removes every registration of it and returns how many.
+// docs/semantics.md#remove_done_callback-removes-every-registration
+// `remove_done_callback(cb)` removes every registration of it and returns how many.
 
 static FN_CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -294,7 +300,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: a callback that raises (panics) is reported; the other callbacks still run.
+// docs/semantics.md#a-panicking-callback-is-reported-and-the-others-still-run
+// A callback that raises (panics) is reported; the other callbacks still run.
 
 static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
@@ -342,7 +349,8 @@ on_each_executor! {
     }
 }
 
-// The issue: dropping a Task handle does not cancel the task; cancel() does, and the future is
+// docs/semantics.md#dropping-a-handle-never-cancels-the-task
+// Dropping a Task handle does not cancel the task; cancel() does, and the future is
 // dropped promptly on its executor.
 
 on_each_executor! {
@@ -393,7 +401,8 @@ on_each_executor! {
     }
 }
 
-// The issue: awaiting a handle and dropping that await never cancels the task (shield).
+// docs/semantics.md#awaiting-a-task-and-shield
+// Awaiting a handle and dropping that await never cancels the task (shield).
 
 on_each_executor! {
     fn dropping_an_await_of_a_handle_never_cancels_the_task(ex) {
@@ -426,7 +435,8 @@ on_each_executor! {
     }
 }
 
-// The issue: name() / set_name(); default "Task-N"; Debug shows name and state.
+// docs/semantics.md#task-names
+// Name() / set_name(); default "Task-N"; Debug shows name and state.
 
 on_each_executor! {
     fn tasks_are_named_task_n_by_default_and_can_be_renamed(ex) {
