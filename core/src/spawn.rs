@@ -28,7 +28,8 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// function, to name any other executor:
 ///
 /// ```
-/// # let pool = futures_executor::ThreadPool::new().unwrap();
+/// // `futures_executor::ThreadPool`: the futures-executor crate, `thread-pool` feature.
+/// let pool = futures_executor::ThreadPool::new().unwrap();
 /// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
 /// let task = aiokit::spawn_task(&spawner, async { 1 });
 /// # assert_eq!(futures::executor::block_on(task), Ok(1));
@@ -42,6 +43,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// An impl for an executor of one's own:
 ///
 /// ```
+/// // `futures_executor::ThreadPool`: the futures-executor crate, `thread-pool` feature.
 /// struct MyPool(futures_executor::ThreadPool);
 ///
 /// impl aiokit::Spawn for MyPool {
@@ -151,6 +153,7 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `tokio` and `async-executor` features.
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let task = aiokit::spawn_task(rt.handle(), async { 1 + 1 });
 /// assert_eq!(rt.block_on(task), Ok(2));
@@ -184,6 +187,7 @@ where
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// use std::rc::Rc;
 ///
 /// let mut pool = futures::executor::LocalPool::new();

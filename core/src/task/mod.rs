@@ -45,6 +45,7 @@ use state::Inner;
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{Task, spawn_task};
 ///
 /// # futures::executor::block_on(async {
@@ -77,6 +78,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
     /// assert!(!task.done());
@@ -93,6 +95,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), std::future::pending::<()>());
     /// assert!(task.cancel());
@@ -117,6 +120,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
     /// # futures::executor::block_on(async {
     /// let pool = futures_executor::ThreadPool::new().unwrap();
     /// let task = aiokit::spawn_task(&pool, std::future::pending::<()>());
@@ -139,6 +143,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::TaskStateError;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
@@ -162,6 +167,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
     /// assert!(task.name().starts_with("Task-"));
@@ -175,6 +181,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
     /// task.set_name("brew");
@@ -211,6 +218,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use std::sync::{Arc, Mutex};
     /// use aiokit::Task;
     ///
@@ -260,6 +268,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::Task;
     ///
     /// fn on_done(_: &Task<i32>) {}
@@ -288,6 +297,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::Task;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
@@ -310,6 +320,7 @@ impl<T, E> Task<Result<T, E>> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let ok = aiokit::spawn_local_task(&pool.spawner(), async { Ok::<u8, String>(1) });
     /// let err = aiokit::spawn_local_task(&pool.spawner(), async { Err::<u8, _>("no milk".to_string()) });
