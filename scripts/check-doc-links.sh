@@ -13,8 +13,13 @@ slugs() {
 status=0
 for doc in docs/*.md; do
   known=$(slugs "$doc")
+  # GitHub numbers repeated headings (`-1`, `-2`): keep every slug unique instead.
+  for dup in $(sort <<<"$known" | uniq -d); do
+    echo "repeated heading: $doc#$dup" >&2
+    status=1
+  done
   # Links from anywhere in the repository to this document, and the document's own `(#slug)`.
-  links=$( (git grep -ohE "$doc#[A-Za-z0-9_-]+" -- . ':!target' || true) | sed 's/.*#//'
+  links=$( (grep -rohE --exclude-dir=.git --exclude-dir=target "$doc#[A-Za-z0-9_-]+" . || true) | sed 's/.*#//'
            grep -oE '\]\(#[A-Za-z0-9_-]+\)' "$doc" | sed -E 's/^\]\(#//; s/\)$//' || true)
   for link in $links; do
     if ! grep -qxF -- "$link" <<<"$known"; then
