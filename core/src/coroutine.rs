@@ -345,7 +345,12 @@ mod hook {
     /// ```
     pub fn set_never_awaited_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
         let hook: Hook = Arc::new(hook);
-        *HOOK.write().unwrap_or_else(|e| e.into_inner()) = Some(hook);
+        let old = HOOK
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(hook);
+        // The old hook is user data (its captures): dropped with the lock released.
+        drop(old);
     }
 
     /// Removes the hook set by [`set_never_awaited_hook`], restoring the default, and returns it.

@@ -25,6 +25,8 @@
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
+//! | `await asyncio.open_connection(host, port)` | [`open_connection`]`(host, port).await` → ([`StreamReader`], [`StreamWriter`]) (feature `streams`) |
+//! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`Server`]; see [`streams`] |
 //!
 //! Rust differs from asyncio where ownership decides: dropping a combinator drops (cancels)
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
@@ -103,6 +105,8 @@ mod partial;
 mod pending;
 #[cfg(feature = "std")]
 mod spawn;
+#[cfg(feature = "streams")]
+pub mod streams;
 mod sync;
 #[cfg(feature = "std")]
 mod task;
@@ -124,9 +128,14 @@ pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};
 #[cfg(feature = "std")]
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
+#[cfg(feature = "streams")]
+pub use streams::{
+    IncompleteReadError, LimitOverrunError, ReadError, Server, StreamReader, StreamWriter,
+    open_connection, start_server,
+};
 #[cfg(feature = "std")]
 pub use task::{
-    CallbackId, DoneCallback, DoneCallbackPanic, Shield, Task, TaskStateError,
+    CallbackId, DoneCallback, DoneCallbackPanic, LocalTask, Shield, Task, TaskStateError,
     set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
 };
 #[cfg(feature = "std")]

@@ -2,17 +2,15 @@
 //! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`].
 
 use core::future::Future;
-use core::mem;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
-use crate::coroutine::probe;
-use crate::task::{Task, TaskCompleter, task_pair};
+use crate::task::{LocalTask, Step, Task, TaskCell, local_task_pair, task_pair};
 
 /// The future a [`Spawn`] executor is given to run: it drives one task to its end.
 pub type SpawnFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -134,8 +132,10 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// Spawns `fut` on `spawner` and returns a [`Task`] handle to it (asyncio's `create_task`, on
 /// the executor you name).
 ///
-/// The task runs whether or not the handle is kept: dropping every handle does not cancel it
-/// (as in asyncio). [`Task::cancel`] does: the executor drops the future promptly, then the
+/// The task runs whether or not the handle is kept: dropping a handle that was never awaited
+/// does not cancel it (fire and forget, as in asyncio). Dropping a handle whose by-value await
+/// is in progress does, as asyncio cancels the task a cancelled `await` waited for (see
+/// [`Task`]), and so does [`Task::cancel`]: the executor drops the future promptly, then the
 /// task ends cancelled and its done-callbacks run on the executor's thread.
 ///
 /// The output needs `Sync` because every handle reads it by reference ([`Task::result`]).
@@ -146,7 +146,8 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 ///
 /// # Panics
 ///
-/// If `fut` panics, the task ends cancelled (its callbacks run, awaits return
+/// If `fut` panics (in a poll, or in its destructor), or the output that a cancel discards
+/// panics when dropped, the task ends cancelled (its callbacks run, awaits return
 /// `Err(CancelledError)`), then the panic goes on to the executor as it would without
 /// aiokit.
 ///
@@ -170,15 +171,15 @@ where
 {
     let (task, completer) = task_pair();
     spawner.spawn_boxed(Box::pin(Driver {
-        fut: Some(fut),
-        completer: Some(completer),
-        polled: false,
+        cell: TaskCell::new(fut, completer),
     }));
     task
 }
 
-/// Spawns `fut`, which need not be `Send`, on a thread-local executor and returns a [`Task`]
-/// handle to it. Otherwise as [`spawn_task`].
+/// Spawns `fut`, which need not be `Send`, on a thread-local executor and returns a
+/// [`LocalTask`] handle to it: a [`Task`] (it derefs to one; [`LocalTask::into_task`] gives
+/// one) whose done-callbacks need not be `Send`, as they run on this thread. Otherwise as
+/// [`spawn_task`].
 ///
 /// # Panics
 ///
@@ -195,30 +196,25 @@ where
 /// pool.run();
 /// assert_eq!(**task.result().unwrap(), "not Send");
 /// ```
-pub fn spawn_local_task<S, F>(spawner: &S, fut: F) -> Task<F::Output>
+pub fn spawn_local_task<S, F>(spawner: &S, fut: F) -> LocalTask<F::Output>
 where
     S: LocalSpawn + ?Sized,
     F: Future + 'static,
     F::Output: 'static,
 {
-    let (task, completer) = task_pair();
+    let (task, completer) = local_task_pair();
     spawner.spawn_local_boxed(Box::pin(Driver {
-        fut: Some(fut),
-        completer: Some(completer),
-        polled: false,
+        cell: TaskCell::new(fut, completer),
     }));
-    task
+    LocalTask::new(task)
 }
 
 pin_project! {
-    /// Runs on the executor: polls the user's future, drops it when a cancel is requested,
-    /// and completes the task.
+    /// Runs on the executor: drives the task's [`TaskCell`] to its end, then hands a panic of
+    /// the future on to the executor.
     struct Driver<F: Future> {
         #[pin]
-        fut: Option<F>,
-        completer: Option<TaskCompleter<F::Output>>,
-        // The first poll names the task after the coroutine it runs, if it runs one.
-        polled: bool,
+        cell: TaskCell<F, F::Output>,
     }
 }
 
@@ -226,53 +222,18 @@ impl<F: Future> Future for Driver<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let Some(completer) = this.completer.as_ref() else {
-            return Poll::Ready(());
+        let mut cell = self.project().cell;
+        let ended = match cell.as_mut().poll_step(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Step::Output(value)) => cell.complete(value),
+            Poll::Ready(Step::Ended(ended)) => ended,
         };
-        if completer.poll_cancel_requested(cx) {
-            // Drop the future before completing, so that whoever awaits the cancellation finds
-            // the future's resources released.
-            this.fut.set(None);
-            if let Some(completer) = this.completer.take() {
-                completer.cancel();
-            }
-            return Poll::Ready(());
+        // The task has ended (callbacks run, awaiters woken): a panic goes on to the executor
+        // as it would without aiokit.
+        if let Err(payload) = ended {
+            resume_unwind(payload);
         }
-        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
-            return Poll::Ready(());
-        };
-        let first = !mem::replace(this.polled, true);
-        let poll = catch_unwind(AssertUnwindSafe(|| {
-            if first {
-                let (ready, name) = probe::listen(|| fut.poll(cx));
-                if let (Some(name), Some(completer)) = (name, this.completer.as_ref()) {
-                    completer.set_default_name(name);
-                }
-                ready
-            } else {
-                fut.poll(cx)
-            }
-        }));
-        match poll {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => {
-                this.fut.set(None);
-                if let Some(completer) = this.completer.take() {
-                    completer.complete(value);
-                }
-                Poll::Ready(())
-            }
-            Err(payload) => {
-                // End the task here, outside the unwinding, where its callbacks may run (a
-                // callback panicking during unwinding would abort); then hand the panic on.
-                let _ = catch_unwind(AssertUnwindSafe(|| this.fut.set(None)));
-                if let Some(completer) = this.completer.take() {
-                    completer.cancel();
-                }
-                resume_unwind(payload)
-            }
-        }
+        Poll::Ready(())
     }
 }
 

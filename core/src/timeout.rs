@@ -27,7 +27,15 @@ use crate::timer::{Sleep, sleep, sleep_until};
 /// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
 ///
 /// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
-/// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See [`WaitFor`].
+/// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See
+/// [`WaitFor`].
+///
+/// **Tasks**: as asyncio's `wait_for` cancels the task it timed out on, `wait_for(task, t)`
+/// cancels a [`Task`](crate::Task) handle's task on expiry (dropping a handle whose await is in
+/// progress cancels its task). The cancel is requested before the error is returned; the task
+/// ends cancelled (its done-callbacks see `cancelled()`) once its executor has dropped its
+/// future, which asyncio's `wait_for` waits for and this does not. Wrap the handle in
+/// [`shield(&task)`](crate::shield()) to leave the task running, as in asyncio.
 ///
 /// # Examples
 ///
@@ -41,6 +49,26 @@ use crate::timer::{Sleep, sleep, sleep_until};
 /// let never = future::pending::<()>();
 /// assert_eq!(wait_for(never, Duration::from_millis(1)).await, Err(TimeoutError::new()));
 /// # });
+/// ```
+///
+/// A task timed out on is cancelled; a shielded one runs on:
+///
+/// ```
+/// use std::time::Duration;
+/// use aiokit::{CancelledError, TimeoutError, shield, wait_for};
+/// # futures::executor::block_on(async {
+/// let pool = futures_executor::ThreadPool::new().unwrap();
+/// let slow = aiokit::spawn_task(&pool, future::pending::<()>());
+/// assert_eq!(wait_for(slow.clone(), Duration::from_millis(1)).await, Err(TimeoutError::new()));
+/// assert_eq!(shield(&slow).await, Err(CancelledError::new()));
+///
+/// let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+/// let shielded = aiokit::spawn_task(&pool, async { rx.await.unwrap() });
+/// assert!(wait_for(shield(&shielded), Duration::from_millis(1)).await.is_err());
+/// tx.send(7).unwrap();
+/// assert_eq!(shielded.await, Ok(7));
+/// # });
+/// # use futures::future;
 /// ```
 ///
 /// # Panics
@@ -137,7 +165,8 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFu
 ///
 /// # Cancel safety
 ///
-/// As `wait_for`; `deadline` is dropped with it.
+/// As `wait_for` (a [`Task`](crate::Task) timed out on is cancelled); `deadline` is dropped
+/// with it.
 pub fn wait_for_deadline<F, D>(fut: F, deadline: D) -> WaitFor<F::IntoFuture, D::IntoFuture>
 where
     F: IntoFuture,

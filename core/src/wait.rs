@@ -219,6 +219,11 @@ pub struct NoDeadline(());
 /// `wait` never cancels anything and never fails because a child did: failures are outputs like
 /// any other. [`Wait::timeout`] and [`Wait::deadline`] return early with what is done by then.
 ///
+/// Task handles as children: a [`Task`](crate::Task) child is awaited by value, and dropping it
+/// while its await is in progress cancels its task (see [`Task`](crate::Task)), so a `pending`
+/// set of tasks that is dropped cancels them. asyncio's `wait` leaves the pending tasks
+/// running: to do that, wait on [`shield(&task)`](crate::shield()) children, which never cancel.
+///
 /// Empty input (or an empty `pending` set): ready at once with `(vec![], pending)` where
 /// `pending` is empty, for every `return_when`. asyncio raises `ValueError` there; an empty
 /// result lets a loop `while !pending.is_empty()` end without a special case.

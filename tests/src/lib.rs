@@ -73,7 +73,7 @@ exec!(Smol, |this, fut|
     block_on: smol::block_on(this.0.run(fut)),
     local: true);
 exec!(AsyncExecutorLocal, |this, fut|
-    spawn: aiokit::spawn_local_task(&this.0, fut),
+    spawn: aiokit::spawn_local_task(&this.0, fut).into_task(),
     block_on: futures_lite::future::block_on(this.0.run(fut)),
     local: true);
 exec!(FuturesThreadPool, |this, fut|
@@ -81,7 +81,7 @@ exec!(FuturesThreadPool, |this, fut|
     block_on: futures::executor::block_on(fut),
     local: false);
 exec!(FuturesLocalPool, |this, fut|
-    spawn: aiokit::spawn_local_task(&this.1, fut),
+    spawn: aiokit::spawn_local_task(&this.1, fut).into_task(),
     block_on: this.0.borrow_mut().run_until(fut),
     local: true);
 

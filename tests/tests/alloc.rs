@@ -2,9 +2,11 @@
 //! as_completed over N children make a constant number of allocations, at most 4, for any N;
 //! a TaskGroup at most 1 per child.
 //!
+//! It also checks that a TaskGroup frees everything it allocated once its future is dropped.
+//!
 //! This test binary installs a counting `#[global_allocator]`. Counting is per thread and only
-//! inside [`count_allocations`], so tests running in parallel on other threads, and the test
-//! harness itself, are not counted. Children are built lazily from iterators (and, for
+//! inside [`count_allocations`] (or [`live_bytes_left_by`]), so tests running in parallel on
+//! other threads, and the test harness itself, are not counted. Children are built lazily from iterators (and, for
 //! `oneshot`, the channels are made before counting starts), so what is counted is the
 //! combinator's own work, plus the output `Vec` it returns.
 
@@ -26,40 +28,49 @@ thread_local! {
     // destructor, which would recurse into the allocator.
     static COUNTING: Cell<bool> = const { Cell::new(false) };
     static COUNT: Cell<usize> = const { Cell::new(0) };
+    /// Bytes allocated minus bytes freed while counting.
+    static LIVE: Cell<isize> = const { Cell::new(0) };
 }
 
-fn note_allocation() {
+/// Notes `allocations` more allocations and `bytes` more live bytes (negative for a free).
+fn note(allocations: usize, bytes: isize) {
     // `try_with`: during thread teardown the thread-locals may be gone; nothing is counted then.
     let _ = COUNTING.try_with(|counting| {
         if counting.get() {
-            let _ = COUNT.try_with(|count| count.set(count.get() + 1));
+            let _ = COUNT.try_with(|count| count.set(count.get() + allocations));
+            let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
         }
     });
+}
+
+fn bytes(size: usize) -> isize {
+    isize::try_from(size).expect("an allocation is at most isize::MAX bytes")
 }
 
 // SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
 // `GlobalAlloc` contract; the counting touches only `const` thread-locals, which never allocate.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
+        note(1, bytes(layout.size()));
         // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_allocation();
+        note(1, bytes(layout.size()));
         // SAFETY: the caller's guarantees for `alloc_zeroed` are passed on unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // A growing Vec is one more allocation as far as the budget is concerned.
-        note_allocation();
+        note(1, bytes(new_size) - bytes(layout.size()));
         // SAFETY: the caller's guarantees for `realloc` are passed on unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        note(0, -bytes(layout.size()));
         // SAFETY: the caller's guarantees for `dealloc` are passed on unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -78,6 +89,17 @@ fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let result = f();
     COUNTING.with(|c| c.set(false));
     (result, COUNT.with(Cell::get))
+}
+
+/// Runs `f`, which must drop whatever it makes, and returns the bytes it allocated on this
+/// thread and did not free (0 when nothing is left behind).
+fn live_bytes_left_by(f: impl FnOnce()) -> isize {
+    block_on(async {});
+    LIVE.with(|live| live.set(0));
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    LIVE.with(Cell::get)
 }
 
 const NS: [usize; 3] = [10, 1_000, 100_000];
@@ -208,6 +230,20 @@ fn counting_allocator_counts_this_threads_allocations() {
         v
     });
     assert_eq!((v.len(), count), (2, 2));
+}
+
+#[test]
+fn live_bytes_count_what_is_not_freed() {
+    assert_eq!(live_bytes_left_by(|| drop(vec![0_u64; 4])), 0);
+    let mut kept = None;
+    let live = live_bytes_left_by(|| {
+        let mut v = Vec::with_capacity(1);
+        v.extend([1_u32, 2, 3]); // grown by reallocation
+        v.shrink_to_fit();
+        kept = Some(v);
+    });
+    assert_eq!(live, 12);
+    drop(kept);
 }
 
 #[test]
@@ -409,5 +445,126 @@ fn taskgroup_allocates_at_most_1_per_child_plus_log_n() {
             count <= bound,
             "TaskGroup, N = {n}: {count} allocations, more than 1 per child + O(log N) ({bound})"
         );
+    }
+}
+
+// Once `run` has returned and its future is dropped, nothing it allocated remains: the children's
+// cells, the engine, the body's box and waker, and the buffers of the queue that `create_task`
+// fills (swapped with a spare at each pass) are all freed, however many passes ran, for both
+// kinds of group, whether the group finished, failed or was dropped before it finished.
+
+mod once_run_has_returned_and_its_future_is_dropped_nothing_it_allocated_remains {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Poll};
+
+    use super::*;
+
+    /// A child that yields `yields` times, then returns `Ok`.
+    async fn yielding(yields: usize) -> Result<usize, &'static str> {
+        for _ in 0..yields {
+            yield_now().await;
+        }
+        Ok(yields)
+    }
+
+    /// A child that yields once, then fails.
+    async fn failing() -> Result<usize, &'static str> {
+        yield_now().await;
+        Err("failed")
+    }
+
+    /// Polls `group` up to `passes` times (one drive pass each, with a waker that does nothing),
+    /// then drops it; returns whether it finished.
+    fn drive<F: Future>(group: F, passes: usize) -> bool {
+        let mut group = pin!(group);
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        (0..passes).any(|_| match group.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => {
+                drop(output);
+                true
+            }
+            Poll::Pending => false,
+        })
+    }
+
+    /// The bytes that `scenario` leaves behind, measured after a first run (thread-locals that
+    /// allocate on first use are then in place).
+    fn left_by(mut scenario: impl FnMut()) -> isize {
+        scenario();
+        live_bytes_left_by(scenario)
+    }
+
+    /// A body that creates a child, yields, creates another child and returns: the group
+    /// finishes on its third pass, after two flushes of the queue.
+    macro_rules! three_passes {
+        ($group:ident) => {
+            aiokit::$group::run(async |tg| {
+                tg.create_task(yielding(1));
+                yield_now().await;
+                tg.create_task(yielding(1));
+                Ok(())
+            })
+        };
+    }
+
+    /// Children that yield `yields` times; one fails if `fail` is set.
+    macro_rules! children {
+        ($group:ident, $yields:expr, $fail:expr) => {
+            aiokit::$group::run(async |tg| {
+                let first = tg.create_task(yielding($yields));
+                if $fail {
+                    tg.create_task(failing());
+                }
+                for _ in 0..$yields {
+                    yield_now().await;
+                    tg.create_task(yielding($yields));
+                }
+                Ok(first)
+            })
+        };
+    }
+
+    macro_rules! check {
+        ($group:ident) => {
+            for passes in 0..=3 {
+                let mut finished = false;
+                let live = left_by(|| finished = drive(three_passes!($group), passes));
+                assert_eq!(finished, passes == 3, "{} passes", passes);
+                assert_eq!(
+                    live,
+                    0,
+                    "{}, {} passes: bytes left behind",
+                    stringify!($group),
+                    passes
+                );
+            }
+            for yields in 0..=3 {
+                for fail in [false, true] {
+                    let live = left_by(|| {
+                        let outcome = block_on(children!($group, yields, fail));
+                        assert_eq!(outcome.is_err(), fail);
+                    });
+                    assert_eq!(
+                        live,
+                        0,
+                        "{}, children yielding {} times, failing: {}: bytes left behind",
+                        stringify!($group),
+                        yields,
+                        fail
+                    );
+                }
+            }
+        };
+    }
+
+    #[test]
+    fn task_group() {
+        check!(TaskGroup);
+    }
+
+    #[test]
+    fn local_task_group() {
+        check!(LocalTaskGroup);
     }
 }

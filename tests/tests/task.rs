@@ -1,10 +1,12 @@
-//! Task handles (asyncio Future / Task): every rule of `docs/semantics.md#task-and-future`, each run on
-//! every executor of the tests crate.
+//! Task handles (asyncio Future / Task): every rule of `docs/semantics.md#task-and-future`,
+//! each run on every executor of the tests crate.
 //!
 //! `on_each_executor!` turns one scenario into a module named after the rule, with one test
 //! per executor (`rule::tokio_current_thread`, `rule::futures_thread_pool`, ...). Ordering is
 //! observed through logs and channels; nothing sleeps.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::thread::{self, ThreadId};
@@ -35,7 +37,7 @@ fn entries(log: &Log) -> Vec<String> {
 
 // ---------------------------------------------------------------------------------------------
 // docs/semantics.md#result-and-exception-while-pending-or-cancelled
-// `result()` / `exception()` while pending: InvalidStateError; after cancel:
+// asyncio: `result()` / `exception()` while pending: InvalidStateError; after cancel:
 // CancelledError.
 
 on_each_executor! {
@@ -73,7 +75,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#cancel-on-a-done-future-returns-false
-// `cancel()` on a done future returns false and changes nothing.
+// asyncio: `cancel()` on a done future returns false and changes nothing.
 
 on_each_executor! {
     fn cancel_on_a_done_future_returns_false_and_changes_nothing(ex) {
@@ -112,7 +114,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#done-callbacks-run-in-registration-order-after-completion
-// Done-callbacks receive the future as their only argument and run in
+// asyncio: done-callbacks receive the future as their only argument and run in
 // registration order, after completion.
 
 on_each_executor! {
@@ -170,7 +172,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#a-callback-added-to-a-done-task-runs-at-once
-// One added to an already-done future runs too (asyncio: scheduled soon, never
+// asyncio: one added to an already-done future runs too (asyncio: scheduled soon, never
 // synchronously). aiokit: it runs at once, on the caller's thread, before add_done_callback
 // returns.
 
@@ -219,7 +221,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#remove_done_callback-removes-every-registration
-// `remove_done_callback(cb)` removes every registration of it and returns how many.
+// asyncio: `remove_done_callback(cb)` removes every registration of it and returns how many.
 
 static FN_CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
@@ -301,7 +303,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#a-panicking-callback-is-reported-and-the-others-still-run
-// A callback that raises (panics) is reported; the other callbacks still run.
+// asyncio: a callback that raises (panics) is reported; the other callbacks still run.
 
 static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 static HOOK: Once = Once::new();
@@ -349,8 +351,8 @@ on_each_executor! {
     }
 }
 
-// docs/semantics.md#dropping-a-handle-never-cancels-the-task
-// Dropping a Task handle does not cancel the task; cancel() does, and the future is
+// docs/semantics.md#a-handle-never-awaited-does-not-cancel-the-task
+// Dropping a Task handle never polled does not cancel the task; cancel() does, and the future is
 // dropped promptly on its executor.
 
 on_each_executor! {
@@ -401,22 +403,119 @@ on_each_executor! {
     }
 }
 
-// docs/semantics.md#awaiting-a-task-and-shield
-// Awaiting a handle and dropping that await never cancels the task (shield).
+// docs/semantics.md#abandoning-an-await-cancels-the-task and
+// docs/semantics.md#shield-and-awaits-by-reference-never-cancel
+// asyncio cancels the task an abandoned `await` waited for (and `wait_for` the task it timed
+// out on); `shield` and awaits by reference never cancel.
 
 on_each_executor! {
-    fn dropping_an_await_of_a_handle_never_cancels_the_task(ex) {
+    fn awaiting_by_reference_or_through_shield_never_cancels_the_task(ex) {
         let (task, tx) = gated(ex, vec![1, 2]);
-        // Poll the awaits once each, then drop them.
+        // Poll each await once, then drop it.
         ex.block_on(async {
             assert!(futures::poll!(shield(&task)).is_pending());
             assert!(futures::poll!(std::future::IntoFuture::into_future(&task)).is_pending());
-            assert!(futures::poll!(task.clone()).is_pending());
+            let mut by_ref = aiokit::wait([shield(&task)], aiokit::ReturnWhen::AllCompleted);
+            assert!(futures::poll!(&mut by_ref).is_pending());
+            let mut gathered = aiokit::gather([shield(&task)]);
+            assert!(futures::poll!(&mut gathered).is_pending());
+            let mut completed = aiokit::as_completed([shield(&task)]);
+            assert!(futures::poll!(futures::StreamExt::next(&mut completed)).is_pending());
         });
         assert!(!task.done());
+        assert!(!format!("{task:?}").contains("cancelling"));
         tx.send(()).unwrap();
         assert_eq!(ex.block_on(task.clone()), Ok(vec![1, 2]));
         assert!(!task.cancelled());
+    }
+}
+
+on_each_executor! {
+    fn dropping_a_handle_whose_await_is_in_progress_cancels_the_task(ex) {
+        let (task, _tx) = gated(ex, 5);
+        let saw = Arc::new(Mutex::new(None));
+        let s = saw.clone();
+        task.add_done_callback(move |t: &Task<i32>| *s.lock().unwrap() = Some(t.cancelled()));
+        ex.block_on(async {
+            // A by-value await, polled once and abandoned.
+            assert!(futures::poll!(task.clone()).is_pending());
+        });
+        assert_eq!(ex.block_on(shield(&task)), Err(CancelledError::new()));
+        assert_eq!(*saw.lock().unwrap(), Some(true));
+    }
+}
+
+on_each_executor! {
+    fn a_handle_dropped_by_select_cancels_the_task(ex) {
+        let (task, _tx) = gated(ex, 5);
+        let (slow, fast) = (task.clone(), async { "fast" });
+        let winner = ex.block_on(async move {
+            futures::pin_mut!(fast);
+            match futures::future::select(slow, fast).await {
+                futures::future::Either::Left(_) => "slow",
+                futures::future::Either::Right((fast, _slow)) => fast,
+            }
+        });
+        assert_eq!(winner, "fast");
+        assert_eq!(ex.block_on(shield(&task)), Err(CancelledError::new()));
+    }
+}
+
+on_each_executor! {
+    fn a_combinator_dropping_a_polled_child_handle_cancels_the_task(ex) {
+        let (task, _tx) = gated(ex, 5);
+        let (other, other_tx) = gated(ex, 6);
+        ex.block_on(async {
+            let mut both = aiokit::gather([task.clone(), other.clone()]);
+            assert!(futures::poll!(&mut both).is_pending());
+        });
+        assert_eq!(ex.block_on(shield(&task)), Err(CancelledError::new()));
+        assert!(ex.block_on(shield(&other)).is_err(), "both children were dropped");
+        drop(other_tx);
+    }
+}
+
+on_each_executor! {
+    fn a_handle_never_polled_is_a_reference_and_dropping_it_cancels_nothing(ex) {
+        let (task, tx) = gated(ex, 5);
+        drop(task.clone());
+        let unpolled = aiokit::gather([task.clone()]);
+        drop(unpolled);
+        tx.send(()).unwrap();
+        assert_eq!(ex.block_on(shield(&task)), Ok(&5));
+    }
+}
+
+on_each_executor! {
+    fn wait_for_timeout_cancels_the_task_and_its_callbacks_see_it_cancelled(ex) {
+        let (task, _tx) = gated(ex, 5);
+        let saw = Arc::new(Mutex::new(None));
+        let s = saw.clone();
+        task.add_done_callback(move |t: &Task<i32>| *s.lock().unwrap() = Some(t.cancelled()));
+        // A deadline that has passed: the task is awaited once, then the timeout drops it.
+        let timed_out = ex.block_on(aiokit::wait_for_deadline(task.clone(), async {}));
+        assert_eq!(timed_out, Err(aiokit::TimeoutError::new()));
+        assert_eq!(ex.block_on(shield(&task)), Err(CancelledError::new()));
+        assert_eq!(*saw.lock().unwrap(), Some(true));
+
+        // The same with a real timer; the gated task cannot finish in time.
+        let (task, _tx) = gated(ex, 6);
+        let timed_out = ex.block_on(aiokit::wait_for(task.clone(), std::time::Duration::from_millis(1)));
+        assert_eq!(timed_out, Err(aiokit::TimeoutError::new()));
+        assert_eq!(ex.block_on(shield(&task)), Err(CancelledError::new()));
+    }
+}
+
+on_each_executor! {
+    fn shield_protects_the_task_from_a_wait_for_timeout(ex) {
+        let (task, tx) = gated(ex, 5);
+        let timed_out = ex.block_on(aiokit::wait_for_deadline(shield(&task), async {}));
+        assert_eq!(timed_out, Err(aiokit::TimeoutError::new()));
+        let timed_out = ex.block_on(aiokit::wait_for_deadline(&task, async {}));
+        assert_eq!(timed_out, Err(aiokit::TimeoutError::new()));
+        assert!(!task.cancelled());
+        tx.send(()).unwrap();
+        assert_eq!(ex.block_on(task), Ok(5));
     }
 }
 
@@ -436,7 +535,7 @@ on_each_executor! {
 }
 
 // docs/semantics.md#task-names
-// Name() / set_name(); default "Task-N"; Debug shows name and state.
+// name() / set_name(); default "Task-N"; Debug shows name and state.
 
 on_each_executor! {
     fn tasks_are_named_task_n_by_default_and_can_be_renamed(ex) {
@@ -541,4 +640,371 @@ fn closure_spawner_names_any_executor() {
     let shared = Arc::new(spawner);
     let task = aiokit::spawn_task(&shared, async { 12 });
     assert_eq!(rt.block_on(task), Ok(12));
+}
+
+// Every task ends exactly once and nobody waits forever: a panicking destructor (of the value
+// a cancel discards, of the future) still lets the callbacks run and the awaits return
+// `Err(CancelledError)`; the panic goes on to the executor afterwards.
+
+/// Panics when dropped (unless the thread is already unwinding).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            panic!("PanicsOnDrop dropped");
+        }
+    }
+}
+
+/// Tokio reports a task's panic through the `JoinHandle` aiokit detached: the runtime lives on.
+fn tokio_runtimes() -> [tokio::runtime::Runtime; 2] {
+    [
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap(),
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap(),
+    ]
+}
+
+mod every_task_ends_exactly_once_even_when_a_destructor_panics {
+    use super::*;
+
+    #[test]
+    fn the_value_a_cancel_discards() {
+        for rt in tokio_runtimes() {
+            let (me_tx, me_rx) = oneshot::channel::<Task<Arc<PanicsOnDrop>>>();
+            let task = aiokit::spawn_task(rt.handle(), async move {
+                // The task cancels itself, then produces its value: the cancel wins and the
+                // value is dropped, which panics.
+                let me = me_rx.await.unwrap();
+                assert!(me.cancel());
+                Arc::new(PanicsOnDrop)
+            });
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            task.add_done_callback(move |t: &Task<Arc<PanicsOnDrop>>| {
+                r.store(t.cancelled(), Ordering::SeqCst)
+            });
+            me_tx.send(task.clone()).ok().unwrap();
+            assert_eq!(
+                rt.block_on(shield(&task)).err(),
+                Some(CancelledError::new())
+            );
+            assert!(task.done() && task.cancelled());
+            assert!(ran.load(Ordering::SeqCst), "the callbacks ran");
+        }
+    }
+
+    #[test]
+    fn the_future_after_it_returned() {
+        for rt in tokio_runtimes() {
+            let task = aiokit::spawn_task(rt.handle(), async {
+                let _guard = PanicsOnDrop;
+                7
+            });
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            task.add_done_callback(move |t: &Task<i32>| r.store(t.cancelled(), Ordering::SeqCst));
+            assert_eq!(rt.block_on(task.clone()), Err(CancelledError::new()));
+            assert!(ran.load(Ordering::SeqCst));
+        }
+    }
+
+    #[test]
+    fn the_future_dropped_by_a_cancel() {
+        for rt in tokio_runtimes() {
+            let task = aiokit::spawn_task(rt.handle(), async {
+                let _guard = PanicsOnDrop;
+                std::future::pending::<()>().await
+            });
+            rt.block_on(async { tokio::task::yield_now().await });
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = ran.clone();
+            task.add_done_callback(move |t: &Task<()>| r.store(t.cancelled(), Ordering::SeqCst));
+            assert!(task.cancel());
+            assert_eq!(rt.block_on(shield(&task)), Err(CancelledError::new()));
+            assert!(ran.load(Ordering::SeqCst));
+        }
+    }
+
+    /// On a local executor the panic reaches the caller of `run`, after the task ended.
+    #[test]
+    fn the_panic_goes_on_to_the_driver_afterwards() {
+        let mut pool = futures::executor::LocalPool::new();
+        let task = aiokit::spawn_local_task(&pool.spawner(), async {
+            let _guard = PanicsOnDrop;
+            1
+        });
+        let ended = Rc::new(Cell::new(false));
+        let e = ended.clone();
+        task.add_done_callback(move |t: &Task<i32>| e.set(t.cancelled()));
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.run()));
+        assert!(run.is_err(), "the panic reached the executor");
+        assert!(ended.get(), "after the task ended");
+        assert_eq!(
+            futures::executor::block_on(shield(&task)),
+            Err(CancelledError::new())
+        );
+    }
+}
+
+// No user code runs under an internal lock: `remove_done_callback`'s `==` may look at the task.
+
+/// Compares equal to any `LooksAtTask`, after formatting the task and reading its name.
+struct LooksAtTask(Task<i32>, Arc<AtomicUsize>);
+
+impl PartialEq for LooksAtTask {
+    fn eq(&self, other: &Self) -> bool {
+        // Both take the task's lock: a comparison under that lock would deadlock here.
+        assert!(format!("{:?}", self.0).contains(&other.0.name()));
+        other.0.add_done_callback(|_: &Task<i32>| {});
+        self.1.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+}
+
+impl DoneCallback<i32> for LooksAtTask {
+    fn call(&mut self, _: &Task<i32>) {
+        unreachable!("removed before the task ended");
+    }
+}
+
+on_each_executor! {
+    fn no_user_code_runs_under_the_tasks_lock_remove_done_callback_eq_may_look_at_the_task(ex) {
+        let (task, tx) = gated(ex, 1);
+        let compared = Arc::new(AtomicUsize::new(0));
+        task.add_done_callback(LooksAtTask(task.clone(), compared.clone()));
+        task.add_done_callback(LooksAtTask(task.clone(), compared.clone()));
+        let probe = LooksAtTask(task.clone(), compared.clone());
+        assert_eq!(task.remove_done_callback(&probe), 2);
+        assert_eq!(compared.load(Ordering::SeqCst), 2);
+        tx.send(()).unwrap();
+        assert_eq!(ex.block_on(task.clone()), Ok(1));
+    }
+}
+
+/// Blocks in `==` until released, to complete the task while a comparison is in progress.
+struct Gate {
+    entered: Option<std::sync::mpsc::Sender<()>>,
+    release: Option<Arc<Mutex<std::sync::mpsc::Receiver<()>>>>,
+    log: Log,
+}
+
+impl PartialEq for Gate {
+    fn eq(&self, other: &Self) -> bool {
+        if let (Some(entered), Some(release)) = (&other.entered, &other.release) {
+            entered.send(()).unwrap();
+            release.lock().unwrap().recv().unwrap();
+        }
+        false
+    }
+}
+
+impl DoneCallback<i32> for Gate {
+    fn call(&mut self, _: &Task<i32>) {
+        self.log.lock().unwrap().push("gate".into());
+    }
+}
+
+/// A task completing on another thread while `eq` runs waits for that comparison: every
+/// callback runs once, in registration order.
+#[test]
+fn callbacks_run_once_in_order_even_while_remove_done_callback_compares_them() {
+    let pool = futures_executor::ThreadPool::new().unwrap();
+    let ex = aiokit_tests::FuturesThreadPool(pool);
+    let (task, tx) = gated(&ex, 1);
+    let log = log();
+    let (first, third) = (log.clone(), log.clone());
+    let (first_ran_tx, first_ran) = std::sync::mpsc::channel();
+    let first_ran_tx = Mutex::new(first_ran_tx);
+    task.add_done_callback(move |_: &Task<i32>| {
+        first.lock().unwrap().push("first".into());
+        first_ran_tx.lock().unwrap().send(()).unwrap();
+    });
+    task.add_done_callback(Gate {
+        entered: None,
+        release: None,
+        log: log.clone(),
+    });
+    task.add_done_callback(move |_: &Task<i32>| third.lock().unwrap().push("third".into()));
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel();
+    let probe = Gate {
+        entered: Some(entered_tx),
+        release: Some(Arc::new(Mutex::new(release_rx))),
+        log: log.clone(),
+    };
+    let remover = {
+        let task = task.clone();
+        thread::spawn(move || task.remove_done_callback(&probe))
+    };
+    entered_rx.recv().unwrap();
+    // The comparison is in progress: let the task complete now. Its completer runs the first
+    // callback, then reaches the one being compared and waits for it.
+    tx.send(()).unwrap();
+    first_ran.recv().unwrap();
+    assert_eq!(
+        entries(&log),
+        ["first"],
+        "nothing overtakes the callback being compared"
+    );
+    release_tx.send(()).unwrap();
+    assert_eq!(remover.join().unwrap(), 0);
+    assert_eq!(ex.block_on(shield(&task)), Ok(&1));
+    assert_eq!(entries(&log), ["first", "gate", "third"]);
+}
+
+// Local tasks accept `!Send` done-callbacks (a `Send` task refuses them at compile time: see
+// tests/ui/task-callback-not-send.rs).
+
+/// Compares by tag; holds an `Rc`, so it is `!Send`.
+struct LocalTagged(&'static str, Rc<RefCell<Vec<&'static str>>>);
+
+impl PartialEq for LocalTagged {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl DoneCallback<i32> for LocalTagged {
+    fn call(&mut self, _: &Task<i32>) {
+        self.1.borrow_mut().push(self.0);
+    }
+}
+
+#[test]
+fn local_tasks_accept_done_callbacks_that_are_not_send() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (pool_log, tokio_log, smol_log) = (log.clone(), log.clone(), log.clone());
+
+    let mut pool = futures::executor::LocalPool::new();
+    let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    task.add_done_callback(move |_: &Task<i32>| pool_log.borrow_mut().push("pool"));
+    let local = tokio::task::LocalSet::new();
+    let tokio_task = aiokit::spawn_local_task(&local, async { 2 });
+    tokio_task.add_done_callback(move |_: &Task<i32>| tokio_log.borrow_mut().push("tokio"));
+    let ex = async_executor::LocalExecutor::new();
+    let smol_task = aiokit::spawn_local_task(&ex, async { 3 });
+    smol_task.add_done_callback(move |_: &Task<i32>| smol_log.borrow_mut().push("smol"));
+
+    pool.run();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(local);
+    futures_lite::future::block_on(ex.run(shield(&smol_task))).unwrap();
+    assert_eq!(*log.borrow(), ["pool", "tokio", "smol"]);
+
+    // Added once done: runs at once.
+    let late = log.clone();
+    task.add_done_callback(move |_: &Task<i32>| late.borrow_mut().push("late"));
+    assert_eq!(log.borrow().last(), Some(&"late"));
+}
+
+#[test]
+fn local_callbacks_keep_registration_order_and_are_removable() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut pool = futures::executor::LocalPool::new();
+    let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    let shared = Arc::new(Mutex::new(Vec::<&'static str>::new()));
+    let s = shared.clone();
+    task.add_done_callback(LocalTagged("a", log.clone()));
+    // A `Send` callback through the `Task` the handle derefs to: one order for both kinds.
+    let send_log = log.clone();
+    let send_id = (*task).add_done_callback(move |_: &Task<i32>| s.lock().unwrap().push("send"));
+    let l = log.clone();
+    task.add_done_callback(move |_: &Task<i32>| l.borrow_mut().push("after-send"));
+    task.add_done_callback(LocalTagged("b", log.clone()));
+    let gone = task.add_done_callback(LocalTagged("c", log.clone()));
+    task.add_done_callback(LocalTagged("b", log.clone()));
+    assert_eq!(task.remove_done_callback(&LocalTagged("b", log.clone())), 2);
+    assert_eq!(task.remove_done_callback_id(gone), 1);
+    let marker = send_log.clone();
+    task.add_done_callback(move |_: &Task<i32>| marker.borrow_mut().push("last"));
+    pool.run();
+    assert_eq!(*log.borrow(), ["a", "after-send", "last"]);
+    assert_eq!(*shared.lock().unwrap(), ["send"]);
+    assert_eq!(task.remove_done_callback_id(send_id), 0);
+}
+
+/// An `eq` that runs the task's own executor completes the task on the comparing thread: the
+/// completer leaves the callbacks to the comparison, which runs them once it is over.
+#[test]
+fn a_comparison_that_completes_the_task_runs_the_callbacks_in_order_afterwards() {
+    struct RunsPool(
+        Option<Rc<RefCell<futures::executor::LocalPool>>>,
+        Rc<RefCell<Vec<&'static str>>>,
+    );
+    impl PartialEq for RunsPool {
+        fn eq(&self, other: &Self) -> bool {
+            if let Some(pool) = &other.0 {
+                pool.borrow_mut().run_until_stalled();
+            }
+            false
+        }
+    }
+    impl DoneCallback<i32> for RunsPool {
+        fn call(&mut self, _: &Task<i32>) {
+            self.1.borrow_mut().push("compared");
+        }
+    }
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let pool = Rc::new(RefCell::new(futures::executor::LocalPool::new()));
+    let task = aiokit::spawn_local_task(&pool.borrow().spawner(), async { 1 });
+    let l = log.clone();
+    task.add_done_callback(move |_: &Task<i32>| l.borrow_mut().push("first"));
+    task.add_done_callback(RunsPool(None, log.clone()));
+    let l = log.clone();
+    task.add_done_callback(move |_: &Task<i32>| l.borrow_mut().push("third"));
+    assert_eq!(
+        task.remove_done_callback(&RunsPool(Some(pool.clone()), log.clone())),
+        0
+    );
+    assert!(task.done());
+    assert_eq!(*log.borrow(), ["first", "compared", "third"]);
+    assert_eq!(futures::executor::block_on(shield(&task)), Ok(&1));
+}
+
+/// A `!Send` callback never leaves its thread: removed by id from another thread (through the
+/// `Task` the local handle converts into), it is dropped on the task's thread, never run.
+#[test]
+fn a_local_callback_removed_from_another_thread_is_dropped_on_its_own_thread() {
+    struct RecordsDrop(Rc<Cell<Option<ThreadId>>>);
+    impl Drop for RecordsDrop {
+        fn drop(&mut self) {
+            self.0.set(Some(thread::current().id()));
+        }
+    }
+    let mut pool = futures::executor::LocalPool::new();
+    let local = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
+    let dropped_on = Rc::new(Cell::new(None));
+    let record = RecordsDrop(dropped_on.clone());
+    let id = local.add_done_callback(move |_: &Task<i32>| {
+        let _keep = &record;
+        unreachable!("removed before it could run");
+    });
+    let task: Task<i32> = local.clone().into_task();
+    let removed = thread::spawn(move || {
+        // Not reachable from here: neither compared nor dropped on this thread.
+        assert_eq!(
+            task.remove_done_callback(&(record_name as fn(&Task<i32>))),
+            0
+        );
+        task.remove_done_callback_id(id)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        dropped_on.get(),
+        None,
+        "still on its thread, not dropped elsewhere"
+    );
+    pool.run();
+    assert_eq!(dropped_on.get(), Some(thread::current().id()));
+    assert_eq!(local.result(), Ok(&1));
 }

@@ -119,6 +119,7 @@ fn entries(log: &Log) -> Vec<String> {
 }
 
 /// Pushes `"drop NAME"` to the log when dropped: shows that a child or the body was cancelled.
+#[derive(Debug)]
 struct DropLog<'a>(&'a Log, &'static str);
 
 impl Drop for DropLog<'_> {
@@ -251,9 +252,8 @@ on_each_executor! {
 }
 
 // docs/semantics.md#the-bodys-error-comes-after-the-childrens
-// An error of the body is added after the children's. A failure drops the body
-// (or the children) before the other side can fail too, so the body's error comes alone, as the
-// group's last (and only) entry, with no task name.
+// An error of the body is added after the children's. Here no child fails: the
+// body's error comes alone, with no task name, and the children are cancelled.
 
 on_each_executor! {
     fn an_error_of_the_body_is_added_after_the_childrens(ex) {
@@ -630,4 +630,456 @@ fn exception_group_display_lists_each_failure_with_its_task() {
     let (sugar, rest) = errors.split(|e| e.contains("sugar"));
     assert_eq!(sugar.unwrap().into_inner(), ["no sugar"]);
     assert_eq!(rest.unwrap().into_iter().collect::<Vec<_>>(), ["no milk"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// asyncio (3.11 to 3.13): a child fails while the body is already resuming (its wake-up was
+// scheduled before the child's done-callback); the body raises too, and both errors come
+// together, the child's first, the body's last. aiokit: the body is already resuming when its
+// waker fired after its last poll and before the pass's first failure (see `TaskGroup::run`).
+
+on_each_executor! {
+    fn a_body_already_resuming_when_a_child_fails_adds_its_error_after_the_childrens(ex) {
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            // `a` is polled before `b` in the pass: it finishes, waking the body, then `b`
+            // fails. asyncio: `await ta` then `raise`, with `a` created before `b`.
+            let a = tg.create_task(async { Ok(()) });
+            tg.create_task(async { Err::<(), _>("child b") })
+                .set_name("b");
+            (&a).await.unwrap();
+            Err("body")
+        }));
+        let errors = result.unwrap_err();
+        let named: Vec<_> = errors.iter_named().collect();
+        assert_eq!(named, [(Some("b"), &"child b"), (None, &"body")]);
+    }
+}
+
+on_each_executor! {
+    fn a_body_that_yielded_before_a_child_fails_is_already_resuming(ex) {
+        // asyncio: `tg.create_task(fail()); await asyncio.sleep(0); raise KeyError`.
+        let group = LocalTaskGroup::run(async |tg| {
+            tg.create_task(async { Err::<(), _>("child") });
+            futures_lite::future::yield_now().await;
+            Err::<(), _>("body")
+        });
+        let errors = ex.block_on(group).unwrap_err();
+        assert_eq!(errors.into_inner(), ["child", "body"]);
+    }
+}
+
+on_each_executor! {
+    fn a_body_woken_only_after_the_first_failure_is_cancelled_without_resuming(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            // `b` fails first, then `a` finishes and wakes the body: too late. asyncio, with
+            // `b` created before `a`: only the child's error.
+            tg.create_task(async { Err::<(), _>("child b") });
+            let a = tg.create_task(async { Ok(()) });
+            let _body = DropLog(&log, "body");
+            (&a).await.unwrap();
+            push(&log, "body resumed");
+            Err("body")
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["child b"]);
+        assert_eq!(entries(&log), ["drop body"]);
+    }
+}
+
+on_each_executor! {
+    fn a_body_already_resuming_that_returns_ok_leaves_only_the_childrens_errors(ex) {
+        let log = Log::default();
+        let result: Result<DropLog<'_>, _> = ex.block_on(TaskGroup::run(async |tg| {
+            let a = tg.create_task(async { Ok(()) });
+            tg.create_task(async { Err::<(), _>("child b") });
+            (&a).await.unwrap();
+            push(&log, "body resumed");
+            // Refused: the group aborts while the body's last poll runs.
+            let late = tg.create_task(async { Ok(()) });
+            assert!(late.cancelled());
+            Ok(DropLog(&log, "value"))
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["child b"]);
+        assert_eq!(entries(&log), ["body resumed", "drop value"]);
+    }
+}
+
+on_each_executor! {
+    fn a_body_not_woken_when_a_child_fails_is_dropped_without_another_poll(ex) {
+        let log = Log::default();
+        let (release, gate) = oneshot::channel::<()>();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let _body = DropLog(&log, "body");
+            tg.create_task(async {
+                gate.await.unwrap();
+                Err::<(), _>("child")
+            });
+            release.send(()).unwrap();
+            pending::<()>().await;
+            push(&log, "body resumed");
+            Err("body")
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["child"]);
+        assert_eq!(entries(&log), ["drop body"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One outcome per child: either a cancel wins (no failure) or the failure wins (`cancel()`
+// returns false, as asyncio's does once the coroutine has raised).
+
+/// Fails on its first poll; its destructor cancels its own task and records what `cancel()`
+/// returned.
+struct FailThenCancelOnDrop {
+    handle: Arc<Mutex<Option<Task<()>>>>,
+    cancel_returned: Arc<Mutex<Option<bool>>>,
+}
+
+impl Future for FailThenCancelOnDrop {
+    type Output = Result<(), &'static str>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Ready(Err("failed"))
+    }
+}
+
+impl Drop for FailThenCancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.lock().unwrap().as_ref() {
+            *self.cancel_returned.lock().unwrap() = Some(handle.cancel());
+        }
+    }
+}
+
+on_each_executor! {
+    fn a_child_has_one_outcome_a_cancel_after_its_error_returns_false(ex) {
+        let handle = Arc::new(Mutex::new(None));
+        let cancel_returned = Arc::new(Mutex::new(None));
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let task = tg.create_task(FailThenCancelOnDrop {
+                handle: handle.clone(),
+                cancel_returned: cancel_returned.clone(),
+            });
+            *handle.lock().unwrap() = Some(task);
+            Ok(())
+        }));
+        // The failure won: the group reports it, and the cancel from the destructor (which
+        // runs once the future has returned its error) was refused.
+        assert_eq!(result.unwrap_err().into_inner(), ["failed"]);
+        assert_eq!(*cancel_returned.lock().unwrap(), Some(false));
+        let task = handle.lock().unwrap().take().unwrap();
+        assert!(task.done() && task.cancelled(), "its error went to the group");
+        assert!(!task.cancel());
+    }
+}
+
+on_each_executor! {
+    fn a_child_has_one_outcome_a_cancel_before_its_error_wins(ex) {
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let (go, gate) = oneshot::channel::<()>();
+            let task = tg.create_task(async {
+                gate.await.unwrap();
+                Err::<(), _>("too late")
+            });
+            tg.create_task(async { Ok(()) }).await.unwrap(); // the child waits on its gate
+            go.send(()).unwrap(); // ready to fail...
+            assert!(task.cancel()); // ...but the cancel comes first
+            Ok(task)
+        }));
+        let task = result.expect("a cancelled child is not a failure");
+        assert!(task.cancelled());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every child is dropped exactly once, whatever panics where.
+
+/// How many times each tracked value was dropped.
+#[derive(Clone, Default)]
+struct Ledger(Arc<Mutex<std::collections::BTreeMap<&'static str, usize>>>);
+
+impl Ledger {
+    fn counts(&self) -> Vec<(&'static str, usize)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(name, n)| (*name, *n))
+            .collect()
+    }
+}
+
+/// Enters its drop in the ledger; panics there if asked to (after the entry). Owns its share of
+/// the ledger, so that children holding one may be `'static` (a plain closure body's).
+struct Tracked {
+    ledger: Ledger,
+    name: &'static str,
+    panic_on_drop: bool,
+}
+
+fn tracked(ledger: &Ledger, name: &'static str) -> Tracked {
+    Tracked {
+        ledger: ledger.clone(),
+        name,
+        panic_on_drop: false,
+    }
+}
+
+/// A tracked value whose drop panics.
+fn panics_on_drop(ledger: &Ledger, name: &'static str) -> Tracked {
+    Tracked {
+        ledger: ledger.clone(),
+        name,
+        panic_on_drop: true,
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        *self.ledger.0.lock().unwrap().entry(self.name).or_default() += 1;
+        if self.panic_on_drop {
+            panic!("{} panicked in drop", self.name);
+        }
+    }
+}
+
+/// A child that holds `value` (dropped with the future, polled or not) and never finishes.
+macro_rules! holding {
+    ($value:expr) => {{
+        let value = $value;
+        async move {
+            let _value = value;
+            pending::<Result<(), &'static str>>().await
+        }
+    }};
+}
+
+/// Each name of `names` was dropped exactly once, and nothing else was tracked.
+fn assert_dropped_once(ledger: &Ledger, names: &[&'static str]) {
+    let mut expected: Vec<_> = names.iter().map(|name| (*name, 1)).collect();
+    expected.sort();
+    assert_eq!(ledger.counts(), expected);
+}
+
+on_each_executor! {
+    fn every_child_is_dropped_once_when_the_body_closure_panics_before_its_future(ex) {
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            // A body written as a plain closure: it creates children, then panics before it
+            // returns its future.
+            ex.block_on(TaskGroup::run(|tg: &TaskGroup<'_, '_, &'static str>| {
+                tg.create_task(holding!(tracked(&ledger, "queued 1")));
+                tg.create_task(holding!(tracked(&ledger, "queued 2")));
+                panic!("the body panicked before returning its future");
+                #[allow(unreachable_code)]
+                std::future::ready(Ok(()))
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["queued 1", "queued 2"]);
+
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(LocalTaskGroup::run(|tg: &LocalTaskGroup<'_, '_, &'static str>| {
+                let ready = tracked(&ledger, "local ready");
+                tg.create_task(async move {
+                    let _value = ready;
+                    Ok(Rc::new(()))
+                });
+                tg.create_task(holding!(tracked(&ledger, "local pending")));
+                panic!("the body panicked before returning its future");
+                #[allow(unreachable_code)]
+                std::future::ready(Ok(()))
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["local pending", "local ready"]);
+    }
+}
+
+on_each_executor! {
+    fn every_child_is_dropped_once_when_a_child_panics(ex) {
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                let _body = tracked(&ledger, "body");
+                tg.create_task(holding!(tracked(&ledger, "running")));
+                tg.create_task(async {
+                    let _value = tracked(&ledger, "panicking");
+                    // Queued by the child just before it panics: never reaches the engine.
+                    tg.create_task(holding!(tracked(&ledger, "grandchild")));
+                    panic!("a child panicked");
+                    #[allow(unreachable_code)]
+                    Ok(())
+                });
+                // Created in the same poll, after the panicking one: polled after it, or never.
+                tg.create_task(holding!(tracked(&ledger, "sibling")));
+                pending::<()>().await;
+                Ok(())
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["body", "grandchild", "panicking", "running", "sibling"]);
+    }
+}
+
+on_each_executor! {
+    fn every_child_is_dropped_once_when_the_body_future_panics(ex) {
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                tg.create_task(holding!(tracked(&ledger, "running")));
+                tg.create_task(async { Ok(()) }).await.unwrap(); // "running" is in the engine
+                // Still queued when the body panics.
+                tg.create_task(holding!(tracked(&ledger, "queued")));
+                panic!("the body panicked");
+                #[allow(unreachable_code)]
+                Ok(())
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["queued", "running"]);
+    }
+}
+
+on_each_executor! {
+    fn every_child_is_dropped_once_when_a_childs_drop_panics(ex) {
+        // Cancelled by the abort that a sibling's failure starts.
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                tg.create_task(holding!(tracked(&ledger, "before")));
+                tg.create_task(holding!(panics_on_drop(&ledger, "panicking drop")));
+                tg.create_task(holding!(tracked(&ledger, "after")));
+                tg.create_task(async { Err::<(), _>("failed") });
+                tg.create_task(holding!(tracked(&ledger, "last")));
+                pending::<()>().await;
+                Ok(())
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["after", "before", "last", "panicking drop"]);
+
+        // Dropped as it finishes: the future returned, its destructor panics.
+        let ledger = Ledger::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run(async |tg| {
+                tg.create_task(holding!(tracked(&ledger, "sibling")));
+                let value = panics_on_drop(&ledger, "finishing");
+                tg.create_task(async move {
+                    let _value = value;
+                    Ok::<_, &str>(())
+                });
+                pending::<()>().await;
+                Ok(())
+            }))
+        }));
+        assert!(caught.is_err());
+        assert_dropped_once(&ledger, &["finishing", "sibling"]);
+
+        // Cancelled with the group's future, which is dropped.
+        let ledger = Ledger::default();
+        let mut group = Box::pin(TaskGroup::run(async |tg| {
+            tg.create_task(holding!(tracked(&ledger, "before")));
+            tg.create_task(holding!(panics_on_drop(&ledger, "panicking drop")));
+            tg.create_task(holding!(tracked(&ledger, "after")));
+            pending::<()>().await;
+            Ok(())
+        }));
+        ex.block_on(async {
+            assert!((&mut group).now_or_never().is_none());
+        });
+        assert!(catch_unwind(AssertUnwindSafe(|| drop(group))).is_err());
+        assert_dropped_once(&ledger, &["after", "before", "panicking drop"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// No user code runs while an internal lock is held: `Debug` writes to the caller's sink, which
+// may use the group (it would deadlock if the group's lock were held while writing).
+
+struct UsesTheGroup<'g, 'scope, 'env> {
+    group: &'g TaskGroup<'scope, 'env, ()>,
+    out: String,
+}
+
+impl std::fmt::Write for UsesTheGroup<'_, '_, '_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        assert!(self.group.is_open());
+        self.out.push_str(s);
+        Ok(())
+    }
+}
+
+#[test]
+fn debug_of_a_group_holds_no_lock_while_it_writes() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = futures::executor::block_on(TaskGroup::run(async |tg| {
+            tg.create_task(async { Ok(()) });
+            let mut sink = UsesTheGroup {
+                group: tg,
+                out: String::new(),
+            };
+            std::fmt::write(&mut sink, format_args!("{tg:?}")).unwrap();
+            Ok(sink.out)
+        }));
+        done.send(out).unwrap();
+    });
+    // Generous: the scenario takes microseconds; only a deadlock runs into this.
+    let out = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("Debug deadlocked: it wrote while holding the group's lock")
+        .unwrap();
+    assert_eq!(out, "TaskGroup { status: Open, queued: 1, .. }");
+}
+
+// asyncio: a task's done-callbacks run in the order they were added, the group's first (added by
+// `create_task`), and it cancels the body; so a body woken by the failed child's own completion
+// (it awaits that child) does not resume. aiokit: the end of a failed child's handle does not
+// make the body "already resuming".
+
+on_each_executor! {
+    fn a_body_woken_only_by_the_failed_childs_handle_is_not_resuming(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let failing = tg.create_task(async { Err::<(), _>("child") });
+            let _body = DropLog(&log, "body");
+            // Would panic if the body resumed: the failed child's handle ends cancelled.
+            (&failing).await.unwrap();
+            Err("body")
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["child"]);
+        assert_eq!(entries(&log), ["drop body"]);
+    }
+}
+
+// A body that resumes after a failure finds the failed child's handle cancelled (its error is
+// in the group); asyncio raises the child's error in the body there.
+
+on_each_executor! {
+    fn a_resuming_body_finds_the_handle_of_a_failed_child_cancelled(ex) {
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let first = tg.create_task(async { Ok(1) });
+            let second = tg.create_task(async { Err::<i32, _>("second failed") });
+            let mut sum = 0;
+            for handle in [&first, &second] {
+                match handle.await {
+                    Ok(value) => sum += value,
+                    Err(aiokit::CancelledError { .. }) => {
+                        assert_eq!(sum, 1, "the first child's value came first");
+                        return Err("the body saw a cancelled handle");
+                    }
+                }
+            }
+            Ok(())
+        }));
+        assert_eq!(
+            result.unwrap_err().into_inner(),
+            ["second failed", "the body saw a cancelled handle"]
+        );
+    }
 }

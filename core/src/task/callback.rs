@@ -5,7 +5,7 @@ use std::boxed::Box;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use super::Task;
 
@@ -92,16 +92,18 @@ impl CallbackId {
 }
 
 /// Type-erased callback, kept `Any` so that `remove_done_callback` can find equal ones.
-trait ErasedCallback<T>: Send {
+/// `Send` callbacks are boxed as `dyn Erased<T> + Send`; a local task's may be `!Send` and then
+/// never leave the thread-local store of their task's thread (see [`local`]).
+pub(crate) trait Erased<T> {
     fn call(&mut self, task: &Task<T>);
     fn as_any(&self) -> &dyn Any;
 }
 
 struct Holder<C>(C);
 
-impl<T, C> ErasedCallback<T> for Holder<C>
+impl<T, C> Erased<T> for Holder<C>
 where
-    C: DoneCallback<T> + Send + 'static,
+    C: DoneCallback<T> + 'static,
 {
     fn call(&mut self, task: &Task<T>) {
         self.0.call(task)
@@ -112,39 +114,97 @@ where
     }
 }
 
-pub(crate) struct Registration<T> {
-    id: CallbackId,
-    callback: Box<dyn ErasedCallback<T>>,
+/// A `Send` callback, as the task's shared state holds it.
+pub(crate) type SendCallback<T> = Box<dyn Erased<T> + Send>;
+/// A callback that may be `!Send`, held by the thread-local store of its task's thread.
+pub(crate) type LocalCallback<T> = Box<dyn Erased<T>>;
+
+pub(crate) fn boxed_send<T, C>(callback: C) -> SendCallback<T>
+where
+    C: DoneCallback<T> + Send + 'static,
+{
+    Box::new(Holder(callback))
 }
 
-impl<T> Registration<T> {
-    pub(crate) fn new<C>(callback: C) -> Self
-    where
-        C: DoneCallback<T> + Send + 'static,
-    {
-        Registration {
-            id: CallbackId::next(),
-            callback: Box::new(Holder(callback)),
+pub(crate) fn boxed_local<T, C>(callback: C) -> LocalCallback<T>
+where
+    C: DoneCallback<T> + 'static,
+{
+    Box::new(Holder(callback))
+}
+
+/// Whether `callback` is a `C` equal to `other`. Runs `C::eq` (user code): never under a lock.
+pub(crate) fn is_equal<T, C: PartialEq + 'static>(callback: &dyn Erased<T>, other: &C) -> bool {
+    callback
+        .as_any()
+        .downcast_ref::<C>()
+        .is_some_and(|c| c == other)
+}
+
+/// Whether `callback` is of type `C` (no user code: a type check only).
+pub(crate) fn is_type<T, C: 'static>(callback: &dyn Erased<T>) -> bool {
+    callback.as_any().is::<C>()
+}
+
+pub(crate) fn next_id() -> CallbackId {
+    CallbackId::next()
+}
+
+/// The callbacks of local tasks, which may be `!Send`: kept in a thread-local map of the thread
+/// that spawned the task (where its driver runs too), keyed by registration. The task's shared
+/// state only holds their ids, so a `!Send` callback never leaves its thread: a handle on
+/// another thread cannot reach it.
+pub(crate) mod local {
+    use super::{CallbackId, LocalCallback};
+    use std::any::Any;
+    use std::boxed::Box;
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    std::thread_local! {
+        static CALLBACKS: RefCell<HashMap<CallbackId, Box<dyn Any>>> = RefCell::new(HashMap::new());
+    }
+
+    /// Stores `callback` on this thread. Returns it if the thread is being torn down.
+    pub(crate) fn put<T: 'static>(
+        id: CallbackId,
+        callback: LocalCallback<T>,
+    ) -> Result<(), LocalCallback<T>> {
+        let mut callback = Some(callback);
+        let stored = CALLBACKS.try_with(|map| {
+            if let Ok(mut map) = map.try_borrow_mut() {
+                let boxed: Box<dyn Any> = Box::new(callback.take());
+                // Nothing is dropped here: ids are unique, so the slot was empty.
+                let previous = map.insert(id, boxed);
+                debug_assert!(previous.is_none());
+            }
+        });
+        match (stored, callback) {
+            (Ok(()), None) => Ok(()),
+            (_, Some(callback)) => Err(callback),
+            (Err(_), None) => unreachable!("stored only when the map was reachable"),
         }
     }
 
-    pub(crate) fn id(&self) -> CallbackId {
-        self.id
-    }
-
-    pub(crate) fn is<C: PartialEq + 'static>(&self, callback: &C) -> bool {
-        self.callback
-            .as_any()
-            .downcast_ref::<C>()
-            .is_some_and(|c| c == callback)
+    /// Takes the callback `id` out of this thread's store (to run, compare or drop it with
+    /// no borrow of the store held). `None` if it is not on this thread.
+    pub(crate) fn take<T: 'static>(id: CallbackId) -> Option<LocalCallback<T>> {
+        let boxed = CALLBACKS
+            .try_with(|map| map.try_borrow_mut().ok()?.remove(&id))
+            .ok()
+            .flatten()?;
+        boxed
+            .downcast::<Option<LocalCallback<T>>>()
+            .ok()
+            .and_then(|b| *b)
     }
 }
 
 /// Runs one callback; a panic is caught and reported so that the others still run.
-pub(crate) fn run_callback<T>(mut registration: Registration<T>, task: &Task<T>) {
-    let result = catch_unwind(AssertUnwindSafe(|| registration.callback.call(task)));
+pub(crate) fn run_callback<T>(id: CallbackId, mut callback: LocalCallback<T>, task: &Task<T>) {
+    let result = catch_unwind(AssertUnwindSafe(|| callback.call(task)));
     // Dropping the callback is user code too (its captures); it must not stop the others.
-    let dropped = catch_unwind(AssertUnwindSafe(move || drop(registration.callback)));
+    let dropped = catch_unwind(AssertUnwindSafe(move || drop(callback)));
     let payload = match (result, dropped) {
         (Err(payload), _) | (Ok(()), Err(payload)) => payload,
         (Ok(()), Ok(())) => return,
@@ -152,18 +212,19 @@ pub(crate) fn run_callback<T>(mut registration: Registration<T>, task: &Task<T>)
     let name = task.name();
     let info = DoneCallbackPanic {
         task_name: &name,
-        callback: registration.id,
+        callback: id,
         payload: &*payload,
     };
-    // A panicking hook has already been printed by the panic hook of std; nothing else can
-    // be done with it here without stopping the other callbacks.
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner);
-        match &*hook {
-            Some(hook) => hook(&info),
-            None => default_hook(&info),
-        }
+    // Cloned out of the lock, so that the hook runs with no lock held (it may set or take the
+    // hook itself). A panicking hook has already been printed by the panic hook of std;
+    // nothing else can be done with it here without stopping the other callbacks.
+    let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let _ = catch_unwind(AssertUnwindSafe(|| match &hook {
+        Some(hook) => hook(&info),
+        None => default_hook(&info),
     }));
+    // The hook is user data: if it was replaced meanwhile, this is its last owner.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(hook)));
 }
 
 /// What a done-callback panic hook receives: the task's name, the callback's id and the
@@ -268,7 +329,9 @@ impl fmt::Display for DoneCallbackPanic<'_> {
 
 type Hook = Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync + 'static>;
 
-static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+/// An `Arc` so that a panicking callback's reporter clones the hook out and runs it with no
+/// lock held.
+static HOOK: RwLock<Option<Arc<Hook>>> = RwLock::new(None);
 
 fn default_hook(info: &DoneCallbackPanic<'_>) {
     std::eprintln!("aiokit: {info}");
@@ -279,8 +342,8 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 ///
 /// The default hook prints one line to stderr ("aiokit: done-callback 3 of task 'Task-1'
 /// panicked: ..."), after std's own panic hook printed the panic. Either way, the task's other
-/// callbacks still run. The hook runs on the thread that ran the callback; it must not set or
-/// take the hook itself (that would deadlock).
+/// callbacks still run. The hook runs on the thread that ran the callback, with no lock of
+/// aiokit held: it may itself set or take the hook.
 ///
 /// # Examples
 ///
@@ -305,7 +368,7 @@ pub fn set_done_callback_panic_hook(hook: Box<dyn Fn(&DoneCallbackPanic<'_>) + S
     let old = HOOK
         .write()
         .unwrap_or_else(PoisonError::into_inner)
-        .replace(hook);
+        .replace(Arc::new(hook));
     // The old hook is user data: drop it outside the lock.
     drop(old);
 }
@@ -322,5 +385,39 @@ pub fn set_done_callback_panic_hook(hook: Box<dyn Fn(&DoneCallbackPanic<'_>) + S
 /// ```
 pub fn take_done_callback_panic_hook() -> Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync> {
     let old = HOOK.write().unwrap_or_else(PoisonError::into_inner).take();
-    old.unwrap_or_else(|| Box::new(default_hook))
+    match old.map(Arc::try_unwrap) {
+        None => Box::new(default_hook),
+        Some(Ok(hook)) => hook,
+        // A callback's reporter is running it right now: hand back a hook that shares it.
+        Some(Err(shared)) => Box::new(move |info: &DoneCallbackPanic<'_>| shared(info)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    /// No user code runs under a lock: the panic hook runs with none held, so it may replace
+    /// the hook itself (it used to deadlock on the hook's lock).
+    #[test]
+    fn no_user_code_runs_under_a_lock_the_panic_hook_may_replace_itself() {
+        static REPLACED: AtomicUsize = AtomicUsize::new(0);
+        set_done_callback_panic_hook(Box::new(|_: &DoneCallbackPanic<'_>| {
+            set_done_callback_panic_hook(Box::new(|_: &DoneCallbackPanic<'_>| {
+                REPLACED.fetch_add(1, Ordering::SeqCst);
+            }));
+        }));
+        let mut pool = futures::executor::LocalPool::new();
+        let task = crate::spawn_local_task(&pool.spawner(), async { 1 });
+        task.add_done_callback(|_: &Task<i32>| panic!("first"));
+        task.add_done_callback(|_: &Task<i32>| panic!("second"));
+        pool.run();
+        assert_eq!(
+            REPLACED.load(Ordering::SeqCst),
+            1,
+            "the second panic met the new hook"
+        );
+        drop(take_done_callback_panic_hook());
+    }
 }

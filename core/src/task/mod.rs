@@ -1,6 +1,8 @@
 //! Task handles: asyncio's `Future` / `Task` for futures spawned on any executor.
 
 mod callback;
+mod lifecycle;
+mod local;
 mod shield;
 mod state;
 
@@ -15,15 +17,20 @@ pub use callback::{
     CallbackId, DoneCallback, DoneCallbackPanic, set_done_callback_panic_hook,
     take_done_callback_panic_hook,
 };
+pub(crate) use lifecycle::{Step, TaskCell};
+pub use local::LocalTask;
 pub use shield::{Shield, shield};
-pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
+pub(crate) use state::{
+    TaskCompleter, local_task_cell, local_task_pair, send_task_cell, task_pair,
+};
 
-use callback::{Registration, run_callback};
+use callback::{boxed_send, next_id, run_callback};
 use state::Inner;
 
 /// A handle to a task running on some executor (asyncio's `Task`, and its base `Future`).
 ///
-/// Made by [`spawn_task`](crate::spawn_task) or [`spawn_local_task`](crate::spawn_local_task).
+/// Made by [`spawn_task`](crate::spawn_task), by [`spawn_local_task`](crate::spawn_local_task)
+/// (a [`LocalTask`], which derefs to a `Task` and converts into one), or by a task group.
 /// Handles are cheap to clone; every clone refers to the same task.
 ///
 /// - **State**: [`done`](Task::done), [`cancelled`](Task::cancelled),
@@ -31,12 +38,18 @@ use state::Inner;
 ///   whose output is a `Result`.
 /// - **Cancelling**: [`cancel`](Task::cancel) asks the task's driver to drop the future; the
 ///   driver does so on its executor at once (it is woken), then the task is cancelled.
-///   **Dropping a handle never cancels the task**: as in asyncio, a task runs to its end
-///   whether or not anybody holds a handle.
 /// - **Awaiting**: `task.await` gives `Result<T, CancelledError>` (cloning `T`, so it needs
 ///   `T: Clone`); `shield(&task).await` or `(&task).await` gives `Result<&T, CancelledError>`
-///   for any `T`. Dropping an await never cancels the task. An await returns only after every
-///   done-callback of the task has run.
+///   for any `T`. An await returns only after every done-callback of the task has run.
+/// - **Dropping is cancelling, for an await in progress**: a handle awaited by value (polled
+///   at least once, directly or as a child of [`wait_for`](crate::wait_for_deadline), of a
+///   combinator, of a `select!`) and dropped before the task ended cancels the task, as
+///   asyncio cancels the task that a cancelled `await` (or a `wait_for` that timed out) was
+///   waiting for. A handle never polled is only a reference: dropping it cancels nothing, so a
+///   spawned task whose handles are all dropped runs to its end (fire and forget). Awaiting by
+///   reference never cancels: `(&task).await`, [`shield(&task)`](shield), and `shield(&task)`
+///   as a child of [`wait`](crate::wait()), [`gather`](crate::gather()) or
+///   [`as_completed`](crate::as_completed()).
 /// - **Callbacks**: [`add_done_callback`](Task::add_done_callback),
 ///   [`remove_done_callback`](Task::remove_done_callback).
 /// - **Name**: [`name`](Task::name) is "Task-N" (a program-wide counter, as in asyncio)
@@ -57,12 +70,37 @@ use state::Inner;
 /// assert_eq!(task.result(), Ok(&42));
 /// # });
 /// ```
+///
+/// Dropping is cancelling, for an await in progress only:
+///
+/// ```
+/// use aiokit::{CancelledError, shield, spawn_task};
+/// use futures::future::{self, Either};
+///
+/// # futures::executor::block_on(async {
+/// let pool = futures_executor::ThreadPool::new().unwrap();
+/// let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+/// let task = spawn_task(&pool, async { rx.await.unwrap() });
+///
+/// drop(task.clone()); // never polled: only a reference, nothing happens
+/// // `select` polls both and drops the loser, an await in progress: the task is cancelled.
+/// match future::select(task.clone(), future::ready("fast")).await {
+///     Either::Left(_) => unreachable!(),
+///     Either::Right((winner, _task)) => assert_eq!(winner, "fast"),
+/// }
+/// assert_eq!(shield(&task).await, Err(CancelledError::new()));
+/// # drop(tx);
+/// # });
+/// ```
 pub struct Task<T> {
     /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
     /// also holds the child's future (see `engine::raw`).
     inner: CellRef<Inner<T>>,
     /// This handle's slot among the task's awaiters while it is being awaited.
     waiter: Option<usize>,
+    /// Polled as a future and not yet ready: an await is in progress, and dropping the handle
+    /// cancels the task.
+    awaiting: bool,
 }
 
 impl<T> Task<T> {
@@ -70,7 +108,14 @@ impl<T> Task<T> {
         Task {
             inner,
             waiter: None,
+            awaiting: false,
         }
+    }
+
+    /// Whether a `cancel()` on this task has returned true (read after the task ended: whether
+    /// a cancel came before its outcome).
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.inner.is_cancel_requested()
     }
 
     /// Whether the task has ended: with an output, or cancelled.
@@ -243,10 +288,9 @@ impl<T> Task<T> {
     where
         C: DoneCallback<T> + Send + 'static,
     {
-        let registration = Registration::new(callback);
-        let id = registration.id();
-        if let Some(registration) = self.inner.push_callback(registration) {
-            run_callback(registration, self);
+        let id = next_id();
+        if let Some(callback) = self.inner.push_send(id, boxed_send(callback)) {
+            run_callback(id, callback, self);
         }
         id
     }
@@ -264,6 +308,12 @@ impl<T> Task<T> {
     ///
     /// Callbacks that already ran (or are being run) are not removed: returns 0 then, as in
     /// asyncio once the future is done.
+    ///
+    /// The comparisons (`C::eq`, user code) run with no lock held: `eq` may look at the task
+    /// (its name, its `Debug`) or add callbacks. A task completing on another thread meanwhile
+    /// waits for the comparison at hand before it runs that callback, so that callbacks still
+    /// run once each and in order. Callbacks added through a [`LocalTask`] (which may be
+    /// `!Send`) are compared only on the task's own thread.
     ///
     /// # Examples
     ///
@@ -286,13 +336,12 @@ impl<T> Task<T> {
     where
         C: PartialEq + 'static,
     {
-        let removed = self.inner.remove_callbacks(|r| r.is(callback));
-        removed.len()
-        // `removed` (user data) is dropped here, outside the task's lock.
+        self.inner.remove_equal(&self.inner, callback)
     }
 
     /// Removes the registration `id` if it has not run yet; returns how many were removed
-    /// (0 or 1).
+    /// (0 or 1). A callback added through a [`LocalTask`] and removed from another thread is
+    /// dropped on the task's thread, never run.
     ///
     /// # Examples
     ///
@@ -308,7 +357,7 @@ impl<T> Task<T> {
     /// assert_eq!(task.remove_done_callback_id(id), 0);
     /// ```
     pub fn remove_done_callback_id(&self, id: CallbackId) -> usize {
-        self.inner.remove_callbacks(|r| r.id() == id).len()
+        self.inner.remove_id(id)
     }
 }
 
@@ -342,9 +391,13 @@ impl<T> Clone for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        // Only an abandoned await leaves something behind; the task itself runs on.
         if let Some(key) = self.waiter.take() {
             self.inner.remove_waiter(key);
+        }
+        // An await in progress, abandoned: dropping is cancelling (asyncio cancels the task a
+        // cancelled `await` waited for). A handle never polled cancels nothing.
+        if self.awaiting && !self.done() {
+            self.inner.cancel();
         }
     }
 }
@@ -361,21 +414,29 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
-/// Awaiting a handle waits for the task's end and clones its output. Dropping the await does
-/// not cancel the task. Polling again after completion gives the output again.
+/// Awaiting a handle waits for the task's end and clones its output. Dropping the handle
+/// while the await is in progress (polled, not ready) cancels the task; await `&task` or
+/// [`shield(&task)`](shield) to wait without that. Polling again after completion gives the
+/// output again.
 impl<T: Clone> Future for Task<T> {
     type Output = Result<T, CancelledError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match this.inner.poll_finished(&mut this.waiter, cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => Poll::Ready(
-                this.inner
-                    .outcome()
-                    .expect("a finished task has an outcome")
-                    .clone(),
-            ),
+            Poll::Pending => {
+                this.awaiting = true;
+                Poll::Pending
+            }
+            Poll::Ready(()) => {
+                this.awaiting = false;
+                Poll::Ready(
+                    this.inner
+                        .outcome()
+                        .expect("a finished task has an outcome")
+                        .clone(),
+                )
+            }
         }
     }
 }

@@ -12,9 +12,11 @@ use crate::error::CancelledError;
 /// `await asyncio.shield(task)`).
 ///
 /// Dropping the returned future (a timeout, a `select!` that took another branch) does not
-/// cancel the task, which runs on; asyncio needs `shield` for that, in aiokit no await of a
-/// handle ever cancels the task. Unlike `task.await`, the output is not cloned, so any `T`
-/// works. `(&task).await` is the same as `shield(&task).await`.
+/// cancel the task, which runs on. An await of the handle by value does: dropping a `Task`
+/// whose await is in progress cancels the task, as asyncio cancels the task a cancelled
+/// `await` waited for; `shield` is the await that never cancels, in both. Unlike
+/// `task.await`, the output is not cloned, so any `T` works. `(&task).await` is the same as
+/// `shield(&task).await`.
 ///
 /// The future completes only after every done-callback of the task has run.
 ///

@@ -1,17 +1,23 @@
 //! The shared state of one task: one reference-counted cell per task (see `engine::raw`),
 //! completed once by whoever drives it.
 
+use std::any::Any;
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::future::Future;
 use std::mem;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::thread::{self, ThreadId};
 
 use atomic_waker::AtomicWaker;
 
 use super::Task;
-use super::callback::{Registration, run_callback};
+use super::callback::{
+    CallbackId, Erased, LocalCallback, SendCallback, is_equal, is_type, local, run_callback,
+};
 use crate::engine::raw::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
 use crate::error::CancelledError;
 
@@ -29,17 +35,74 @@ pub(crate) struct Inner<T> {
     /// The driver's waker, woken by `cancel()` so that the driver drops the future promptly.
     driver: AtomicWaker,
     number: u64,
+    /// For a local task: its thread, and how to reach its `!Send` callbacks there.
+    local: Option<LocalStore<T>>,
     state: Mutex<State<T>>,
+    /// Signalled whenever callbacks lent to a `remove_done_callback` comparison come back.
+    returned: Condvar,
+}
+
+/// Where a local task keeps its `!Send` callbacks: the thread-local store of `owner`. Function
+/// pointers made where `T: 'static` is known, so that the rest of the state needs no bound.
+struct LocalStore<T> {
+    owner: ThreadId,
+    take: fn(CallbackId) -> Option<LocalCallback<T>>,
+    put: fn(CallbackId, LocalCallback<T>) -> Result<(), LocalCallback<T>>,
+}
+
+impl<T> LocalStore<T> {
+    fn on_this_thread(&self) -> bool {
+        self.owner == thread::current().id()
+    }
 }
 
 struct State<T> {
     /// `Cow` so that a coroutine's `&'static` name costs no allocation (TaskGroup children).
     name: Option<Cow<'static, str>>,
-    callbacks: Vec<Registration<T>>,
+    /// Pending callbacks, in registration order.
+    callbacks: VecDeque<Slot<T>>,
     waiters: Waiters,
     /// Mirrors `Inner::finished`; read under the lock to decide between queueing a callback
     /// and running it at once without losing one to a concurrent completion.
     finished: bool,
+    /// Set by a completer that found the next callback lent to a comparison running on its own
+    /// thread (an `eq` that drove the task's executor): that thread's `remove_done_callback`
+    /// goes on running the callbacks when it gives the callback back.
+    parked: Option<ThreadId>,
+}
+
+/// One pending registration.
+struct Slot<T> {
+    id: CallbackId,
+    held: Held<T>,
+    /// Removed by id while lent out, or (for a local callback) from another thread: the
+    /// callback is dropped, never run, by whoever holds it next.
+    removed: bool,
+}
+
+enum Held<T> {
+    /// A `Send` callback, here.
+    Here(SendCallback<T>),
+    /// A local task's callback, in the thread-local store of the task's thread.
+    Local,
+    /// Lent to a `remove_done_callback` comparison on this thread; comes back (or is removed)
+    /// when the comparison ends.
+    Lent(ThreadId),
+}
+
+/// A callback lent to a comparison, as it came out of its slot.
+enum Lent<T> {
+    Send(SendCallback<T>),
+    Local(LocalCallback<T>),
+}
+
+impl<T> Lent<T> {
+    fn as_erased(&self) -> &dyn Erased<T> {
+        match self {
+            Lent::Send(callback) => &**callback,
+            Lent::Local(callback) => &**callback,
+        }
+    }
 }
 
 /// The wakers of the futures awaiting a handle, one slot per awaiting future so that a
@@ -51,35 +114,39 @@ struct Waiters {
 }
 
 impl Waiters {
-    fn register(&mut self, key: &mut Option<usize>, waker: &Waker) {
+    /// Whether `key`'s slot already holds a waker that wakes the same task as `waker`
+    /// (`will_wake` compares pointers: no executor code runs).
+    fn is_current(&self, key: Option<usize>, waker: &Waker) -> bool {
+        key.and_then(|k| self.slots.get(k))
+            .is_some_and(|slot| slot.as_ref().is_some_and(|old| old.will_wake(waker)))
+    }
+
+    /// Stores `waker` (already cloned, outside the lock); returns the waker it replaced, to be
+    /// dropped outside the lock (a waker's drop is executor code).
+    fn register(&mut self, key: &mut Option<usize>, waker: Waker) -> Option<Waker> {
         if let Some(k) = *key {
             if let Some(slot) = self.slots.get_mut(k) {
-                match slot {
-                    Some(old) if old.will_wake(waker) => {}
-                    _ => *slot = Some(waker.clone()),
-                }
-                return;
+                return slot.replace(waker);
             }
         }
         let k = match self.free.pop() {
             Some(k) => {
-                self.slots[k] = Some(waker.clone());
+                self.slots[k] = Some(waker);
                 k
             }
             None => {
-                self.slots.push(Some(waker.clone()));
+                self.slots.push(Some(waker));
                 self.slots.len() - 1
             }
         };
         *key = Some(k);
+        None
     }
 
-    fn remove(&mut self, key: usize) {
-        if let Some(slot) = self.slots.get_mut(key) {
-            if slot.take().is_some() {
-                self.free.push(key);
-            }
-        }
+    fn remove(&mut self, key: usize) -> Option<Waker> {
+        let waker = self.slots.get_mut(key)?.take()?;
+        self.free.push(key);
+        Some(waker)
     }
 }
 
@@ -110,7 +177,8 @@ impl<T> Inner<T> {
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        self.lock().name = Some(Cow::Owned(name));
+        let old = self.lock().name.replace(Cow::Owned(name));
+        drop(old);
     }
 
     /// Names the task `name` unless a name was set already (a coroutine's name is a default
@@ -141,67 +209,260 @@ impl<T> Inner<T> {
             *key = None;
             return Poll::Ready(());
         }
+        {
+            let state = self.lock();
+            if state.finished {
+                *key = None;
+                return Poll::Ready(());
+            }
+            if state.waiters.is_current(*key, cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+        // Cloning a waker is executor code: outside the lock, then checked again.
+        let waker = cx.waker().clone();
         let mut state = self.lock();
         if state.finished {
+            drop(state);
             *key = None;
             return Poll::Ready(());
         }
-        state.waiters.register(key, cx.waker());
+        let old = state.waiters.register(key, waker);
+        drop(state);
+        drop(old);
         Poll::Pending
     }
 
     pub(crate) fn remove_waiter(&self, key: usize) {
         if !self.is_finished() {
-            self.lock().waiters.remove(key);
+            let old = self.lock().waiters.remove(key);
+            drop(old);
         }
     }
 
-    /// Queues `registration` unless the task has finished, in which case it is handed back
+    /// Queues a `Send` callback unless the task has finished, in which case it is handed back
     /// for the caller to run.
-    pub(crate) fn push_callback(&self, registration: Registration<T>) -> Option<Registration<T>> {
+    pub(crate) fn push_send(
+        &self,
+        id: CallbackId,
+        callback: SendCallback<T>,
+    ) -> Option<SendCallback<T>> {
         let mut state = self.lock();
         if state.finished {
-            return Some(registration);
+            return Some(callback);
         }
-        state.callbacks.push(registration);
+        state.callbacks.push_back(Slot {
+            id,
+            held: Held::Here(callback),
+            removed: false,
+        });
         None
     }
 
-    /// Removes the queued callbacks that `matches` selects; returns them so that they are
-    /// dropped (user code) after the lock is released.
-    pub(crate) fn remove_callbacks(
+    /// Queues a local task's callback (in the store of this thread, which must be the task's);
+    /// hands it back if the task has finished.
+    pub(crate) fn push_local(
         &self,
-        mut matches: impl FnMut(&Registration<T>) -> bool,
-    ) -> Vec<Registration<T>> {
+        id: CallbackId,
+        callback: LocalCallback<T>,
+    ) -> Option<LocalCallback<T>> {
+        let store = self.local.as_ref().expect("a local task");
+        debug_assert!(store.on_this_thread());
+        if self.is_finished() {
+            return Some(callback);
+        }
+        // Stored before its slot exists: the task's completer runs on this very thread, so it
+        // cannot look for it in between.
+        if let Err(callback) = (store.put)(id, callback) {
+            // This thread is being torn down: nowhere to keep it.
+            return Some(callback);
+        }
         let mut state = self.lock();
-        let mut removed = Vec::new();
-        let mut i = 0;
-        while i < state.callbacks.len() {
-            if matches(&state.callbacks[i]) {
-                removed.push(state.callbacks.remove(i));
-            } else {
-                i += 1;
+        if state.finished {
+            drop(state);
+            return (store.take)(id);
+        }
+        state.callbacks.push_back(Slot {
+            id,
+            held: Held::Local,
+            removed: false,
+        });
+        None
+    }
+
+    /// Removes the pending registration `id`; returns how many were removed (0 or 1).
+    pub(crate) fn remove_id(&self, id: CallbackId) -> usize {
+        let mut state = self.lock();
+        let Some(pos) = state
+            .callbacks
+            .iter()
+            .position(|s| s.id == id && !s.removed)
+        else {
+            return 0;
+        };
+        let removed = match state.callbacks[pos].held {
+            Held::Here(_) => match state.callbacks.remove(pos) {
+                Some(Slot {
+                    held: Held::Here(callback),
+                    ..
+                }) => Some(Lent::Send(callback)),
+                _ => None,
+            },
+            Held::Local if self.local.as_ref().is_some_and(LocalStore::on_this_thread) => {
+                state.callbacks.remove(pos);
+                self.local
+                    .as_ref()
+                    .and_then(|store| (store.take)(id))
+                    .map(Lent::Local)
+            }
+            // Lent to a comparison, or a local callback seen from another thread: whoever holds
+            // it next drops it instead of running it.
+            Held::Local | Held::Lent(_) => {
+                state.callbacks[pos].removed = true;
+                None
+            }
+        };
+        drop(state);
+        // User data (the callback's captures): dropped outside the lock.
+        drop(removed);
+        1
+    }
+
+    /// Removes every pending callback of type `C` equal to `callback`; returns how many.
+    ///
+    /// The comparisons are user code, so they run with no lock held, on callbacks lent out of
+    /// their slots: a completer that reaches a lent callback waits for it to come back (or,
+    /// if the comparison runs on its own thread, leaves the rest of the callbacks to it), so
+    /// that every callback still runs once, in registration order.
+    pub(crate) fn remove_equal<C: PartialEq + 'static>(
+        &self,
+        task: &CellRef<Inner<T>>,
+        callback: &C,
+    ) -> usize {
+        let me = thread::current().id();
+        let local_here = self.local.as_ref().filter(|store| store.on_this_thread());
+        let mut lent: Vec<(CallbackId, Lent<T>)> = Vec::new();
+        {
+            let mut state = self.lock();
+            for slot in state.callbacks.iter_mut().filter(|s| !s.removed) {
+                match &slot.held {
+                    Held::Here(held) if is_type::<T, C>(&**held) => {
+                        if let Held::Here(held) = mem::replace(&mut slot.held, Held::Lent(me)) {
+                            lent.push((slot.id, Lent::Send(held)));
+                        }
+                    }
+                    Held::Local => {
+                        // Only on the task's thread; elsewhere its callbacks cannot be reached.
+                        let Some(store) = local_here else { continue };
+                        let Some(held) = (store.take)(slot.id) else {
+                            continue;
+                        };
+                        if is_type::<T, C>(&*held) {
+                            slot.held = Held::Lent(me);
+                            lent.push((slot.id, Lent::Local(held)));
+                        } else if let Err(held) = (store.put)(slot.id, held) {
+                            // Cannot happen: it was just taken from this same store.
+                            slot.removed = true;
+                            lent.push((slot.id, Lent::Local(held)));
+                        }
+                    }
+                    Held::Here(_) | Held::Lent(_) => {}
+                }
             }
         }
-        removed
+        if lent.is_empty() {
+            return 0;
+        }
+        // No lock held: `eq` may look at the task, add or remove callbacks, even panic.
+        let mut panic = None;
+        let equal: Vec<bool> = lent
+            .iter()
+            .map(|(_, held)| {
+                panic.is_none()
+                    && match catch_unwind(AssertUnwindSafe(|| is_equal(held.as_erased(), callback)))
+                    {
+                        Ok(equal) => equal,
+                        Err(payload) => {
+                            panic = Some(payload);
+                            false
+                        }
+                    }
+            })
+            .collect();
+        let mut count = 0;
+        let mut dropped = Vec::new();
+        let resume = {
+            let mut state = self.lock();
+            for ((id, held), equal) in lent.into_iter().zip(equal) {
+                let Some(pos) = state.callbacks.iter().position(|s| s.id == id) else {
+                    // Cannot happen: a lent slot stays until its callback comes back.
+                    dropped.push(held);
+                    continue;
+                };
+                let removed_meanwhile = state.callbacks[pos].removed;
+                if equal || removed_meanwhile {
+                    count += usize::from(!removed_meanwhile);
+                    state.callbacks.remove(pos);
+                    dropped.push(held);
+                    continue;
+                }
+                state.callbacks[pos].held = match held {
+                    Lent::Send(held) => Held::Here(held),
+                    Lent::Local(held) => match local_here.map(|store| (store.put)(id, held)) {
+                        Some(Ok(())) => Held::Local,
+                        Some(Err(held)) => {
+                            state.callbacks[pos].removed = true;
+                            dropped.push(Lent::Local(held));
+                            Held::Local
+                        }
+                        None => unreachable!("local callbacks are only lent on their thread"),
+                    },
+                };
+            }
+            let resume = state.parked == Some(me)
+                && !state
+                    .callbacks
+                    .iter()
+                    .any(|s| matches!(s.held, Held::Lent(t) if t == me));
+            if resume {
+                state.parked = None;
+            }
+            resume
+        };
+        self.returned.notify_all();
+        // The removed callbacks are user data: dropped with no lock held; a panicking one is
+        // handed on once the task's callbacks ran.
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(dropped))) {
+            panic.get_or_insert(payload);
+        }
+        if resume {
+            run_callbacks(task);
+        }
+        if let Some(payload) = panic {
+            resume_unwind(payload);
+        }
+        count
     }
 }
 
 impl<T> Inner<T> {
     /// The state of a task that has not ended.
-    fn pending() -> Self {
+    fn pending(local: Option<LocalStore<T>>) -> Self {
         Inner {
             outcome: OnceLock::new(),
             finished: AtomicBool::new(false),
             cancel_requested: AtomicBool::new(false),
             driver: AtomicWaker::new(),
             number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
+            local,
             state: Mutex::new(State {
                 name: None,
-                callbacks: Vec::new(),
+                callbacks: VecDeque::new(),
                 waiters: Waiters::default(),
                 finished: false,
+                parked: None,
             }),
+            returned: Condvar::new(),
         }
     }
 }
@@ -212,7 +473,22 @@ impl<T> Inner<T> {
 /// TaskGroup polls its children itself. A completer dropped without completing ends the task
 /// as cancelled, so every task ends exactly once and nobody waits forever.
 pub(crate) fn task_pair<T>() -> (Task<T>, TaskCompleter<T>) {
-    let inner = CellRef::new(Inner::pending());
+    let inner = CellRef::new(Inner::pending(None));
+    (
+        Task::from_inner(inner.clone()),
+        TaskCompleter { inner: Some(inner) },
+    )
+}
+
+/// [`task_pair`] for a local task: its completer must stay on this thread (the driver is
+/// `!Send`), where its `!Send` callbacks are kept.
+pub(crate) fn local_task_pair<T: 'static>() -> (Task<T>, TaskCompleter<T>) {
+    let store = LocalStore {
+        owner: thread::current().id(),
+        take: local::take::<T>,
+        put: local::put::<T>,
+    };
+    let inner = CellRef::new(Inner::pending(Some(store)));
     (
         Task::from_inner(inner.clone()),
         TaskCompleter { inner: Some(inner) },
@@ -229,7 +505,7 @@ where
     T: 'a,
     F: Future + 'a,
 {
-    let (inner, driver) = new_cell(Inner::pending(), |inner| {
+    let (inner, driver) = new_cell(Inner::pending(None), |inner| {
         make(TaskCompleter { inner: Some(inner) })
     });
     (Task::from_inner(inner), driver)
@@ -243,7 +519,7 @@ where
     T: Send + Sync + 'a,
     F: Future + Send + 'a,
 {
-    let (inner, driver) = new_send_cell(Inner::pending(), |inner| {
+    let (inner, driver) = new_send_cell(Inner::pending(None), |inner| {
         make(TaskCompleter { inner: Some(inner) })
     });
     (Task::from_inner(inner), driver)
@@ -297,9 +573,23 @@ impl<T> TaskCompleter<T> {
 
     /// Ends the task with `value`, or as cancelled if a cancel was requested first (then
     /// `value` is dropped here). Runs the done-callbacks on this thread, then wakes the awaiters.
-    pub(crate) fn complete(mut self, value: T) {
-        if let Some(inner) = self.inner.take() {
-            finish(inner, Ok(value));
+    ///
+    /// # Panics
+    ///
+    /// If dropping the discarded `value` panics, once the task has ended (callbacks run,
+    /// awaiters woken): the panic goes on to the caller, the task's driver.
+    pub(crate) fn complete(self, value: T) {
+        if let Err(payload) = self.try_complete(value) {
+            resume_unwind(payload);
+        }
+    }
+
+    /// [`complete`](Self::complete), handing back the panic of the discarded value's drop
+    /// instead of resuming it.
+    pub(crate) fn try_complete(mut self, value: T) -> Result<(), Payload> {
+        match self.inner.take() {
+            Some(inner) => finish(inner, Ok(value)),
+            None => Ok(()),
         }
     }
 
@@ -307,7 +597,8 @@ impl<T> TaskCompleter<T> {
     /// observe the cancellation only once the future's resources are released.
     pub(crate) fn cancel(mut self) {
         if let Some(inner) = self.inner.take() {
-            finish(inner, Err(CancelledError::new()));
+            // No value to drop: nothing can panic.
+            let _ = finish(inner, Err(CancelledError::new()));
         }
     }
 }
@@ -317,10 +608,13 @@ impl<T> Drop for TaskCompleter<T> {
         // The executor dropped the driver (shutdown) without finishing it: the future is gone,
         // which is what a cancellation is.
         if let Some(inner) = self.inner.take() {
-            finish(inner, Err(CancelledError::new()));
+            let _ = finish(inner, Err(CancelledError::new()));
         }
     }
 }
+
+/// A panic payload, as `catch_unwind` gives it.
+pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
 /// Marks the task finished (every callback has run) and wakes its awaiters, outside the lock.
 fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
@@ -333,7 +627,10 @@ fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
     }
 }
 
-fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
+/// Sets the outcome, runs the callbacks and wakes the awaiters: the task ends, exactly once,
+/// whatever user code does meanwhile. A panic of the discarded value's drop is handed back
+/// once the task has ended.
+fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) -> Result<(), Payload> {
     let mut dropped_value = None;
     {
         let state = inner.lock();
@@ -351,26 +648,61 @@ fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) {
         if state.callbacks.is_empty() && dropped_value.is_none() {
             // Fast path (most tasks have no callback): finish under this same lock.
             mark_finished(&inner, state);
-            return;
+            return Ok(());
         }
     }
-    // The value is user data whose drop may run arbitrary code: never under the lock.
-    drop(dropped_value);
+    // The value is user data whose drop may run arbitrary code, even panic: never under the
+    // lock, and never in the way of the task's end.
+    let dropped = catch_unwind(AssertUnwindSafe(move || drop(dropped_value)));
+    run_callbacks(&inner);
+    dropped
+}
 
+/// Runs the pending callbacks in order, one at a time and with no lock held, then marks the
+/// task finished. Callbacks added meanwhile (by a callback or another thread) are queued
+/// behind and run too.
+fn run_callbacks<T>(inner: &CellRef<Inner<T>>) {
+    let me = thread::current().id();
     let task = Task::from_inner(inner.clone());
     loop {
-        let batch = {
+        let slot = {
             let mut state = inner.lock();
-            if state.callbacks.is_empty() {
-                mark_finished(&inner, state);
-                return;
+            loop {
+                match state.callbacks.front().map(|s| &s.held) {
+                    None => {
+                        mark_finished(inner, state);
+                        return;
+                    }
+                    Some(Held::Lent(thread)) if *thread == me => {
+                        // Lent to a comparison further up this thread's stack: it resumes.
+                        state.parked = Some(me);
+                        return;
+                    }
+                    // Lent to a comparison on another thread: one `eq` call away.
+                    Some(Held::Lent(_)) => {
+                        state = inner
+                            .returned
+                            .wait(state)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    Some(Held::Here(_) | Held::Local) => break,
+                }
             }
-            // Callbacks added while this batch runs (by a callback or another thread) land
-            // in the emptied list and run in the next round: registration order holds.
-            mem::take(&mut state.callbacks)
+            state.callbacks.pop_front().expect("checked above")
         };
-        for registration in batch {
-            run_callback(registration, &task);
+        let callback: Option<LocalCallback<T>> = match slot.held {
+            Held::Here(callback) => Some(callback),
+            // Run on the task's thread (where its completer runs); an unreachable store (the
+            // thread is being torn down) has dropped it already.
+            Held::Local => inner.local.as_ref().and_then(|store| (store.take)(slot.id)),
+            Held::Lent(_) => unreachable!("lent callbacks are waited for"),
+        };
+        match callback {
+            Some(callback) if !slot.removed => run_callback(slot.id, callback, &task),
+            Some(callback) => {
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(callback)));
+            }
+            None => {}
         }
     }
 }

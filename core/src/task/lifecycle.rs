@@ -1,0 +1,159 @@
+//! The life of a task's future, the same for every driver (a spawned task's, and any other
+//! that owns a future and its task's completer):
+//!
+//! - the first poll names the task after the `#[aiokit::coroutine]` it runs, unless it was named;
+//! - a cancel request wins: the future is dropped at the next wake-up, even if it would have
+//!   produced a value, and a value that arrives with the request is dropped;
+//! - the future is dropped before the task is completed, so that whoever observes the end finds
+//!   the future's resources released;
+//! - a panic of the future (in a poll or in its drop) ends the task cancelled, its callbacks
+//!   run and its awaiters woken, before the panic goes on to the driver: every task ends
+//!   exactly once and nobody waits forever.
+
+use core::future::Future;
+use core::mem;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use pin_project_lite::pin_project;
+
+use super::state::{Payload, TaskCompleter};
+use crate::coroutine::{probe, suppress_never_awaited};
+
+pin_project! {
+    /// A task's future and its completer. Poll it with [`poll_step`](TaskCell::poll_step);
+    /// when it gives the future's output, end the task with [`complete`](TaskCell::complete)
+    /// (or [`cancel`](TaskCell::cancel), if the output is a failure the driver reports
+    /// elsewhere).
+    pub(crate) struct TaskCell<F, T> {
+        #[pin]
+        fut: Option<F>,
+        completer: Option<TaskCompleter<T>>,
+        polled: bool,
+    }
+}
+
+/// What one [`TaskCell::poll_step`] gave.
+pub(crate) enum Step<O> {
+    /// The future returned this output and has been dropped; the task has not ended yet.
+    Output(O),
+    /// The task has ended cancelled: on a request (`Ok`), or because the future panicked
+    /// (`Err`, the panic for the driver to resume).
+    Ended(Result<(), Payload>),
+}
+
+impl<F, T> TaskCell<F, T> {
+    pub(crate) fn new(fut: F, completer: TaskCompleter<T>) -> Self {
+        TaskCell {
+            fut: Some(fut),
+            completer: Some(completer),
+            polled: false,
+        }
+    }
+
+    /// The task's name, as its handles give it ("" once the task has ended).
+    #[allow(dead_code, reason = "for drivers that report failures by task name")]
+    pub(crate) fn name(&self) -> String {
+        self.completer
+            .as_ref()
+            .map_or_else(String::new, TaskCompleter::name)
+    }
+
+    /// Whether a cancel was requested through a handle (a failure output that arrives with
+    /// one is a cancellation, not a failure).
+    #[allow(dead_code, reason = "for drivers that report failures elsewhere")]
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.completer
+            .as_ref()
+            .is_some_and(TaskCompleter::is_cancel_requested)
+    }
+
+    /// Ends the task with `value` (or cancelled, if a cancel was requested meanwhile). A panic
+    /// of the discarded value's drop is handed back once the task has ended.
+    pub(crate) fn complete(self: Pin<&mut Self>, value: T) -> Result<(), Payload> {
+        match self.project().completer.take() {
+            Some(completer) => completer.try_complete(value),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops the future (on purpose: a never-polled coroutine is not reported as forgotten),
+    /// then ends the task cancelled. A panic of the future's drop is handed back once the task
+    /// has ended.
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> Result<(), Payload> {
+        let mut this = self.project();
+        let dropped = catch_unwind(AssertUnwindSafe(|| {
+            suppress_never_awaited(|| this.fut.set(None))
+        }));
+        if let Some(completer) = this.completer.take() {
+            completer.cancel();
+        }
+        dropped
+    }
+}
+
+impl<F: Future, T> TaskCell<F, T> {
+    /// Polls the future, unless a cancel was requested: then it is dropped and the task ends.
+    ///
+    /// Once the task has ended, gives `Ended(Ok(()))` again.
+    pub(crate) fn poll_step(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Step<F::Output>> {
+        let this = self.as_mut().project();
+        let Some(completer) = this.completer.as_ref() else {
+            return Poll::Ready(Step::Ended(Ok(())));
+        };
+        // Checked without registering a waker: a task that finishes on its first poll (the
+        // common case) never pays for the waker's clone.
+        if completer.is_cancel_requested() {
+            return Poll::Ready(Step::Ended(self.cancel()));
+        }
+        let Some(fut) = this.fut.as_pin_mut() else {
+            return Poll::Ready(Step::Ended(Ok(())));
+        };
+        let first = !mem::replace(this.polled, true);
+        let poll = catch_unwind(AssertUnwindSafe(|| {
+            if first {
+                let (ready, name) = probe::listen(|| fut.poll(cx));
+                if let Some(name) = name {
+                    completer.set_default_name(name);
+                }
+                ready
+            } else {
+                fut.poll(cx)
+            }
+        }));
+        match poll {
+            Ok(Poll::Pending) => {
+                if completer.poll_cancel_requested(cx) {
+                    Poll::Ready(Step::Ended(self.cancel()))
+                } else {
+                    Poll::Pending
+                }
+            }
+            Ok(Poll::Ready(output)) => {
+                let mut this = self.as_mut().project();
+                match catch_unwind(AssertUnwindSafe(|| this.fut.set(None))) {
+                    Ok(()) => Poll::Ready(Step::Output(output)),
+                    Err(payload) => {
+                        // The future's drop panicked: a panic of the future. Its output is
+                        // dropped too (its own panic would be a second one: left out).
+                        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+                        if let Some(completer) = this.completer.take() {
+                            completer.cancel();
+                        }
+                        Poll::Ready(Step::Ended(Err(payload)))
+                    }
+                }
+            }
+            Err(payload) => {
+                // End the task here, outside the unwinding, where its callbacks may run; the
+                // future's drop panicking too is the same failure, reported once.
+                let _ = self.as_mut().cancel();
+                Poll::Ready(Step::Ended(Err(payload)))
+            }
+        }
+    }
+}

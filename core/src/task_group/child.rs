@@ -1,0 +1,270 @@
+//! A group's children: the queue that `create_task` fills (with the group's status), and
+//! [`Child`], the future that drives one child and completes its handle.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::fmt;
+use core::future::Future;
+use core::marker::PhantomData;
+use core::mem::{self, ManuallyDrop};
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pin_project_lite::pin_project;
+
+use crate::coroutine::{probe, suppress_never_awaited};
+use crate::engine::raw::{RawDriver, SendDriver};
+use crate::task::{Task, TaskCompleter};
+
+std::thread_local! {
+    /// True while this thread ends the handle of a child that failed: a body woken then (it
+    /// awaits that handle, or a done-callback wakes it) is not "already resuming" (see
+    /// `TaskGroup::run`): asyncio runs the group's done-callback, which cancels the body, first.
+    static ENDING_A_FAILED_HANDLE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread is ending the handle of a child that failed.
+pub(super) fn ending_a_failed_handle() -> bool {
+    ENDING_A_FAILED_HANDLE.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Ends the handle of a child that failed (cancelled: its error goes to the group), marking
+/// the thread meanwhile (see [`ENDING_A_FAILED_HANDLE`]).
+fn end_failed<T>(completer: TaskCompleter<T>) {
+    /// Clears the mark, even if a done-callback unwinds.
+    struct Unmark;
+    impl Drop for Unmark {
+        fn drop(&mut self) {
+            ENDING_A_FAILED_HANDLE.set(false);
+        }
+    }
+    ENDING_A_FAILED_HANDLE.set(true);
+    let _unmark = Unmark;
+    completer.cancel();
+}
+
+/// A child as the engine holds it: type-erased, `Send` for a `TaskGroup`. A pointer to the one
+/// allocation that holds both the child's future and its handle's state.
+pub(super) type SendChild<'scope, E> = SendDriver<'scope, Outcome<E>>;
+/// A child as the engine holds it: type-erased, any future for a `LocalTaskGroup`.
+pub(super) type LocalChild<'scope, E> = RawDriver<'scope, Outcome<E>>;
+
+/// What a finished child tells the group.
+pub(super) enum Outcome<E> {
+    /// Succeeded, or was cancelled through its handle: not a failure.
+    Done,
+    /// Failed: the task's name and its error.
+    Failed(String, E),
+}
+
+/// Where the group is in its life; `create_task` is accepted only while `Open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    /// Running, or finishing: the body returned and the children still run (they may add more).
+    Open,
+    /// A failure or a panic: everything is being dropped.
+    Aborting,
+    /// `run` has returned (or was dropped).
+    Finished,
+}
+
+/// The part of a group that `create_task` touches, shared by both kinds of group.
+pub(super) struct Core<'scope, C> {
+    queue: Mutex<Queue<C>>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+}
+
+struct Queue<C> {
+    status: Status,
+    /// Emptied by the runner, never dropped with the group (see the module docs of
+    /// `task_group`).
+    children: ManuallyDrop<Vec<C>>,
+}
+
+impl<C> Core<'_, C> {
+    pub(super) fn new() -> Self {
+        Core {
+            queue: Mutex::new(Queue {
+                status: Status::Open,
+                children: ManuallyDrop::new(Vec::new()),
+            }),
+            _scope: PhantomData,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue<C>> {
+        // Nothing under this lock can panic or run user code (children are made before it and
+        // dropped after it; the queue grows with `try_reserve`), so it is never poisoned; if it
+        // were, its state is consistent between statements: keep going.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues the child that `make` builds (with its handle), or refuses it: then the child's
+    /// future is dropped unpolled and the handle ends cancelled.
+    pub(super) fn create<T>(&self, make: impl FnOnce() -> (Task<T>, C)) -> Task<T> {
+        // Made outside the lock: the allocation, and the future's move into it.
+        let (task, child) = make();
+        let mut queue = self.lock();
+        let open = queue.status == Status::Open;
+        // `push` would panic on a failed growth with the child in hand, dropping it (user
+        // code) under the lock: grow first, and fail only after the lock is released.
+        let grown = if open {
+            queue.children.try_reserve(1)
+        } else {
+            Ok(())
+        };
+        if open && grown.is_ok() {
+            queue.children.push(child);
+            return task;
+        }
+        drop(queue);
+        // Refused on purpose: not a forgotten coroutine. Dropping the child drops its future,
+        // then its completer, which ends the task cancelled, as its handle reports.
+        suppress_never_awaited(|| drop(child));
+        if let Err(error) = grown {
+            panic!("TaskGroup::create_task: cannot queue the child: {error}");
+        }
+        task
+    }
+
+    pub(super) fn status(&self) -> Status {
+        self.lock().status
+    }
+
+    pub(super) fn set_status(&self, status: Status) {
+        self.lock().status = status;
+    }
+
+    /// Moves the queued children into `spare` (which must be empty); keeps both allocations.
+    pub(super) fn swap_queue(&self, spare: &mut Vec<C>) {
+        let mut queue = self.lock();
+        if !queue.children.is_empty() {
+            mem::swap(&mut *queue.children, spare);
+        }
+    }
+
+    /// Sets the status and takes the queue, children and buffer: the runner drops them (outside
+    /// the lock), so that nothing the queue holds outlives the run.
+    pub(super) fn take_queue(&self, status: Status) -> Vec<C> {
+        let mut queue = self.lock();
+        queue.status = status;
+        mem::take(&mut *queue.children)
+    }
+
+    pub(super) fn has_queued(&self) -> bool {
+        !self.lock().children.is_empty()
+    }
+}
+
+impl<C> fmt::Debug for Core<'_, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Read, then released before writing: the formatter writes to the caller's sink.
+        let (status, queued) = {
+            let queue = self.lock();
+            (queue.status, queue.children.len())
+        };
+        f.debug_struct("TaskGroup")
+            .field("status", &status)
+            .field("queued", &queued)
+            .finish_non_exhaustive()
+    }
+}
+
+pin_project! {
+    /// A child and its handle's completer: completes the handle and tells the group whether
+    /// the child failed.
+    pub(super) struct Child<F, T> {
+        #[pin]
+        fut: Option<F>,
+        completer: Option<TaskCompleter<T>>,
+        polled: bool,
+    }
+}
+
+impl<F, T> Child<F, T> {
+    pub(super) fn new(fut: F, completer: TaskCompleter<T>) -> Self {
+        Child {
+            fut: Some(fut),
+            completer: Some(completer),
+            polled: false,
+        }
+    }
+}
+
+impl<F, T, E> Future for Child<F, T>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Outcome<E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<E>> {
+        let mut this = self.project();
+        let (Some(completer), Some(fut)) =
+            (this.completer.as_ref(), this.fut.as_mut().as_pin_mut())
+        else {
+            return Poll::Ready(Outcome::Done);
+        };
+        let cancelled = if completer.is_cancel_requested() {
+            true
+        } else {
+            let ready = if *this.polled {
+                fut.poll(cx)
+            } else {
+                *this.polled = true;
+                let (ready, name) = probe::listen(|| fut.poll(cx));
+                if let Some(name) = name {
+                    completer.set_default_name(name);
+                }
+                ready
+            };
+            match ready {
+                Poll::Ready(Ok(value)) => {
+                    // Dropped before completing, so the handle's awaiters and callbacks find
+                    // the child's resources released.
+                    this.fut.set(None);
+                    if let Some(completer) = this.completer.take() {
+                        completer.complete(value);
+                    }
+                    return Poll::Ready(Outcome::Done);
+                }
+                // A cancel requested before the error came wins, as it does for a value.
+                Poll::Ready(Err(_)) if completer.is_cancel_requested() => true,
+                Poll::Ready(Err(error)) => {
+                    let name = completer.name();
+                    let handle = completer.task();
+                    // Its error goes to the group; the handle ends cancelled. One outcome: the
+                    // handle's outcome is recorded first, under the task's lock, so from here
+                    // on `cancel()` returns false, as asyncio's does once the coroutine has
+                    // raised (even from the future's own destructor, which runs after). A
+                    // cancel that returned true before that, on another thread, wins: no
+                    // failure. Unlike a value, this ends the handle before the future is
+                    // dropped.
+                    if let Some(completer) = this.completer.take() {
+                        end_failed(completer);
+                    }
+                    let cancel_won = handle.is_cancel_requested();
+                    drop(handle);
+                    this.fut.set(None);
+                    if cancel_won {
+                        drop(error);
+                        return Poll::Ready(Outcome::Done);
+                    }
+                    return Poll::Ready(Outcome::Failed(name, error));
+                }
+                // Registered only now: a child that finishes on its first poll (the common
+                // case) never pays for the waker clone.
+                Poll::Pending => completer.poll_cancel_requested(cx),
+            }
+        };
+        if !cancelled {
+            return Poll::Pending;
+        }
+        suppress_never_awaited(|| this.fut.set(None));
+        if let Some(completer) = this.completer.take() {
+            completer.cancel();
+        }
+        Poll::Ready(Outcome::Done)
+    }
+}
