@@ -54,6 +54,7 @@ use crate::timer::{Sleep, sleep, sleep_until};
 /// A task timed out on is cancelled; a shielded one runs on:
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use std::time::Duration;
 /// use aiokit::{CancelledError, TimeoutError, shield, wait_for};
 /// # futures::executor::block_on(async {

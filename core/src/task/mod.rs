@@ -74,6 +74,7 @@ use state::Inner;
 /// Dropping is cancelling, for an await in progress only:
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{CancelledError, shield, spawn_task};
 /// use futures::future::{self, Either};
 ///
