@@ -1,22 +1,24 @@
 //! `as_completed`: the children's outputs as a stream, in completion order (asyncio's
 //! `for coro in as_completed(aws)`).
 
+use alloc::boxed::Box;
 use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use core::time::Duration;
 
 use futures_core::stream::{FusedStream, Stream};
-use pin_project_lite::pin_project;
 
 use crate::TimeoutError;
 use crate::engine::{Drive, Step};
 use crate::pending::{IntoChildren, Pending};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use crate::timer::{Sleep, sleep};
 use crate::wait::NoDeadline;
+
+cfg_timer! {
+    use core::time::Duration;
+
+    use crate::timer::{Sleep, sleep};
+}
 
 /// Runs `children` concurrently and yields their outputs in the order they complete (asyncio's
 /// `as_completed(aws)`).
@@ -60,7 +62,9 @@ use crate::wait::NoDeadline;
 /// # Cancel safety
 ///
 /// Each output is handed out by the `poll_next` that yields it and never held back, so
-/// `next()` in a `select!` loses nothing. Dropping the stream drops every child still running;
+/// `next()` in a `select!` loses nothing. Dropping the stream drops every child still running,
+/// reporting no never-polled [`Coroutine`](crate::Coroutine) as never awaited (they were
+/// handed over on purpose, see [`set_never_awaited_hook`](crate::set_never_awaited_hook));
 /// [`into_pending`](AsCompleted::into_pending) keeps them.
 pub fn as_completed<C: IntoChildren>(children: C) -> AsCompleted<C::Future> {
     let mut pending = children.into_pending();
@@ -71,15 +75,15 @@ pub fn as_completed<C: IntoChildren>(children: C) -> AsCompleted<C::Future> {
     }
 }
 
-pin_project! {
-    /// The state shared by [`AsCompleted`] and [`AsCompletedIndexed`].
-    struct Core<F: Future, D> {
-        pending: Pending<F>,
-        #[pin]
-        deadline: Option<D>,
-        // Set once the stream has ended: every child yielded, or the timeout yielded.
-        ended: bool,
-    }
+/// The state shared by [`AsCompleted`] and [`AsCompletedIndexed`].
+struct Core<F: Future, D> {
+    pending: Pending<F>,
+    /// Boxed, so that the streams are `Unpin` whatever the deadline: a timed stream can be
+    /// polled through `&mut` and then given back by value with `into_pending`. One allocation
+    /// per `timeout` / `deadline` call, none without a deadline.
+    deadline: Option<Pin<Box<D>>>,
+    // Set once the stream has ended: every child yielded, or the timeout yielded.
+    ended: bool,
 }
 
 impl<F: Future, D> Core<F, D> {
@@ -94,7 +98,7 @@ impl<F: Future, D> Core<F, D> {
     fn with_deadline<D2>(self, deadline: D2) -> Core<F, D2> {
         Core {
             pending: self.pending,
-            deadline: Some(deadline),
+            deadline: Some(Box::pin(deadline)),
             ended: self.ended,
         }
     }
@@ -116,7 +120,7 @@ impl<F: Future, D> Core<F, D> {
     fn poll_with<E: Future<Output = ()>>(
         pending: &mut Pending<F>,
         ended: &mut bool,
-        deadline: Option<Pin<&mut Option<E>>>,
+        deadline: Option<&mut Option<Pin<Box<E>>>>,
         cx: &mut Context<'_>,
     ) -> Poll<Next<F::Output>> {
         if *ended {
@@ -136,10 +140,10 @@ impl<F: Future, D> Core<F, D> {
             return Poll::Ready(Next::End);
         }
         // Children first: one completing in the deadline's poll was yielded above.
-        if let Some(mut deadline) = deadline {
-            if let Some(d) = deadline.as_mut().as_pin_mut() {
-                if d.poll(cx).is_ready() {
-                    deadline.set(None);
+        if let Some(deadline) = deadline {
+            if let Some(d) = deadline {
+                if d.as_mut().poll(cx).is_ready() {
+                    *deadline = None;
                     *ended = true;
                     return Poll::Ready(Next::TimedOut);
                 }
@@ -150,17 +154,20 @@ impl<F: Future, D> Core<F, D> {
 }
 
 impl<F: Future, D: Future<Output = ()>> Core<F, D> {
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Next<F::Output>> {
-        let this = self.project();
-        Self::poll_with(this.pending, this.ended, Some(this.deadline), cx)
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Next<F::Output>> {
+        Self::poll_with(
+            &mut self.pending,
+            &mut self.ended,
+            Some(&mut self.deadline),
+            cx,
+        )
     }
 }
 
 impl<F: Future> Core<F, NoDeadline> {
-    fn poll_plain(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
-        let this = self.project();
-        let none = None::<Pin<&mut Option<core::future::Pending<()>>>>;
-        Self::poll_with(this.pending, this.ended, none, cx).map(|next| match next {
+    fn poll_plain(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
+        let none = None::<&mut Option<Pin<Box<core::future::Pending<()>>>>>;
+        Self::poll_with(&mut self.pending, &mut self.ended, none, cx).map(|next| match next {
             Next::Item(index, output) => Some((index, output)),
             Next::TimedOut => unreachable!("no deadline"),
             Next::End => None,
@@ -168,21 +175,22 @@ impl<F: Future> Core<F, NoDeadline> {
     }
 }
 
-pin_project! {
-    /// Stream for the [`as_completed()`] function: the children's outputs in completion order.
-    ///
-    /// With no deadline it yields `F::Output`; after [`timeout`](AsCompleted::timeout) or
-    /// [`deadline`](AsCompleted::deadline), `Result<F::Output, TimeoutError>`.
-    #[must_use = "streams do nothing unless polled"]
-    pub struct AsCompleted<F: Future, D = NoDeadline> {
-        #[pin]
-        core: Core<F, D>,
-    }
+/// Stream for the [`as_completed()`] function: the children's outputs in completion order.
+///
+/// With no deadline it yields `F::Output`; after [`timeout`](AsCompleted::timeout) or
+/// [`deadline`](AsCompleted::deadline), `Result<F::Output, TimeoutError>`.
+///
+/// It is `Unpin`, with or without a deadline: read it through `&mut` with its own
+/// [`next`](AsCompleted::next) (or `StreamExt::next`), then take the rest back by value with
+/// [`into_pending`](AsCompleted::into_pending).
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompleted<F: Future, D = NoDeadline> {
+    core: Core<F, D>,
 }
 
 /// Shared by the two streams: the methods that do not depend on the item type.
 macro_rules! common_methods {
-    ($name:ident) => {
+    ($name:ident, $example_adapter:literal, $example_items:literal) => {
         impl<F: Future, D> $name<F, D> {
             /// How many children have not been yielded yet (0 once the stream has ended).
             ///
@@ -228,40 +236,91 @@ macro_rules! common_methods {
             pub fn into_pending(self) -> Pending<F> {
                 self.core.pending
             }
-        }
 
-        impl<F: Future> $name<F> {
-            /// Ends the stream after `timeout` with one `Err(`[`TimeoutError`]`)` if children
-            /// are still running then (asyncio's `as_completed(aws, timeout=...)`); the items
-            /// become `Result`s. Nothing is cancelled: [`into_pending`](Self::into_pending)
-            /// gives the unfinished children back.
+            /// The next item, or `None` once the stream has ended: `StreamExt::next` without
+            /// the import. Cancel safe, as the stream is (see [`as_completed()`]).
             ///
-            /// The deadline is `now + timeout`, taken when this is called; the timer is a
-            /// [`Sleep`], so this needs a timer feature.
+            /// With `futures::StreamExt` in scope too, this inherent method is the one called;
+            /// both yield the same items.
             ///
             /// # Examples
             ///
             /// ```
-            /// use std::time::Duration;
-            /// use futures::{future, StreamExt};
             /// # futures::executor::block_on(async {
-            /// let children = [future::Either::Left(future::ready(1)), future::Either::Right(future::pending())];
-            /// let mut cups = std::pin::pin!(aiokit::as_completed(children).timeout(Duration::from_millis(1)));
-            /// assert_eq!(cups.next().await, Some(Ok(1)));
-            /// assert_eq!(cups.next().await, Some(Err(aiokit::TimeoutError::new())));
-            /// assert_eq!(cups.next().await, None);
+            #[doc = concat!("let mut cups = aiokit::as_completed([\"green\", \"black\"].map(std::future::ready))", $example_adapter, ";")]
+            /// let mut served = Vec::new();
+            /// while let Some(cup) = cups.next().await {
+            ///     served.push(cup);
+            /// }
+            #[doc = concat!("assert_eq!(served, ", $example_items, ");")]
             /// # });
             /// ```
-            ///
-            /// # Panics
-            ///
-            /// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a
-            /// Tokio runtime.
-            #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-            pub fn timeout(self, timeout: Duration) -> $name<F, Sleep> {
-                self.deadline(sleep(timeout))
+            // The async form of `StreamExt::next`: the stream is not an `Iterator`.
+            #[allow(clippy::should_implement_trait)]
+            pub fn next(&mut self) -> impl Future<Output = Option<<Self as Stream>::Item>> + Unpin + '_
+            where
+                Self: Stream,
+            {
+                core::future::poll_fn(move |cx| Pin::new(&mut *self).poll_next(cx))
             }
+        }
 
+        cfg_timer! {
+            impl<F: Future> $name<F> {
+                /// Ends the stream after `timeout` with one `Err(`[`TimeoutError`]`)` if children
+                /// are still running then (asyncio's `as_completed(aws, timeout=...)`); the items
+                /// become `Result`s. Nothing is cancelled: [`into_pending`](Self::into_pending)
+                /// gives the unfinished children back.
+                ///
+                /// The deadline is `now + timeout`, taken when this is called; the timer is a
+                /// [`Sleep`], so this needs a timer feature.
+                ///
+                /// # Examples
+                ///
+                /// ```
+                /// use std::time::Duration;
+                /// use futures::future::{pending, ready, Either};
+                /// # futures::executor::block_on(async {
+                /// let children = [Either::Left(ready(1)), Either::Right(pending())];
+                /// let mut cups = aiokit::as_completed(children).timeout(Duration::from_millis(1));
+                /// assert_eq!(cups.next().await, Some(Ok(1)));
+                /// assert_eq!(cups.next().await, Some(Err(aiokit::TimeoutError::new())));
+                /// assert_eq!(cups.next().await, None);
+                /// # });
+                /// ```
+                ///
+                /// The timed stream is `Unpin` like the plain one: read some of it, stop, and take
+                /// the rest back.
+                ///
+                /// ```
+                /// use std::time::Duration;
+                /// use futures::future::{pending, ready, Either};
+                /// # futures::executor::block_on(async {
+                /// let children = [Either::Left(ready(1)), Either::Right(pending()), Either::Left(ready(3))];
+                /// let mut cups = aiokit::as_completed(children).timeout(Duration::from_secs(60));
+                /// while let Some(cup) = cups.next().await {
+                ///     if cup == Ok(1) {
+                ///         break; // enough for now
+                ///     }
+                /// }
+                /// let mut rest = cups.into_pending();
+                /// assert_eq!(rest.indices().collect::<Vec<_>>(), [1, 2]);
+                /// rest.cancel(1);
+                /// assert_eq!(aiokit::gather(rest).await, [3]);
+                /// # });
+                /// ```
+                ///
+                /// # Panics
+                ///
+                /// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a
+                /// Tokio runtime.
+                pub fn timeout(self, timeout: Duration) -> $name<F, Sleep> {
+                    self.deadline(sleep(timeout))
+                }
+            }
+        }
+
+        impl<F: Future> $name<F> {
             /// Ends the stream when `deadline` completes, with one `Err(`[`TimeoutError`]`)`
             /// if children are still running then; the items become `Result`s. Each poll polls
             /// the children first, so a child completing in the deadline's poll is yielded
@@ -313,8 +372,12 @@ macro_rules! common_methods {
     };
 }
 
-common_methods!(AsCompleted);
-common_methods!(AsCompletedIndexed);
+common_methods!(AsCompleted, "", r#"["green", "black"]"#);
+common_methods!(
+    AsCompletedIndexed,
+    ".indexed()",
+    r#"[(0, "green"), (1, "black")]"#
+);
 
 impl<F: Future> AsCompleted<F> {
     /// Yields `(index, output)` pairs, the index being the child's original position.
@@ -340,7 +403,7 @@ impl<F: Future> Stream for AsCompleted<F> {
     type Item = F::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
-        self.project()
+        self.get_mut()
             .core
             .poll_plain(cx)
             .map(|next| next.map(|(_, output)| output))
@@ -355,7 +418,7 @@ impl<F: Future, D: Future<Output = ()>> Stream for AsCompleted<F, D> {
     type Item = Result<F::Output, TimeoutError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project().core.poll_next(cx).map(|next| match next {
+        self.get_mut().core.poll_next(cx).map(|next| match next {
             Next::Item(_, output) => Some(Ok(output)),
             Next::TimedOut => Some(Err(TimeoutError::new())),
             Next::End => None,
@@ -369,35 +432,32 @@ impl<F: Future, D: Future<Output = ()>> Stream for AsCompleted<F, D> {
     }
 }
 
-pin_project! {
-    /// Stream for [`AsCompleted::indexed`]: `(index, output)` in completion order.
-    ///
-    /// With no deadline it yields `(usize, F::Output)`; after
-    /// [`timeout`](AsCompletedIndexed::timeout) or [`deadline`](AsCompletedIndexed::deadline),
-    /// `Result<(usize, F::Output), TimeoutError>`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use futures::{future, StreamExt};
-    /// # futures::executor::block_on(async {
-    /// let children = [future::Either::Left(future::pending()), future::Either::Right(future::ready('b'))];
-    /// let mut cups = aiokit::as_completed(children).indexed();
-    /// assert_eq!(cups.next().await, Some((1, 'b')));
-    /// # });
-    /// ```
-    #[must_use = "streams do nothing unless polled"]
-    pub struct AsCompletedIndexed<F: Future, D = NoDeadline> {
-        #[pin]
-        core: Core<F, D>,
-    }
+/// Stream for [`AsCompleted::indexed`]: `(index, output)` in completion order.
+///
+/// With no deadline it yields `(usize, F::Output)`; after
+/// [`timeout`](AsCompletedIndexed::timeout) or [`deadline`](AsCompletedIndexed::deadline),
+/// `Result<(usize, F::Output), TimeoutError>`.
+///
+/// # Examples
+///
+/// ```
+/// use futures::{future, StreamExt};
+/// # futures::executor::block_on(async {
+/// let children = [future::Either::Left(future::pending()), future::Either::Right(future::ready('b'))];
+/// let mut cups = aiokit::as_completed(children).indexed();
+/// assert_eq!(cups.next().await, Some((1, 'b')));
+/// # });
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompletedIndexed<F: Future, D = NoDeadline> {
+    core: Core<F, D>,
 }
 
 impl<F: Future> Stream for AsCompletedIndexed<F> {
     type Item = (usize, F::Output);
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project().core.poll_plain(cx)
+        self.get_mut().core.poll_plain(cx)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -409,7 +469,7 @@ impl<F: Future, D: Future<Output = ()>> Stream for AsCompletedIndexed<F, D> {
     type Item = Result<(usize, F::Output), TimeoutError>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project().core.poll_next(cx).map(|next| match next {
+        self.get_mut().core.poll_next(cx).map(|next| match next {
             Next::Item(index, output) => Some(Ok((index, output))),
             Next::TimedOut => Some(Err(TimeoutError::new())),
             Next::End => None,

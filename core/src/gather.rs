@@ -30,7 +30,9 @@ use crate::pending::IntoChildren;
 ///
 /// # Cancellation
 ///
-/// Dropping the `Gather` drops every child it still holds (asyncio cancels them).
+/// Dropping the `Gather` drops every child it still holds (asyncio cancels them). Polled or not,
+/// that reports no never-polled [`Coroutine`](crate::Coroutine) as never awaited: the children
+/// were handed over on purpose (see [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
 ///
 /// # Examples
 ///
@@ -117,7 +119,9 @@ fn fmt_progress<F: Future>(
 ///
 /// # Cancellation
 ///
-/// Dropping the `TryGather` drops every child it still holds.
+/// Dropping the `TryGather` drops every child it still holds. Polled or not,
+/// that reports no never-polled [`Coroutine`](crate::Coroutine) as never awaited: the children
+/// were handed over on purpose (see [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
 ///
 /// # Examples
 ///

@@ -55,6 +55,10 @@ impl<F: Future> MaybeDone<F> {
     fn is_gone(&self) -> bool {
         matches!(self, MaybeDone::Gone)
     }
+
+    fn is_running(&self) -> bool {
+        matches!(self, MaybeDone::Running { .. })
+    }
 }
 
 impl<T, E, F: Future<Output = Result<T, E>>> MaybeDone<F> {
@@ -99,6 +103,20 @@ macro_rules! tuple_gather {
             pub struct $Gather<$F0: Future, $($F: Future),*> {
                 #[pin] $f0: MaybeDone<$F0>,
                 $(#[pin] $f: MaybeDone<$F>,)*
+            }
+
+            // Children handed to the macro were handed over on purpose: dropping it, polled or
+            // not, reports no never-awaited coroutine.
+            impl<$F0: Future $(, $F: Future)*> PinnedDrop for $Gather<$F0 $(, $F)*> {
+                fn drop(this: Pin<&mut Self>) {
+                    let mut this = this.project();
+                    if this.$f0.is_running() $(|| this.$f.is_running())* {
+                        crate::suppress_never_awaited(|| {
+                            this.$f0.set(MaybeDone::Gone);
+                            $(this.$f.set(MaybeDone::Gone);)*
+                        });
+                    }
+                }
             }
         }
 
@@ -160,6 +178,20 @@ macro_rules! tuple_gather {
                 #[pin] $f0: MaybeDone<TryChild<$F0>>,
                 $(#[pin] $f: MaybeDone<TryChild<$F>>,)*
             }
+
+            // Children handed to the macro were handed over on purpose: dropping it, polled or
+            // not, reports no never-awaited coroutine.
+            impl<$F0: TryFuture $(, $F: TryFuture)*> PinnedDrop for $TryGather<$F0 $(, $F)*> {
+                fn drop(this: Pin<&mut Self>) {
+                    let mut this = this.project();
+                    if this.$f0.is_running() $(|| this.$f.is_running())* {
+                        crate::suppress_never_awaited(|| {
+                            this.$f0.set(MaybeDone::Gone);
+                            $(this.$f.set(MaybeDone::Gone);)*
+                        });
+                    }
+                }
+            }
         }
 
         impl<E, $F0: TryFuture<Error = E>, $($F: TryFuture<Error = E>),*> Future
@@ -190,8 +222,11 @@ macro_rules! tuple_gather {
                             error = this.$f.as_mut().take().err();
                         }
                     )*
-                    this.$f0.set(MaybeDone::Gone);
-                    $(this.$f.set(MaybeDone::Gone);)*
+                    // Dropped on purpose, some maybe never polled: not "never awaited".
+                    crate::suppress_never_awaited(|| {
+                        this.$f0.set(MaybeDone::Gone);
+                        $(this.$f.set(MaybeDone::Gone);)*
+                    });
                     return Poll::Ready(Err(error.expect("a failed child holds an error")));
                 }
                 if all {
@@ -245,7 +280,9 @@ tuple_gather!(Gather12 TryGather12; A a, B b, C c, D d, E5 e, F f, G g, H h, I i
 /// which is what a handful of children wants; for many children of one type use
 /// [`gather()`](crate::gather()), whose cost per poll follows the children woken.
 ///
-/// Dropping the future drops every child it still holds.
+/// Dropping the future drops every child it still holds; polled or not, that reports no
+/// never-polled [`Coroutine`](crate::Coroutine) as never awaited (see
+/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
 ///
 /// # Examples
 ///
@@ -276,6 +313,10 @@ macro_rules! gather {
 /// Like [`gather!`](crate::gather!) for futures of `Result`s with one error type: the `Ok`
 /// values as a tuple, or the first `Err` in completion order, after every other child has been
 /// dropped.
+///
+/// Dropping the future (or the first error) drops every child it still holds; that reports no
+/// never-polled [`Coroutine`](crate::Coroutine) as never awaited (see
+/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
 ///
 /// # Examples
 ///

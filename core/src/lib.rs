@@ -20,13 +20,18 @@
 //! | `await asyncio.sleep(delay)` | [`sleep`] |
 //! | `async with asyncio.TaskGroup() as tg: tg.create_task(coro)` | [`TaskGroup::run`]`(async \|tg\| { tg.create_task(fut); .. })` |
 //! | `ExceptionGroup`, `except*` | [`ExceptionGroup`], `.split(..)`, `.contains(..)` |
-//! | `asyncio.create_task(coro)` | [`spawn_task`]`(&spawner, fut)` → [`Task`] |
+//! | `asyncio.run(main())` | `aiokit::run(main())` (feature `event-loop`, on by default) |
+//! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
+//! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
+//! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
 //! | `await asyncio.open_connection(host, port)` | [`open_connection`]`(host, port).await` → ([`StreamReader`], [`StreamWriter`]) (feature `streams`) |
 //! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`Server`]; see [`streams`] |
+//! | `asyncio.Queue(maxsize)`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] (`std`) |
+//! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync`] (`std`) |
 //!
 //! Rust differs from asyncio where ownership decides: dropping a combinator drops (cancels)
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
@@ -72,8 +77,7 @@
 //! }
 //! assert_eq!(served, 3);
 //!
-//! // asyncio.as_completed: outputs in completion order.
-//! use futures::StreamExt;
+//! // asyncio.as_completed: outputs in completion order (its own `next`, no import needed).
 //! let mut teas = aiokit::as_completed(["green", "black"].map(make_tea));
 //! while let Some(tea) = teas.next().await {
 //!     assert!(tea.ends_with(" tea"));
@@ -94,38 +98,63 @@
 
 extern crate alloc;
 
+/// Compiles the items inside only with a timer feature (`futures-timer`, `tokio` or
+/// `async-io`): the `Duration` forms of the timeout APIs and the timer itself.
+macro_rules! cfg_timer {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
+            $item
+        )*
+    };
+}
+
 mod as_completed;
 mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
 mod error;
+#[cfg(feature = "event-loop")]
+pub mod event_loop;
 mod gather;
 mod gather_tuple;
 mod partial;
 mod pending;
 #[cfg(feature = "std")]
+pub mod queue;
+#[cfg(feature = "std")]
 mod spawn;
 #[cfg(feature = "streams")]
 pub mod streams;
-mod sync;
+#[cfg(feature = "std")]
+pub mod sync;
 #[cfg(feature = "std")]
 mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-mod timer;
+cfg_timer! {
+    mod timer;
+}
 mod wait;
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
 pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
 #[cfg(feature = "std")]
 pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+#[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
+#[cfg(feature = "event-loop")]
+pub use event_loop::{
+    EventLoop, EventLoopError, Handle, LoopHandle, TimerHandle, all_tasks, create_task,
+    current_task, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_run,
+};
 pub use gather::{Gather, TryGather, gather, try_gather};
 pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
 pub use pending::{IntoChildren, Pending};
+#[cfg(feature = "std")]
+pub use queue::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
 #[cfg(feature = "std")]
 pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
 #[cfg(feature = "streams")]
@@ -141,10 +170,10 @@ pub use task::{
 #[cfg(feature = "std")]
 pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timeout::{timeout, timeout_at, wait_for};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub use timer::{Sleep, sleep, sleep_until};
+cfg_timer! {
+    pub use timeout::{timeout, timeout_at, wait_for};
+    pub use timer::{Sleep, sleep, sleep_until};
+}
 
 pub use wait::{
     Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,

@@ -45,9 +45,8 @@ impl<F: Future> Pending<F> {
         Pending { engine }
     }
 
-    /// Takes the engine out; what is left behind is an empty engine, which allocates nothing.
-    pub(crate) fn into_engine(mut self) -> Engine<F> {
-        core::mem::replace(&mut self.engine, Engine::with_capacity(0))
+    pub(crate) fn into_engine(self) -> Engine<F> {
+        self.engine
     }
 
     pub(crate) fn engine_mut(&mut self) -> &mut Engine<F> {
@@ -131,13 +130,6 @@ impl<F: Future> Pending<F> {
     pub fn cancel(&mut self, index: usize) -> bool {
         // The engine's cancel is on purpose: it does not report never-awaited coroutines.
         index < self.engine.len() && self.engine.cancel(index)
-    }
-}
-
-impl<F: Future> Drop for Pending<F> {
-    fn drop(&mut self) {
-        // Cancelled on purpose (the engine's cancel reports no never-awaited coroutine).
-        self.engine.cancel_all();
     }
 }
 

@@ -209,6 +209,17 @@ where
     LocalTask::new(task)
 }
 
+/// A task handle and the future that drives it (what [`spawn_local_task`] hands the executor),
+/// for executors of aiokit's own (the event loop) that run or poll the driver themselves.
+#[cfg(feature = "event-loop")]
+pub(crate) fn task_driver<F: Future>(fut: F) -> (Task<F::Output>, impl Future<Output = ()>) {
+    let (task, completer) = task_pair();
+    let driver = Driver {
+        cell: TaskCell::new(fut, completer),
+    };
+    (task, driver)
+}
+
 pin_project! {
     /// Runs on the executor: drives the task's [`TaskCell`] to its end, then hands a panic of
     /// the future on to the executor.

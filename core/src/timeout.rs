@@ -5,139 +5,140 @@ use core::fmt;
 use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use std::time::{Duration, Instant};
 
 use futures_core::future::FusedFuture;
 use pin_project_lite::pin_project;
 
 use crate::TimeoutError;
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use crate::timer::{Sleep, sleep, sleep_until};
 
-/// Runs `fut` until it completes or `timeout` elapses (asyncio's `wait_for(aw, timeout)`).
-///
-/// Gives `Ok(output)` if `fut` completes first, else `Err(`[`TimeoutError`]`)`. On expiry
-/// `fut` is dropped (cancelled) before the error is returned. An inner that completes in the
-/// same poll as the deadline passes wins. A zero `timeout` polls `fut` once: its output if it
-/// is ready, else the error, and `fut` is not polled again.
-///
-/// The deadline is `now + timeout`, taken when `wait_for` is called; the timer is a
-/// [`Sleep`], so this needs a timer feature (`futures-timer`, the default, `tokio` or
-/// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
-///
-/// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
-/// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See
-/// [`WaitFor`].
-///
-/// **Tasks**: as asyncio's `wait_for` cancels the task it timed out on, `wait_for(task, t)`
-/// cancels a [`Task`](crate::Task) handle's task on expiry (dropping a handle whose await is in
-/// progress cancels its task). The cancel is requested before the error is returned; the task
-/// ends cancelled (its done-callbacks see `cancelled()`) once its executor has dropped its
-/// future, which asyncio's `wait_for` waits for and this does not. Wrap the handle in
-/// [`shield(&task)`](crate::shield()) to leave the task running, as in asyncio.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use aiokit::{wait_for, TimeoutError};
-/// use futures::future;
-/// # futures::executor::block_on(async {
-/// assert_eq!(wait_for(async { 42 }, Duration::from_secs(10)).await, Ok(42));
-///
-/// let never = future::pending::<()>();
-/// assert_eq!(wait_for(never, Duration::from_millis(1)).await, Err(TimeoutError::new()));
-/// # });
-/// ```
-///
-/// A task timed out on is cancelled; a shielded one runs on:
-///
-/// ```
-/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
-/// use std::time::Duration;
-/// use aiokit::{CancelledError, TimeoutError, shield, wait_for};
-/// # futures::executor::block_on(async {
-/// let pool = futures_executor::ThreadPool::new().unwrap();
-/// let slow = aiokit::spawn_task(&pool, future::pending::<()>());
-/// assert_eq!(wait_for(slow.clone(), Duration::from_millis(1)).await, Err(TimeoutError::new()));
-/// assert_eq!(shield(&slow).await, Err(CancelledError::new()));
-///
-/// let (tx, rx) = futures::channel::oneshot::channel::<u8>();
-/// let shielded = aiokit::spawn_task(&pool, async { rx.await.unwrap() });
-/// assert!(wait_for(shield(&shielded), Duration::from_millis(1)).await.is_err());
-/// tx.send(7).unwrap();
-/// assert_eq!(shielded.await, Ok(7));
-/// # });
-/// # use futures::future;
-/// ```
-///
-/// # Panics
-///
-/// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a Tokio
-/// runtime.
-///
-/// # Cancel safety
-///
-/// Dropping the returned future drops `fut` and the timer. Whatever `fut` had done stays
-/// done; on a timeout, the work `fut` had in flight is lost as when `fut` itself is dropped.
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub fn wait_for<F: IntoFuture>(fut: F, timeout: Duration) -> WaitFor<F::IntoFuture, Sleep> {
-    wait_for_deadline(fut, sleep(timeout))
+cfg_timer! {
+    use std::time::{Duration, Instant};
+
+    use crate::timer::{Sleep, sleep, sleep_until};
 }
 
-/// [`wait_for`] with tokio's argument order: the duration first (asyncio's
-/// `async with timeout(delay)`).
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// # futures::executor::block_on(async {
-/// let slow = futures::future::pending::<u8>();
-/// assert!(aiokit::timeout(Duration::from_millis(1), slow).await.is_err());
-/// # });
-/// ```
-///
-/// # Panics
-///
-/// As [`wait_for`].
-///
-/// # Cancel safety
-///
-/// As [`wait_for`].
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub fn timeout<F: IntoFuture>(duration: Duration, fut: F) -> WaitFor<F::IntoFuture, Sleep> {
-    wait_for_deadline(fut, sleep(duration))
-}
+cfg_timer! {
+    /// Runs `fut` until it completes or `timeout` elapses (asyncio's `wait_for(aw, timeout)`).
+    ///
+    /// Gives `Ok(output)` if `fut` completes first, else `Err(`[`TimeoutError`]`)`. On expiry
+    /// `fut` is dropped (cancelled) before the error is returned. An inner that completes in the
+    /// same poll as the deadline passes wins. A zero `timeout` polls `fut` once: its output if it
+    /// is ready, else the error, and `fut` is not polled again.
+    ///
+    /// The deadline is `now + timeout`, taken when `wait_for` is called; the timer is a
+    /// [`Sleep`], so this needs a timer feature (`futures-timer`, the default, `tokio` or
+    /// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
+    ///
+    /// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
+    /// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See
+    /// [`WaitFor`].
+    ///
+    /// **Tasks**: as asyncio's `wait_for` cancels the task it timed out on, `wait_for(task, t)`
+    /// cancels a [`Task`](crate::Task) handle's task on expiry (dropping a handle whose await is in
+    /// progress cancels its task). The cancel is requested before the error is returned; the task
+    /// ends cancelled (its done-callbacks see `cancelled()`) once its executor has dropped its
+    /// future, which asyncio's `wait_for` waits for and this does not. Wrap the handle in
+    /// [`shield(&task)`](crate::shield()) to leave the task running, as in asyncio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use aiokit::{wait_for, TimeoutError};
+    /// use futures::future;
+    /// # futures::executor::block_on(async {
+    /// assert_eq!(wait_for(async { 42 }, Duration::from_secs(10)).await, Ok(42));
+    ///
+    /// let never = future::pending::<()>();
+    /// assert_eq!(wait_for(never, Duration::from_millis(1)).await, Err(TimeoutError::new()));
+    /// # });
+    /// ```
+    ///
+    /// A task timed out on is cancelled; a shielded one runs on:
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
+    /// use std::time::Duration;
+    /// use aiokit::{CancelledError, TimeoutError, shield, wait_for};
+    /// # futures::executor::block_on(async {
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let slow = aiokit::spawn_task(&pool, future::pending::<()>());
+    /// assert_eq!(wait_for(slow.clone(), Duration::from_millis(1)).await, Err(TimeoutError::new()));
+    /// assert_eq!(shield(&slow).await, Err(CancelledError::new()));
+    ///
+    /// let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+    /// let shielded = aiokit::spawn_task(&pool, async { rx.await.unwrap() });
+    /// assert!(wait_for(shield(&shielded), Duration::from_millis(1)).await.is_err());
+    /// tx.send(7).unwrap();
+    /// assert_eq!(shielded.await, Ok(7));
+    /// # });
+    /// # use futures::future;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a Tokio
+    /// runtime.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops `fut` and the timer. Whatever `fut` had done stays
+    /// done; on a timeout, the work `fut` had in flight is lost as when `fut` itself is dropped.
+    pub fn wait_for<F: IntoFuture>(fut: F, timeout: Duration) -> WaitFor<F::IntoFuture, Sleep> {
+        wait_for_deadline(fut, sleep(timeout))
+    }
 
-/// Runs `fut` until it completes or the clock reaches `deadline` (asyncio's
-/// `async with timeout_at(when)`).
-///
-/// A `deadline` already past behaves as a zero timeout: `fut` is polled once. Under tokio's
-/// paused test clock, take the deadline from tokio's clock
-/// (`tokio::time::Instant::now().into_std() + delay`).
-///
-/// # Examples
-///
-/// ```
-/// use std::time::{Duration, Instant};
-/// # futures::executor::block_on(async {
-/// let past = Instant::now() - Duration::from_millis(1);
-/// assert_eq!(aiokit::timeout_at(past, async { "ready" }).await, Ok("ready"));
-/// # });
-/// ```
-///
-/// # Panics
-///
-/// As [`wait_for`].
-///
-/// # Cancel safety
-///
-/// As [`wait_for`].
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFuture, Sleep> {
-    wait_for_deadline(fut, sleep_until(deadline))
+    /// [`wait_for`] with tokio's argument order: the duration first (asyncio's
+    /// `async with timeout(delay)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # futures::executor::block_on(async {
+    /// let slow = futures::future::pending::<u8>();
+    /// assert!(aiokit::timeout(Duration::from_millis(1), slow).await.is_err());
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait_for`].
+    pub fn timeout<F: IntoFuture>(duration: Duration, fut: F) -> WaitFor<F::IntoFuture, Sleep> {
+        wait_for_deadline(fut, sleep(duration))
+    }
+
+    /// Runs `fut` until it completes or the clock reaches `deadline` (asyncio's
+    /// `async with timeout_at(when)`).
+    ///
+    /// A `deadline` already past behaves as a zero timeout: `fut` is polled once. Under tokio's
+    /// paused test clock, take the deadline from tokio's clock
+    /// (`tokio::time::Instant::now().into_std() + delay`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// # futures::executor::block_on(async {
+    /// let past = Instant::now() - Duration::from_millis(1);
+    /// assert_eq!(aiokit::timeout_at(past, async { "ready" }).await, Ok("ready"));
+    /// # });
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`wait_for`].
+    pub fn timeout_at<F: IntoFuture>(deadline: Instant, fut: F) -> WaitFor<F::IntoFuture, Sleep> {
+        wait_for_deadline(fut, sleep_until(deadline))
+    }
 }
 
 /// Runs `fut` until it completes or `deadline` completes: the deadline form of `wait_for`,

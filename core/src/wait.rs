@@ -1,6 +1,7 @@
 //! `wait`: run children until all, the first, or the first failed one completes, and hand back
 //! `(done, pending)` (asyncio's `wait(fs, return_when=...)`).
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::any::TypeId;
 use core::fmt;
@@ -8,17 +9,18 @@ use core::future::{Future, IntoFuture};
 use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use core::time::Duration;
 
 use futures_core::future::FusedFuture;
-use pin_project_lite::pin_project;
 
 use crate::CancelledError;
 use crate::engine::{Drive, Step};
 use crate::pending::{IntoChildren, Pending};
-#[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-use crate::timer::{Sleep, sleep};
+
+cfg_timer! {
+    use core::time::Duration;
+
+    use crate::timer::{Sleep, sleep};
+}
 
 /// When [`wait`] returns (asyncio's `return_when`): [`AllCompleted`](ReturnWhen::AllCompleted),
 /// [`FirstCompleted`](ReturnWhen::FirstCompleted) or
@@ -230,6 +232,29 @@ pub struct NoDeadline(());
 ///
 /// Children are polled in place, inside the task that awaits the `Wait`, as by `gather`.
 ///
+/// So plain futures given to `wait` run only while a `Wait` polls them: those left in
+/// `pending` make no progress while the caller does something else. asyncio's `wait` is given
+/// tasks, which go on running on the loop; for that behaviour create tasks first and wait on
+/// their [`Task`](crate::Task) handles (on aiokit's loop with
+/// [`create_task`](crate::create_task), on any executor with
+/// [`spawn_task`](crate::spawn_task)), by reference with [`shield`](crate::shield) so that
+/// dropping the pending set never cancels them:
+///
+/// ```
+/// # #[cfg(feature = "event-loop")]
+/// aiokit::run(async {
+///     let (tx, rx) = futures::channel::oneshot::channel::<&str>();
+///     let slow = aiokit::create_task(async { rx.await.unwrap() });
+///     let quick = aiokit::create_task(async { "quick" });
+///     let handles = [aiokit::shield(&slow), aiokit::shield(&quick)];
+///     let (done, pending) = aiokit::wait(handles, aiokit::ReturnWhen::FirstCompleted).await;
+///     assert_eq!(done[0].output, Ok(&"quick"));
+///     drop(pending); // `slow` runs on
+///     tx.send("slow").unwrap();
+///     assert_eq!(slow.await, Ok("slow"));
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -261,7 +286,9 @@ pub struct NoDeadline(());
 ///
 /// # Cancel safety
 ///
-/// Dropping the `Wait` before it is ready drops every child it holds: the outputs of children
+/// Dropping the `Wait` before it is ready drops every child it holds (reporting no never-polled
+/// [`Coroutine`](crate::Coroutine) as never awaited: they were handed over on purpose, see
+/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)): the outputs of children
 /// that completed meanwhile are lost with it. Once it has returned, nothing is lost: every
 /// completed child is in `done`, every other in `pending`.
 ///
@@ -295,59 +322,64 @@ where
     }
 }
 
-pin_project! {
-    /// Future for the [`wait()`] function; `D` is the deadline set by [`Wait::timeout`] or
-    /// [`Wait::deadline`], if any.
-    ///
-    /// Output: `(done, pending)`, see [`wait()`].
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Wait<F: Future, D = NoDeadline> {
-        // `None` once the output was returned.
-        pending: Option<Pending<F>>,
-        done: Vec<Done<F::Output>>,
-        mode: Mode,
-        is_failure: fn(&F::Output) -> bool,
-        #[pin]
-        deadline: Option<D>,
+/// Future for the [`wait()`] function; `D` is the deadline set by [`Wait::timeout`] or
+/// [`Wait::deadline`], if any.
+///
+/// Output: `(done, pending)`, see [`wait()`].
+///
+/// It is `Unpin`, with or without a deadline (the deadline is boxed): poll it through `&mut`
+/// (`futures::poll!(&mut waiting)`, `select!`) without pinning it first.
+#[must_use = "futures do nothing unless polled"]
+pub struct Wait<F: Future, D = NoDeadline> {
+    // `None` once the output was returned.
+    pending: Option<Pending<F>>,
+    done: Vec<Done<F::Output>>,
+    mode: Mode,
+    is_failure: fn(&F::Output) -> bool,
+    // Boxed, so that a `Wait` with a deadline is `Unpin` too; one allocation per `timeout` /
+    // `deadline` call, none without a deadline.
+    deadline: Option<Pin<Box<D>>>,
+}
+
+cfg_timer! {
+    impl<F: Future> Wait<F> {
+        /// Returns after `timeout` at the latest, with what is done by then; the rest stay in
+        /// `pending`, untouched and still runnable (asyncio's `wait(.., timeout=...)`). A child
+        /// that completes in the same poll as the timeout elapses counts as done.
+        ///
+        /// The deadline is `now + timeout`, taken when this is called; the timer is a
+        /// [`Sleep`], so this needs a timer feature. [`deadline`](Wait::deadline) takes any future.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use aiokit::{wait, ReturnWhen};
+        /// use futures::future::{pending, ready, Either};
+        /// # futures::executor::block_on(async {
+        /// let children = [Either::Left(ready(1)), Either::Right(pending())];
+        /// let (done, pending) = wait(children, ReturnWhen::AllCompleted)
+        ///     .timeout(Duration::from_millis(1))
+        ///     .await;
+        /// assert_eq!((done.len(), pending.len()), (1, 1));
+        /// # });
+        /// ```
+        ///
+        /// # Panics
+        ///
+        /// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a Tokio
+        /// runtime.
+        ///
+        /// # Cancel safety
+        ///
+        /// As [`wait()`].
+        pub fn timeout(self, timeout: Duration) -> Wait<F, Sleep> {
+            self.deadline(sleep(timeout))
+        }
     }
 }
 
 impl<F: Future> Wait<F> {
-    /// Returns after `timeout` at the latest, with what is done by then; the rest stay in
-    /// `pending`, untouched and still runnable (asyncio's `wait(.., timeout=...)`). A child
-    /// that completes in the same poll as the timeout elapses counts as done.
-    ///
-    /// The deadline is `now + timeout`, taken when this is called; the timer is a
-    /// [`Sleep`], so this needs a timer feature. [`deadline`](Wait::deadline) takes any future.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use aiokit::{wait, ReturnWhen};
-    /// use futures::future::{pending, ready, Either};
-    /// # futures::executor::block_on(async {
-    /// let children = [Either::Left(ready(1)), Either::Right(pending())];
-    /// let (done, pending) = wait(children, ReturnWhen::AllCompleted)
-    ///     .timeout(Duration::from_millis(1))
-    ///     .await;
-    /// assert_eq!((done.len(), pending.len()), (1, 1));
-    /// # });
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// As [`sleep()`](crate::sleep): with only the `tokio` timer feature, outside a Tokio
-    /// runtime.
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`wait()`].
-    #[cfg(any(feature = "futures-timer", feature = "tokio", feature = "async-io"))]
-    pub fn timeout(self, timeout: Duration) -> Wait<F, Sleep> {
-        self.deadline(sleep(timeout))
-    }
-
     /// Returns when `deadline` completes at the latest, with what is done by then; the rest
     /// stay in `pending`, untouched. Each poll polls the children first, so a child that
     /// completes in the same poll as the deadline counts as done, and a deadline that is ready
@@ -384,10 +416,14 @@ impl<F: Future> Wait<F> {
             done: self.done,
             mode: self.mode,
             is_failure: self.is_failure,
-            deadline: Some(deadline.into_future()),
+            deadline: Some(Box::pin(deadline.into_future())),
         }
     }
 }
+
+// Nothing in a `Wait` is ever pinned: the children sit in the engine's heap slots, the outputs
+// are plain values and the deadline is boxed.
+impl<F: Future, D> Unpin for Wait<F, D> {}
 
 type WaitOutput<F> = (Vec<Done<<F as Future>::Output>>, Pending<F>);
 
@@ -395,18 +431,17 @@ impl<F: Future, D: Future<Output = ()>> Future for Wait<F, D> {
     type Output = WaitOutput<F>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut deadline = this.deadline;
+        let this = self.get_mut();
         let ready = poll_wait(
-            this.pending,
-            this.done,
-            *this.mode,
-            *this.is_failure,
-            deadline.as_mut().as_pin_mut(),
+            &mut this.pending,
+            &mut this.done,
+            this.mode,
+            this.is_failure,
+            this.deadline.as_mut().map(Pin::as_mut),
             cx,
         );
         if ready.is_ready() {
-            deadline.set(None);
+            this.deadline = None;
         }
         ready
     }
@@ -416,12 +451,12 @@ impl<F: Future> Future for Wait<F, NoDeadline> {
     type Output = WaitOutput<F>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let this = self.get_mut();
         poll_wait::<F, core::future::Pending<()>>(
-            this.pending,
-            this.done,
-            *this.mode,
-            *this.is_failure,
+            &mut this.pending,
+            &mut this.done,
+            this.mode,
+            this.is_failure,
             None,
             cx,
         )

@@ -8,7 +8,6 @@ use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use aiokit::{SpawnFuture, TaskGroup};
-use futures::StreamExt;
 
 const UNIT: Duration = Duration::from_millis(100);
 

@@ -1,7 +1,10 @@
 //! The queue-of-workers program of the asyncio docs (`asyncio.Queue`): three workers take
-//! jobs from a shared queue; when the queue is drained the workers are cancelled and gathered.
+//! jobs from a shared queue and mark each done; `join` waits for all of them, then the workers
+//! are cancelled and gathered.
 //!
-//! Run with `cargo run -p aiokit-examples --example workers`. One time unit is 10 ms here.
+//! Run with `cargo run -p aiokit-examples --example workers`. One time unit is 10 ms here;
+//! the jobs are a fixed "random" list so that the output can be checked. `cargo test` runs the
+//! program on tokio's paused clock, where the schedule (and so every printed line) is exact.
 //!
 //! asyncio original, in short:
 //!
@@ -11,7 +14,11 @@
 //!         sleep_for = await queue.get()
 //!         await asyncio.sleep(sleep_for)
 //!         queue.task_done()
+//!         print(f'{name} has slept for {sleep_for:.2f} seconds')
 //!
+//! queue = asyncio.Queue()
+//! for _ in range(20):
+//!     queue.put_nowait(random.uniform(0.05, 1.0))
 //! tasks = [asyncio.create_task(worker(f'worker-{i}', queue)) for i in range(3)]
 //! await queue.join()
 //! for task in tasks:
@@ -19,79 +26,46 @@
 //! await asyncio.gather(*tasks, return_exceptions=True)
 //! ```
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aiokit::{SpawnFuture, Task};
-use tokio::sync::{Mutex, Notify, mpsc};
+use aiokit::{Queue, SpawnFuture, Task};
+use tokio::time::Instant;
 
 const UNIT: Duration = Duration::from_millis(10);
 
-/// The queue: jobs in, and a count of unfinished jobs so `join` can wait for zero.
-struct Queue {
-    jobs: Mutex<mpsc::UnboundedReceiver<u32>>,
-    unfinished: std::sync::Mutex<usize>,
-    all_done: Notify,
-}
-
-impl Queue {
-    async fn get(&self) -> Option<u32> {
-        self.jobs.lock().await.recv().await
-    }
-
-    fn task_done(&self) {
-        let mut unfinished = self.unfinished.lock().unwrap();
-        *unfinished -= 1;
-        if *unfinished == 0 {
-            self.all_done.notify_waiters();
-        }
-    }
-
-    async fn join(&self) {
-        loop {
-            let notified = self.all_done.notified();
-            if *self.unfinished.lock().unwrap() == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-/// Runs jobs until cancelled; returns how many units it slept (never, in practice: workers
-/// are cancelled, as in the asyncio program).
-async fn worker(name: String, queue: Arc<Queue>) -> u32 {
-    let mut slept = 0;
-    while let Some(units) = queue.get().await {
+/// Takes jobs until cancelled (the loop ends only if the queue is shut down, which this
+/// program never does: its workers are cancelled, as in the asyncio program).
+async fn worker(name: String, queue: Queue<u32>, say: impl Fn(String)) {
+    while let Ok(units) = queue.get().await {
         tokio::time::sleep(UNIT * units).await;
-        slept += units;
-        queue.task_done();
-        println!("  {name} has slept for {units} units");
+        queue.task_done().expect("one task_done per get");
+        say(format!("{name} has slept for {units} units"));
     }
-    slept
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let (tx, rx) = mpsc::unbounded_channel();
+/// The program; `say` prints a line (and the test collects it).
+async fn program(say: impl Fn(String) + Clone + Send + Sync + 'static) {
+    let queue = Queue::new(0);
     // Deterministic "random" jobs of 1 to 9 units.
     let jobs: Vec<u32> = (0..20u32).map(|i| (i * 7 + 3) % 9 + 1).collect();
     let total: u32 = jobs.iter().sum();
-    let queue = Arc::new(Queue {
-        jobs: Mutex::new(rx),
-        unfinished: std::sync::Mutex::new(jobs.len()),
-        all_done: Notify::new(),
-    });
     for units in jobs {
-        tx.send(units).expect("the queue is open");
+        queue
+            .put_nowait(units)
+            .expect("an unbounded queue is never full");
     }
 
-    let start = Instant::now();
     let spawner = |fut: SpawnFuture| drop(tokio::spawn(fut));
-    let tasks: Vec<Task<u32>> = (0..3)
-        .map(|i| aiokit::spawn_task(&spawner, worker(format!("worker-{i}"), queue.clone())))
+    let tasks: Vec<Task<()>> = (0..3)
+        .map(|i| {
+            aiokit::spawn_task(
+                &spawner,
+                worker(format!("worker-{i}"), queue.clone(), say.clone()),
+            )
+        })
         .collect();
 
+    let start = Instant::now();
     queue.join().await;
     let elapsed = start.elapsed().as_secs_f64() / UNIT.as_secs_f64();
 
@@ -100,11 +74,64 @@ async fn main() {
     }
     // asyncio: await asyncio.gather(*tasks, return_exceptions=True): every outcome, in order.
     let outcomes = aiokit::gather(tasks).await;
-    assert!(
-        outcomes.iter().all(Result::is_err),
-        "every worker was cancelled"
-    );
-    println!("outcomes: {outcomes:?}");
-    println!("3 workers slept in parallel for {elapsed:.1} units");
-    println!("total expected sleep time: {total} units");
+    let cancelled = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+    say("====".to_string());
+    say(format!("{cancelled} workers cancelled and gathered"));
+    say(format!(
+        "3 workers slept in parallel for {elapsed:.0} units"
+    ));
+    say(format!("total expected sleep time: {total} units"));
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    program(|line| println!("{line}")).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    #[test]
+    fn prints_the_program_output() {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let collected = lines.clone();
+        runtime.block_on(super::program(move |line| {
+            collected.lock().unwrap().push(line)
+        }));
+        let lines = lines.lock().unwrap().clone();
+
+        // Every job ran once, in the queue's order of handing them out.
+        let jobs: Vec<u32> = (0..20u32).map(|i| (i * 7 + 3) % 9 + 1).collect();
+        let mut slept: Vec<u32> = lines[..20]
+            .iter()
+            .map(|line| line.rsplit(' ').nth(1).unwrap().parse().unwrap())
+            .collect();
+        slept.sort_unstable();
+        let mut expected = jobs.clone();
+        expected.sort_unstable();
+        assert_eq!(slept, expected);
+        assert!(lines[..20].iter().all(|line| line.starts_with("worker-")));
+        // Greedy schedule of the jobs over three workers, on the paused clock.
+        let mut free_at = [0u32; 3];
+        for units in &jobs {
+            let worker = (0..3).min_by_key(|&w| (free_at[w], w)).unwrap();
+            free_at[worker] += units;
+        }
+        let makespan = *free_at.iter().max().unwrap();
+        assert_eq!(
+            lines[20..],
+            [
+                "====".to_string(),
+                "3 workers cancelled and gathered".to_string(),
+                format!("3 workers slept in parallel for {makespan} units"),
+                "total expected sleep time: 96 units".to_string(),
+            ]
+        );
+    }
 }

@@ -239,3 +239,56 @@ async fn timeout_duration_form_under_tokio_paused_clock() {
         .await;
     assert_eq!(got, [Ok(1), Ok(2), Err(TimeoutError::new())]);
 }
+
+/// A timed stream is `Unpin`, so it can be polled through `&mut` and then give its unfinished
+/// children back by value: poll, break, `into_pending`.
+mod a_timed_stream_gives_back_its_unfinished_children_after_being_polled {
+    use super::*;
+
+    fn assert_unpin<T: Unpin>(_: &T) {}
+
+    #[test]
+    fn with_a_duration() {
+        block_on(async {
+            let (mut txs, rxs) = children(3);
+            let mut cups = as_completed(rxs).timeout(Duration::from_secs(3600));
+            assert_unpin(&cups);
+            txs[1].take().unwrap().send(10).unwrap();
+            let mut got = Vec::new();
+            while let Some(cup) = cups.next().await {
+                got.push(cup);
+                if got.len() == 1 {
+                    break;
+                }
+            }
+            assert_eq!(got, [Ok(10)]);
+            let rest = cups.into_pending();
+            assert_eq!(rest.indices().collect::<Vec<_>>(), [0, 2]);
+            txs[0].take().unwrap().send(0).unwrap();
+            txs[2].take().unwrap().send(20).unwrap();
+            assert_eq!(gather(rest).await, [0, 20]);
+        });
+    }
+
+    #[test]
+    fn with_a_deadline_future_that_is_not_unpin() {
+        block_on(async {
+            let (mut txs, rxs) = children(2);
+            let (fire, fired) = oneshot::channel::<()>();
+            // An `async` block is `!Unpin`; the stream is `Unpin` all the same.
+            let deadline = async move {
+                let _ = fired.await;
+            };
+            let mut cups = as_completed(rxs).indexed().deadline(deadline);
+            assert_unpin(&cups);
+            txs[0].take().unwrap().send(5).unwrap();
+            assert_eq!(cups.next().await, Some(Ok((0, 5))));
+            fire.send(()).unwrap();
+            assert_eq!(cups.next().await, Some(Err(TimeoutError::new())));
+            let rest = cups.into_pending();
+            assert_eq!(rest.indices().collect::<Vec<_>>(), [1]);
+            txs[1].take().unwrap().send(6).unwrap();
+            assert_eq!(gather(rest).await, [6]);
+        });
+    }
+}

@@ -15,7 +15,7 @@ use aiokit::{CancelledError, Done, IntoChildren, ReturnWhen, as_completed, gathe
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures::future::{self, FusedFuture};
-use futures::{FutureExt, StreamExt, poll};
+use futures::{FutureExt, poll};
 
 /// `n` children; child `i` outputs what is sent on channel `i`.
 fn children<T>(n: usize) -> (Vec<oneshot::Sender<T>>, Vec<impl Future<Output = T>>) {
@@ -476,4 +476,43 @@ async fn timeout_duration_form_counts_a_child_done_at_the_deadline() {
     );
     assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
     assert_eq!(gather(pending).await, [3]);
+}
+
+/// A `Wait` with a deadline is `Unpin`: it can be polled through `&mut` (in a `select!`, with
+/// `poll!`) without pinning it first, whatever the deadline's type.
+mod a_wait_with_a_deadline_is_unpin {
+    use super::*;
+
+    fn assert_unpin<T: Unpin>(_: &T) {}
+
+    #[test]
+    fn polled_through_a_reference_then_awaited() {
+        block_on(async {
+            let (tx, rx) = futures::channel::oneshot::channel::<u8>();
+            let (fire, fired) = futures::channel::oneshot::channel::<()>();
+            let deadline = async move {
+                let _ = fired.await;
+            };
+            let mut waiting = wait([rx], ReturnWhen::AllCompleted).deadline(deadline);
+            assert_unpin(&waiting);
+            assert!(poll!(&mut waiting).is_pending());
+            fire.send(()).unwrap();
+            let (done, pending) = waiting.await;
+            assert!(done.is_empty());
+            tx.send(1).unwrap();
+            assert_eq!(aiokit::gather(pending).await, [Ok(1)]);
+        });
+    }
+
+    #[test]
+    fn with_a_duration() {
+        block_on(async {
+            let mut waiting = wait([future::ready(1)], ReturnWhen::AllCompleted)
+                .timeout(std::time::Duration::from_secs(3600));
+            assert_unpin(&waiting);
+            let (done, pending) = (&mut waiting).await;
+            assert_eq!(done.len(), 1);
+            assert!(pending.is_empty());
+        });
+    }
 }

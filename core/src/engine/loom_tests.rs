@@ -233,7 +233,7 @@ fn noop_count() -> (Waker, Arc<AtomicUsize>) {
 #[cfg(feature = "std")]
 mod raw_cell {
     use super::*;
-    use crate::engine::raw::{CellRef, new_send_cell};
+    use crate::engine::task_cell::{CellRef, new_send_cell};
 
     struct State {
         drops: Arc<AtomicUsize>,
@@ -269,7 +269,10 @@ mod raw_cell {
     fn cell(
         state_drops: &Arc<AtomicUsize>,
         future_drops: &Arc<AtomicUsize>,
-    ) -> (CellRef<State>, crate::engine::raw::SendDriver<'static, ()>) {
+    ) -> (
+        CellRef<State>,
+        crate::engine::task_cell::SendDriver<'static, ()>,
+    ) {
         let state = State {
             drops: state_drops.clone(),
             reads: AtomicUsize::new(0),

@@ -7,7 +7,7 @@
 
 use core::ptr;
 
-use crate::sync::{AtomicBool, AtomicPtr, Ordering};
+use crate::engine::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 /// One child's waker identity. The waker's data pointer is a `*const Node`.
 pub(crate) struct Node {

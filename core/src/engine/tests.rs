@@ -363,10 +363,10 @@ enum Either {
 impl Future for Either {
     type Output = usize;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        // SAFETY: test-only structural projection; neither variant is moved.
-        match unsafe { self.get_unchecked_mut() } {
-            Either::Probe(c) => unsafe { Pin::new_unchecked(c) }.poll(cx),
-            Either::Bomb(b) => unsafe { Pin::new_unchecked(b) }.poll(cx),
+        // Both variants are `Unpin`: no unsafe projection needed.
+        match self.get_mut() {
+            Either::Probe(c) => Pin::new(c).poll(cx),
+            Either::Bomb(b) => Pin::new(b).poll(cx),
         }
     }
 }

@@ -9,7 +9,7 @@ use core::ptr;
 use core::task::{RawWaker, RawWakerVTable, Waker};
 
 use super::queue::{Node, ReadyQueue};
-use crate::sync::{Arc, AtomicPtr, AtomicU8, AtomicWaker, Ordering};
+use crate::engine::atomic::{Arc, AtomicPtr, AtomicU8, AtomicWaker, Ordering};
 
 /// A node's memory, written by the engine just before the child's first poll (no pass over all
 /// nodes up front: for 100 000 children that pass alone cost as much as the rest of a gather).
@@ -181,7 +181,7 @@ impl FreshWaker {
             }
             Err(_) => {
                 while self.state.load(Ordering::Acquire) != WRITTEN {
-                    crate::sync::yield_hint();
+                    crate::engine::atomic::yield_hint();
                 }
             }
         }

@@ -6,7 +6,7 @@ mod local;
 mod shield;
 mod state;
 
-use crate::engine::raw::CellRef;
+use crate::engine::task_cell::CellRef;
 use crate::error::{CancelledError, InvalidStateError};
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -95,7 +95,7 @@ use state::Inner;
 /// ```
 pub struct Task<T> {
     /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
-    /// also holds the child's future (see `engine::raw`).
+    /// also holds the child's future (see `engine::task_cell`).
     inner: CellRef<Inner<T>>,
     /// This handle's slot among the task's awaiters while it is being awaited.
     waiter: Option<usize>,

@@ -1,4 +1,4 @@
-//! The shared state of one task: one reference-counted cell per task (see `engine::raw`),
+//! The shared state of one task: one reference-counted cell per task (see `engine::task_cell`),
 //! completed once by whoever drives it.
 
 use std::any::Any;
@@ -18,7 +18,7 @@ use super::Task;
 use super::callback::{
     CallbackId, Erased, LocalCallback, SendCallback, is_equal, is_type, local, run_callback,
 };
-use crate::engine::raw::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
+use crate::engine::task_cell::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
 use crate::error::CancelledError;
 
 /// asyncio numbers tasks from 1 across the whole program ("Task-1", "Task-2", ...).

@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pin_project_lite::pin_project;
 
 use crate::coroutine::{probe, suppress_never_awaited};
-use crate::engine::raw::{RawDriver, SendDriver};
+use crate::engine::task_cell::{RawDriver, SendDriver};
 use crate::task::{Task, TaskCompleter};
 
 std::thread_local! {

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use aiokit::{SpawnFuture, Task, partial};
+use aiokit::{Task, partial};
 
 use super::gather::make_tea;
 use super::units;
@@ -33,14 +33,12 @@ fn mix(gathered: &Task<Vec<String>>) {
 }
 
 pub async fn run() {
-    let spawner = |fut: SpawnFuture| drop(tokio::spawn(fut));
-
     println!("== done-callbacks ==");
     let start = Instant::now();
     // asyncio: task = asyncio.create_task(make_tea("green", 1))
     //          task.add_done_callback(confirm_tea)
     //          task.add_done_callback(functools.partial(add_ingredient, "honey"))
-    let task = aiokit::spawn_task(&spawner, make_tea("green", 1));
+    let task = aiokit::create_task(make_tea("green", 1));
     task.add_done_callback(confirm_tea);
     task.add_done_callback(partial!(add_ingredient, "honey"));
     let tea = task.await.expect("not cancelled");
@@ -53,10 +51,7 @@ pub async fn run() {
     let start = Instant::now();
     // asyncio: group = asyncio.gather(make_tea("black", 2), make_tea("mint", 1))
     //          group.add_done_callback(mix)
-    let group = aiokit::spawn_task(
-        &spawner,
-        aiokit::gather([make_tea("black", 2), make_tea("mint", 1)]),
-    );
+    let group = aiokit::create_task(aiokit::gather([make_tea("black", 2), make_tea("mint", 1)]));
     group.add_done_callback(mix);
     let teas = group.await.expect("not cancelled");
     println!("gathered {teas:?} in {:.1} units\n", units(start));

@@ -7,7 +7,7 @@ use super::{UNIT, units};
 /// asyncio: `async def make_tea(tea, minutes): await asyncio.sleep(minutes); return f"{tea} tea"`
 pub async fn make_tea(tea: &str, minutes: u32) -> String {
     println!("  brewing {tea} tea for {minutes} units...");
-    tokio::time::sleep(UNIT * minutes).await;
+    aiokit::sleep(UNIT * minutes).await;
     println!("  {tea} tea is ready");
     format!("{tea} tea")
 }
@@ -31,7 +31,7 @@ pub async fn run() {
     println!("== gather!: a tea and biscuits, different types ==");
     let start = Instant::now();
     let (tea, biscuits) = aiokit::gather!(make_tea("mint", 2), async {
-        tokio::time::sleep(UNIT).await;
+        aiokit::sleep(UNIT).await;
         3
     })
     .await;

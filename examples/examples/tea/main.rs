@@ -17,9 +17,11 @@ pub fn units(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() / UNIT.as_secs_f64()
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    gather::run().await;
-    wait::run().await;
-    callbacks::run().await;
+// asyncio: asyncio.run(main())
+fn main() {
+    aiokit::run(async {
+        gather::run().await;
+        wait::run().await;
+        callbacks::run().await;
+    });
 }

@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use aiokit::{ReturnWhen, as_completed, gather, wait};
-use futures::StreamExt;
 
 use super::gather::make_tea;
 use super::{UNIT, units};
@@ -12,7 +11,7 @@ use super::{UNIT, units};
 /// A tea that may fail: asyncio's `make_tea` raising for a tea out of stock.
 async fn try_make_tea(tea: &str, minutes: u32) -> Result<String, String> {
     if tea == "earl grey" {
-        tokio::time::sleep(UNIT * minutes).await;
+        aiokit::sleep(UNIT * minutes).await;
         println!("  {tea}: out of stock!");
         return Err(format!("no {tea} left"));
     }

@@ -5,7 +5,7 @@
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(aiokit_loom))]
 pub(crate) use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-// Only the raw task cell (engine::raw, std only) counts references.
+// Only the task cell (engine::task_cell, std only) counts references.
 #[cfg(all(not(aiokit_loom), feature = "std"))]
 pub(crate) use core::sync::atomic::{AtomicUsize, fence};
 

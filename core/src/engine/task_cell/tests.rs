@@ -1,4 +1,4 @@
-//! Unit tests of the raw task cell; run under miri (`scripts/miri.sh raw`), which checks that
+//! Unit tests of the task cell; run under miri (`scripts/miri.sh task_cell`), which checks that
 //! every cell is freed once, that no future is dropped twice or touched after its drop, and
 //! that handles and driver never alias the future mutably.
 

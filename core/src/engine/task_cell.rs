@@ -1,4 +1,4 @@
-//! Raw task cells: a task's shared state and its future in ONE allocation, the way async-task
+//! Task cells: a task's shared state and its future in ONE allocation, the way async-task
 //! lays out a raw task, so that a TaskGroup child costs one allocation instead of two (a boxed
 //! future plus an `Arc` of the handle's state).
 //!
@@ -35,7 +35,7 @@ use core::pin::Pin;
 use core::ptr::NonNull;
 use core::task::{Context, Poll};
 
-use crate::sync::{AtomicUsize, Ordering, fence};
+use crate::engine::atomic::{AtomicUsize, Ordering, fence};
 
 /// Above this many owners a clone aborts, as `Arc` does: a count that wrapped around would free
 /// the cell while owners remain. Reaching it takes `isize::MAX` leaked handles.

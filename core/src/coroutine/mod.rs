@@ -1,5 +1,15 @@
-//! Named, lazy futures: the runtime side of `#[aiokit::coroutine]`, and the
-//! "coroutine was never awaited" report.
+//! Named, lazy futures: the runtime side of `#[aiokit::coroutine]`. The "coroutine was never
+//! awaited" report is in `never_awaited.rs`, the name probe of task handles in `probe.rs`.
+
+mod never_awaited;
+#[cfg(feature = "std")]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod probe;
+
+use never_awaited::report_never_awaited;
+pub use never_awaited::suppress_never_awaited;
+#[cfg(feature = "std")]
+pub use never_awaited::{set_never_awaited_hook, take_never_awaited_hook};
 
 use core::fmt;
 use core::future::Future;
@@ -92,8 +102,9 @@ pin_project! {
     /// `<coroutine make_tea pending>`.
     ///
     /// Dropping a coroutine that was never polled is reported like asyncio's "coroutine 'x' was
-    /// never awaited", through the hook set with [`set_never_awaited_hook`]; see
-    /// [`suppress_never_awaited`] for combinators that drop children on purpose.
+    /// never awaited", through the hook set with [`set_never_awaited_hook`], unless it was
+    /// handed to a combinator (`gather`, `wait`, `as_completed`, ...): dropping a combinator
+    /// reports none of its children. See [`suppress_never_awaited`] to do the same.
     ///
     /// # Examples
     ///
@@ -271,171 +282,6 @@ pub fn __qualname(marker: &'static str, module_path: &'static str) -> &'static s
 /// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
 #[doc(hidden)]
 pub fn __coroutine_send_check<T: Send>(_: &T) {}
-
-/// Drops never-polled coroutines without reporting them.
-///
-/// Runs `f`; every [`Coroutine`] dropped on this thread while `f` runs is treated as cancelled on
-/// purpose, not forgotten. Combinators call it around dropping children they abandon by design
-/// (`try_gather` after the first error, a `TaskGroup` aborting); user code can do the same.
-///
-/// # Examples
-///
-/// ```
-/// let children = vec![aiokit::Coroutine::new("child", async {})];
-/// aiokit::suppress_never_awaited(|| drop(children)); // nothing reported
-/// ```
-pub fn suppress_never_awaited<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(feature = "std")]
-    {
-        hook::suppressed(f)
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        f()
-    }
-}
-
-#[cfg(feature = "std")]
-fn report_never_awaited(name: &str) {
-    hook::report(name);
-}
-
-#[cfg(not(feature = "std"))]
-fn report_never_awaited(_name: &str) {}
-
-#[cfg(feature = "std")]
-pub use hook::{set_never_awaited_hook, take_never_awaited_hook};
-
-#[cfg(feature = "std")]
-mod hook {
-
-    use std::cell::Cell;
-    use std::sync::{Arc, RwLock};
-
-    type Hook = Arc<dyn Fn(&str) + Send + Sync>;
-
-    static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
-
-    std::thread_local! {
-        static SUPPRESSED: Cell<usize> = const { Cell::new(0) };
-    }
-
-    /// Sets the function called with a coroutine's name when it is dropped without ever being
-    /// polled, replacing the previous one (asyncio's "coroutine 'x' was never awaited"
-    /// `RuntimeWarning`).
-    ///
-    /// The default hook prints `coroutine 'NAME' was never awaited` on stderr in debug builds
-    /// and does nothing in release builds. The hook runs inside the coroutine's `Drop`, on the
-    /// dropping thread; it should not panic.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicUsize, Ordering};
-    ///
-    /// static FORGOTTEN: AtomicUsize = AtomicUsize::new(0);
-    /// aiokit::set_never_awaited_hook(|name| {
-    ///     if name == "forgotten" {
-    ///         FORGOTTEN.fetch_add(1, Ordering::SeqCst);
-    ///     }
-    /// });
-    /// drop(aiokit::Coroutine::new("forgotten", async {}));
-    /// assert_eq!(FORGOTTEN.load(Ordering::SeqCst), 1);
-    /// # aiokit::take_never_awaited_hook();
-    /// ```
-    pub fn set_never_awaited_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
-        let hook: Hook = Arc::new(hook);
-        let old = HOOK
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(hook);
-        // The old hook is user data (its captures): dropped with the lock released.
-        drop(old);
-    }
-
-    /// Removes the hook set by [`set_never_awaited_hook`], restoring the default, and returns it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// aiokit::set_never_awaited_hook(|_| {});
-    /// assert!(aiokit::take_never_awaited_hook().is_some());
-    /// assert!(aiokit::take_never_awaited_hook().is_none());
-    /// ```
-    pub fn take_never_awaited_hook() -> Option<impl Fn(&str) + Send + Sync + 'static> {
-        let hook = HOOK.write().unwrap_or_else(|e| e.into_inner()).take()?;
-        Some(move |name: &str| hook(name))
-    }
-
-    pub(super) fn report(name: &str) {
-        if SUPPRESSED.with(Cell::get) > 0 {
-            return;
-        }
-        // Cloned out so that the hook runs without the lock held: it may itself drop
-        // coroutines or replace the hook.
-        let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
-        match hook {
-            Some(hook) => hook(name),
-            None if cfg!(debug_assertions) => {
-                std::eprintln!("aiokit: coroutine '{name}' was never awaited");
-            }
-            None => {}
-        }
-    }
-
-    pub(super) fn suppressed<R>(f: impl FnOnce() -> R) -> R {
-        // A guard, so that a panicking `f` (a child's destructor) still restores the count.
-        struct Guard;
-        impl Drop for Guard {
-            fn drop(&mut self) {
-                SUPPRESSED.with(|n| n.set(n.get() - 1));
-            }
-        }
-        SUPPRESSED.with(|n| n.set(n.get() + 1));
-        let _guard = Guard;
-        f()
-    }
-}
-
-/// Learns the name of the first coroutine polled inside a scope, for containers that hold
-/// futures of unknown type (task handles): there is no way to ask a generic `F` whether it is a
-/// `Coroutine` on stable Rust, but a coroutine polled for the first time can announce itself.
-#[cfg(feature = "std")]
-#[cfg_attr(not(test), allow(dead_code))]
-pub(crate) mod probe {
-
-    use core::cell::Cell;
-
-    std::thread_local! {
-        // Outer `None`: no probe listening; `Some(None)`: listening, nothing heard yet.
-        static PROBE: Cell<Option<Option<&'static str>>> = const { Cell::new(None) };
-    }
-
-    pub(crate) fn offer(name: &'static str) {
-        // `try_with`: a coroutine polled during thread teardown must not panic here.
-        let _ = PROBE.try_with(|p| {
-            if let Some(None) = p.get() {
-                p.set(Some(Some(name)));
-            }
-        });
-    }
-
-    /// Runs `f` (which polls a future) and returns the name of the outermost coroutine that
-    /// was polled for the first time inside it, if any.
-    pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
-        struct Restore(Option<Option<&'static str>>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                PROBE.with(|p| p.set(self.0));
-            }
-        }
-        let restore = Restore(PROBE.with(|p| p.replace(Some(None))));
-        let out = f();
-        let heard = PROBE.with(|p| p.get()).flatten();
-        drop(restore);
-        (out, heard)
-    }
-}
 
 #[cfg(test)]
 mod tests {

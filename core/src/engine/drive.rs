@@ -1,0 +1,226 @@
+//! Driving the children: direct mode polls every running child with the caller's waker;
+//! queued mode polls the never-polled children, then the ones whose wakers fired.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use super::api::{Drive, Step};
+use super::atomic::{Arc, Ordering};
+use super::queue::Dequeue;
+use super::slots::{Counts, Slot, Slots};
+use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
+
+/// How many children may wake themselves during one `poll_drive` before it yields.
+pub(crate) const YIELD_LIMIT: usize = 32;
+
+/// Never-polled children polled with a first-poll waker before deciding whether to write the
+/// remaining ones' nodes up front (see `poll_queued`).
+const EAGER_SAMPLE: usize = 8;
+
+impl<F: Future> Slots<F> {
+    /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
+    /// that direct mode, the small and hot case, stays a tight loop.
+    #[inline(never)]
+    pub(super) fn poll_queued<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        mut on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        header.parent.register(cx.waker());
+        let budget = self.len;
+        let mut polled = 0;
+        let mut yielded = 0;
+        let (mut sampled, mut needed, mut eager) = (0, 0, false);
+        loop {
+            if self.fresh < self.len {
+                let index = self.fresh;
+                self.fresh += 1;
+                let cell = self.node(header, index);
+                let at = Arc::as_ptr(header);
+                let poll = if eager {
+                    // SAFETY: `fresh` passes each index once per header (a new header starts
+                    // over at 0), so no waker for this node exists yet.
+                    let node = unsafe { init_node(cell, at, index) };
+                    let waker = borrowed_waker(node);
+                    let (slot, counts) = self.slot_and_counts(index);
+                    poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        &mut on_done,
+                    )
+                } else {
+                    // SAFETY: as above: the node was never written and has no other fresh waker.
+                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                    let waker = fresh.waker();
+                    let (slot, counts) = self.slot_and_counts(index);
+                    let poll = poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        &mut on_done,
+                    );
+                    // Children of one set tend to behave alike: once most of a sample kept
+                    // their waker, write the rest's nodes up front, which is cheaper than the
+                    // first-poll waker's atomic step.
+                    if sampled < EAGER_SAMPLE {
+                        sampled += 1;
+                        needed += usize::from(fresh.was_used());
+                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
+                    }
+                    poll
+                };
+                if let Some(Poll::Ready(step)) = poll {
+                    if let Some(drive) = self.end_of_drive(step) {
+                        return drive;
+                    }
+                }
+                continue;
+            }
+            // SAFETY: `&mut self` makes this the only consumer.
+            let node = match unsafe { header.queue.pop() } {
+                Dequeue::Data(node) => node,
+                Dequeue::Empty => return Drive::Pending,
+                Dequeue::Inconsistent => {
+                    super::atomic::yield_hint();
+                    cx.waker().wake_by_ref();
+                    return Drive::Pending;
+                }
+            };
+            // SAFETY: nodes in the queue belong to our header, which we hold.
+            let n = unsafe { &*node };
+            // Cleared before the poll, so a wake during the poll queues it again.
+            n.queued.store(false, Ordering::SeqCst);
+            let index = n.index;
+            if index >= self.len {
+                // A late wake of a child whose slots were already handed back
+                // (`take_outputs`); nothing to poll.
+                continue;
+            }
+            let waker = borrowed_waker(node);
+            let (slot, counts) = self.slot_and_counts(index);
+            let Some(poll) = poll_slot(
+                slot,
+                index,
+                &mut Context::from_waker(&waker),
+                counts,
+                &mut on_done,
+            ) else {
+                continue; // finished or cancelled: a late wake
+            };
+            polled += 1;
+            match poll {
+                Poll::Ready(step) => {
+                    if let Some(drive) = self.end_of_drive(step) {
+                        return drive;
+                    }
+                }
+                Poll::Pending => {
+                    if n.queued.load(Ordering::Relaxed) {
+                        yielded += 1;
+                    }
+                }
+            }
+            if polled >= budget || yielded >= YIELD_LIMIT {
+                cx.waker().wake_by_ref();
+                return Drive::Pending;
+            }
+        }
+    }
+
+    /// Direct mode: polls every running child with the caller's waker.
+    pub(super) fn poll_direct<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        if self.more.is_empty() {
+            // The usual case, a fixed set of children: a plain loop over one slice.
+            poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)
+        } else {
+            let slots = self
+                .first
+                .iter_mut()
+                .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+            poll_each(slots, cx, &mut self.counts, &mut on_done)
+        }
+    }
+
+    /// `Some` when the drive ends after a child finished with `step`.
+    #[inline]
+    fn end_of_drive(&self, step: Step) -> Option<Drive> {
+        if self.counts.running == 0 {
+            Some(Drive::AllDone)
+        } else if step == Step::Stop {
+            Some(Drive::Stopped)
+        } else {
+            None
+        }
+    }
+}
+
+/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does.
+#[inline(always)]
+fn poll_each<'a, F: Future + 'a, C>(
+    slots: impl Iterator<Item = &'a mut Slot<F>>,
+    cx: &mut Context<'_>,
+    counts: &mut Counts,
+    on_done: &mut C,
+) -> Drive
+where
+    C: FnMut(usize, &mut Option<F::Output>) -> Step,
+{
+    for (index, slot) in slots.enumerate() {
+        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, counts, on_done) {
+            if counts.running == 0 {
+                return Drive::AllDone;
+            }
+            if step == Step::Stop {
+                return Drive::Stopped;
+            }
+        }
+    }
+    Drive::Pending
+}
+
+/// Polls the child in `slot` if it is running (`None` if not). A finished child is dropped at
+/// once, in place; its output goes to `on_done`, and what `on_done` leaves is kept in the slot.
+#[inline(always)]
+fn poll_slot<F: Future, C>(
+    slot: &mut Slot<F>,
+    index: usize,
+    cx: &mut Context<'_>,
+    counts: &mut Counts,
+    on_done: &mut C,
+) -> Option<Poll<Step>>
+where
+    C: FnMut(usize, &mut Option<F::Output>) -> Step,
+{
+    let Slot::Running(fut) = slot else {
+        return None;
+    };
+    // SAFETY: the child lives in a heap slot that never moves while it is running (slot
+    // vectors never grow past their capacity, and the engine's moves do not move the heap);
+    // it leaves the slot only by being dropped in place.
+    let fut = unsafe { Pin::new_unchecked(fut) };
+    match fut.poll(cx) {
+        Poll::Pending => Some(Poll::Pending),
+        Poll::Ready(output) => {
+            *slot = Slot::Empty;
+            counts.running -= 1;
+            let mut out = Some(output);
+            let step = on_done(index, &mut out);
+            if let Some(output) = out {
+                *slot = Slot::Done(output);
+                counts.kept += 1;
+            }
+            Some(Poll::Ready(step))
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! Where the children live: segments of slots that never move, each slot holding a running
+//! child, then its output, then nothing.
+
+use alloc::vec::Vec;
+use core::future::Future;
+
+use super::waker::{Header, NodeCell};
+
+/// Smallest segment made when children are added beyond the first segment.
+const MIN_GROWTH: usize = 8;
+
+/// A child's place: running, finished with its output kept in place, or empty.
+pub(super) enum Slot<F: Future> {
+    Running(F),
+    Done(F::Output),
+    /// Output taken, or the child was cancelled.
+    Empty,
+}
+
+/// How many children are running, and how many finished ones keep their output in place.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counts {
+    pub(super) running: usize,
+    pub(super) kept: usize,
+}
+
+/// A segment after the first: its slots and a pointer to its nodes (owned by the header).
+pub(super) struct Segment<F: Future> {
+    /// Filled by `push` up to its capacity, never beyond, so slots never move.
+    pub(super) slots: Vec<Slot<F>>,
+    nodes: NodePtr,
+}
+
+struct NodePtr(*const NodeCell);
+
+// SAFETY: a pointer to nodes owned by the engine's `Arc<Header>`, which is `Send + Sync`; the
+// engine only reads through it while it holds that `Arc`.
+unsafe impl Send for NodePtr {}
+// SAFETY: as above; nodes are `Sync`.
+unsafe impl Sync for NodePtr {}
+
+/// The children's side of the engine: slots and counts.
+pub(super) struct Slots<F: Future> {
+    /// Filled by `push` up to its capacity, never beyond, so slots never move.
+    pub(super) first: Vec<Slot<F>>,
+    pub(super) more: Vec<Segment<F>>,
+    /// Children pushed so far (the next index).
+    pub(super) len: usize,
+    /// Children still running, and finished children whose output is kept in their slot.
+    pub(super) counts: Counts,
+    /// Children `fresh..len` were never polled.
+    pub(super) fresh: usize,
+}
+
+impl<F: Future> Slots<F> {
+    /// Slots whose first segment is `first`, of which the first `running` hold running children.
+    pub(super) fn new(first: Vec<Slot<F>>, running: usize) -> Self {
+        Slots {
+            first,
+            more: Vec::new(),
+            len: running,
+            counts: Counts { running, kept: 0 },
+            fresh: 0,
+        }
+    }
+
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn capacity(&self) -> usize {
+        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
+    }
+
+    fn growth_base(&self) -> usize {
+        self.first.capacity().max(MIN_GROWTH)
+    }
+
+    /// The length of the next segment to add: the segments after the first double in size.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn next_segment_len(&self) -> usize {
+        self.growth_base() << self.more.len()
+    }
+
+    /// Adds an empty segment of `len` slots, with its nodes in `header` in queued mode.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn add_segment(&mut self, len: usize, header: Option<&Header>) {
+        let nodes = match header {
+            Some(header) => NodePtr(header.add_segment(len)),
+            None => NodePtr(core::ptr::null()),
+        };
+        self.more.push(Segment {
+            slots: Vec::with_capacity(len),
+            nodes,
+        });
+    }
+
+    /// Gives every segment after the first its nodes in `header` (leaving direct mode).
+    pub(super) fn attach_nodes(&mut self, header: &Header) {
+        for seg in &mut self.more {
+            seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
+        }
+    }
+
+    /// Whether a child can be pushed without a new segment.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn has_room(&self) -> bool {
+        // Segments fill in order, so only the last one can have room.
+        match self.more.last() {
+            None => self.len < self.first.capacity(),
+            Some(last) => last.slots.len() < last.slots.capacity(),
+        }
+    }
+
+    /// Adds a running child in the slot after the last one (there must be room) and returns
+    /// its index.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn push(&mut self, fut: F) -> usize {
+        let index = self.len;
+        if index < self.first.capacity() {
+            self.first.push(Slot::Running(fut));
+        } else {
+            let last = self.more.last_mut().expect("the engine made room");
+            debug_assert!(
+                last.slots.len() < last.slots.capacity(),
+                "no room in the segment"
+            );
+            last.slots.push(Slot::Running(fut));
+        }
+        self.len += 1;
+        self.counts.running += 1;
+        index
+    }
+
+    /// Segment and offset of child `index` (which must be below the capacity).
+    #[inline]
+    fn locate(&self, index: usize) -> (usize, usize) {
+        let j = index - self.first.capacity();
+        let base = self.growth_base();
+        let q = j / base + 1;
+        let seg = (usize::BITS - 1 - q.leading_zeros()) as usize;
+        (seg, j - base * ((1 << seg) - 1))
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, index: usize) -> &mut Slot<F> {
+        if index < self.first.capacity() {
+            &mut self.first[index]
+        } else {
+            let (seg, off) = self.locate(index);
+            &mut self.more[seg].slots[off]
+        }
+    }
+
+    #[inline]
+    pub(super) fn slot(&self, index: usize) -> &Slot<F> {
+        if index < self.first.capacity() {
+            &self.first[index]
+        } else {
+            let (seg, off) = self.locate(index);
+            &self.more[seg].slots[off]
+        }
+    }
+
+    /// The slot of child `index` and the counts, borrowed together.
+    #[inline]
+    pub(super) fn slot_and_counts(&mut self, index: usize) -> (&mut Slot<F>, &mut Counts) {
+        if index < self.first.capacity() {
+            (&mut self.first[index], &mut self.counts)
+        } else {
+            let (seg, off) = self.locate(index);
+            (&mut self.more[seg].slots[off], &mut self.counts)
+        }
+    }
+
+    /// The node cell of child `index`; only in queued mode.
+    #[inline]
+    pub(super) fn node(&self, header: &Header, index: usize) -> *const NodeCell {
+        if index < self.first.capacity() {
+            &header.first[index]
+        } else {
+            let (seg, off) = self.locate(index);
+            // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
+            unsafe { self.more[seg].nodes.0.add(off) }
+        }
+    }
+
+    /// Takes the output of a finished child, leaving its slot empty.
+    #[cfg(all(test, not(aiokit_loom)))]
+    pub(super) fn take(&mut self, index: usize) -> Option<F::Output> {
+        let output = take_done(self.slot_mut(index));
+        self.counts.kept -= usize::from(output.is_some());
+        output
+    }
+
+    /// Drops a running child in place. Returns whether it was running.
+    pub(super) fn cancel(&mut self, index: usize) -> bool {
+        let slot = self.slot_mut(index);
+        if matches!(slot, Slot::Running(_)) {
+            *slot = Slot::Empty;
+            self.counts.running -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Drops every running child in place, in index order.
+    pub(super) fn cancel_all(&mut self) {
+        for index in 0..self.len {
+            if self.counts.running == 0 {
+                break;
+            }
+            self.cancel(index);
+        }
+    }
+
+    /// Every output still in place, mapped by `map`, in index order, leaving the slots empty.
+    /// With no child running and one segment (a finished gather), the slots are consumed by
+    /// value: no slot is written back.
+    pub(super) fn take_outputs<U>(&mut self, mut map: impl FnMut(F::Output) -> U) -> Vec<U> {
+        if self.counts.running == 0 && self.more.is_empty() {
+            self.len = 0;
+            self.fresh = 0;
+            let slots = core::mem::take(&mut self.first);
+            // Not `collect`: std would reuse the slot allocation, handing the caller a Vec
+            // with a capacity of up to size_of::<Slot>() / size_of::<Output>() times its length.
+            let mut outputs = Vec::with_capacity(slots.len());
+            if core::mem::take(&mut self.counts.kept) == slots.len() {
+                // Every slot holds an output (a plain gather): an exact-size map fills the Vec
+                // without a check per item.
+                outputs.extend(slots.into_iter().map(|slot| match slot {
+                    Slot::Done(output) => map(output),
+                    _ => unreachable!("every slot holds an output"),
+                }));
+            } else {
+                outputs.extend(slots.into_iter().filter_map(|slot| match slot {
+                    Slot::Done(output) => Some(map(output)),
+                    _ => None,
+                }));
+            }
+            return outputs;
+        }
+        let mut outputs = Vec::with_capacity(self.len);
+        self.for_each_output(|_, output| outputs.push(map(output)));
+        outputs
+    }
+
+    /// Hands every output still in place to `f`, in index order.
+    fn for_each_output(&mut self, mut f: impl FnMut(usize, F::Output)) {
+        self.counts.kept = 0;
+        let mut index = 0;
+        for slot in self.first.iter_mut() {
+            if let Some(output) = take_done(slot) {
+                f(index, output);
+            }
+            index += 1;
+        }
+        for seg in &mut self.more {
+            for slot in seg.slots.iter_mut() {
+                if let Some(output) = take_done(slot) {
+                    f(index, output);
+                }
+                index += 1;
+            }
+        }
+    }
+
+    /// Takes every output still in place, in index order.
+    #[cfg(all(test, not(aiokit_loom)))]
+    pub(super) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
+        self.counts.kept = 0;
+        self.first
+            .iter_mut()
+            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
+            .enumerate()
+            .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
+    }
+}
+
+/// Takes a finished child's output out of its slot. A running child is left untouched: it is
+/// pinned, so it must not even be moved out and back.
+#[inline]
+fn take_done<F: Future>(slot: &mut Slot<F>) -> Option<F::Output> {
+    if !matches!(slot, Slot::Done(_)) {
+        return None;
+    }
+    match core::mem::replace(slot, Slot::Empty) {
+        Slot::Done(output) => Some(output),
+        _ => unreachable!("checked above"),
+    }
+}

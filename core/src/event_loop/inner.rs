@@ -1,0 +1,893 @@
+//! The loop itself: its ready queue of callbacks, its timers, its run methods.
+
+use core::cell::{Cell, RefCell};
+use core::cmp::{Ordering as CmpOrdering, Reverse};
+use core::future::{Future, IntoFuture};
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use std::any::Any;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::mem;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::backend::{Backend, Kind, LoopTimer};
+use super::error::{EventLoopError, ExceptionContext};
+use super::handle::{Callback, Handle, Ready, TimerHandle};
+use super::remote::{LoopHandle, Remote, Shared};
+use super::task::{AnyTask, Entry, Tracked};
+use super::thread::ToThread;
+use super::{RunningGuard, running_loop};
+use crate::spawn::task_driver;
+use crate::task::Task;
+
+struct Timer {
+    when: Instant,
+    seq: u64,
+    ready: Ready,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, other: &Self) -> bool {
+        (self.when, self.seq) == (other.when, other.seq)
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        (self.when, self.seq).cmp(&(other.when, other.seq))
+    }
+}
+
+type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+
+pub(crate) struct LoopInner {
+    pub(crate) shared: Arc<Shared>,
+    kind: Kind,
+    ready: RefCell<VecDeque<Ready>>,
+    timers: RefCell<BinaryHeap<Reverse<Timer>>>,
+    timer_seq: Cell<u64>,
+    stopping: Cell<bool>,
+    running: Cell<bool>,
+    closed: Cell<bool>,
+    /// The driver is parked, waiting for work: a local `call_soon` must wake it.
+    driver_waiting: Cell<bool>,
+    backend: RefCell<Option<Rc<Backend>>>,
+    tasks: RefCell<Slab<AnyTask>>,
+    /// Woken when the last task left `tasks` (for `aiokit::run`'s final cancellation).
+    tasks_empty: Cell<Option<Waker>>,
+    exception_handler: RefCell<Option<ExceptionHandler>>,
+}
+
+/// asyncio's event loop, on the current thread.
+///
+/// See the [module documentation](crate::event_loop) for the rules it keeps and where it
+/// differs from asyncio. `EventLoop` is a cheap-to-clone reference (every clone is the same
+/// loop, as [`get_running_loop`](crate::get_running_loop) returns it) and is not `Send`: a loop
+/// belongs to the thread that made it. Other threads reach it through a [`LoopHandle`].
+///
+/// Dropping the last reference closes the loop: pending callbacks and tasks are dropped (the
+/// tasks end cancelled). A callback or task that holds a clone of its own loop keeps it alive
+/// until it has run or the loop is closed: call [`close`](EventLoop::close) when done, as in
+/// asyncio.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = aiokit::EventLoop::new();
+/// lp.call_soon(|| println!("Hello world!")).unwrap();
+/// let stopper = lp.clone();
+/// lp.call_later(Duration::from_millis(10), move || stopper.stop()).unwrap();
+/// lp.run_forever().unwrap();
+///
+/// let task = lp.create_task(async { "green tea" });
+/// assert_eq!(lp.run_until_complete(task).unwrap(), Ok("green tea"));
+/// lp.close().unwrap();
+/// ```
+#[derive(Clone)]
+pub struct EventLoop {
+    pub(crate) inner: Rc<LoopInner>,
+}
+
+impl EventLoop {
+    /// A new loop, not running: on tokio when the `tokio` feature is enabled
+    /// (`EventLoop::tokio()`), else on the smol-rs crates ([`EventLoop::smol`]).
+    ///
+    /// # Panics
+    ///
+    /// If the tokio runtime cannot be built (the OS refused its I/O driver).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(!lp.is_running());
+    /// assert!(!lp.is_closed());
+    /// ```
+    pub fn new() -> Self {
+        #[cfg(feature = "tokio")]
+        {
+            EventLoop::tokio()
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            EventLoop::smol()
+        }
+    }
+
+    /// A loop built on smol-rs's crates: async-executor's `LocalExecutor` runs its tasks,
+    /// async-io's `block_on` drives it, with async-io's timers and reactor (so async-io and
+    /// async-net sockets work inside it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::smol();
+    /// assert_eq!(lp.run_until_complete(async { 1 + 1 }), Ok(2));
+    /// ```
+    pub fn smol() -> Self {
+        EventLoop::with_backend(Kind::Smol, Backend::smol())
+    }
+
+    /// A loop on a current-thread tokio runtime (all drivers enabled) with a `LocalSet`:
+    /// tokio's timers, sockets and signals work inside it.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime cannot be built (the OS refused its I/O driver).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::tokio();
+    /// let out = lp.run_until_complete(async {
+    ///     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    ///     "slept"
+    /// });
+    /// assert_eq!(out, Ok("slept"));
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn tokio() -> Self {
+        let backend = Backend::tokio().expect("aiokit::EventLoop::tokio: building the runtime");
+        EventLoop::with_backend(Kind::Tokio, backend)
+    }
+
+    fn with_backend(kind: Kind, backend: Backend) -> Self {
+        EventLoop {
+            inner: Rc::new(LoopInner {
+                shared: Arc::new(Shared::new(kind)),
+                kind,
+                ready: RefCell::new(VecDeque::new()),
+                timers: RefCell::new(BinaryHeap::new()),
+                timer_seq: Cell::new(0),
+                stopping: Cell::new(false),
+                running: Cell::new(false),
+                closed: Cell::new(false),
+                driver_waiting: Cell::new(false),
+                backend: RefCell::new(Some(Rc::new(backend))),
+                tasks: RefCell::new(Slab::new()),
+                tasks_empty: Cell::new(None),
+                exception_handler: RefCell::new(None),
+            }),
+        }
+    }
+
+    /// Runs the loop until [`stop`](EventLoop::stop) is called (asyncio's `run_forever`).
+    ///
+    /// `stop()` from a callback: the loop returns once the callbacks that were queued when it
+    /// was called have run. `stop()` before `run_forever()`: the loop runs one turn (the
+    /// callbacks queued by then), then returns. The loop can be run again afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`EventLoopError::AlreadyRunning`] if this loop runs already,
+    /// [`EventLoopError::AnotherLoopRunning`] if another loop (or a tokio runtime, for a tokio
+    /// loop) runs on this thread, [`EventLoopError::Closed`] after [`close`](EventLoop::close).
+    ///
+    /// # Panics
+    ///
+    /// Never for a callback's or a task's panic: those go to the
+    /// [exception handler](EventLoop::set_exception_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let stopper = lp.clone();
+    /// lp.call_soon(move || stopper.stop()).unwrap();
+    /// lp.run_forever().unwrap();
+    /// assert!(!lp.is_running());
+    /// ```
+    pub fn run_forever(&self) -> Result<(), EventLoopError> {
+        let (_guard, backend) = self.inner.enter()?;
+        backend.block_on(self.inner.drive());
+        Ok(())
+    }
+
+    /// Runs the loop until `fut` is done, and returns its output (asyncio's
+    /// `run_until_complete`).
+    ///
+    /// `fut` runs as a task of the loop ([`current_task`](crate::current_task) sees it), whose
+    /// first step comes after the callbacks already queued; meanwhile the loop runs its
+    /// callbacks and tasks. Once `fut` is done the loop stops as with [`stop`](EventLoop::stop).
+    /// `fut` need not be `Send` nor `'static`: it may borrow from the caller. Anything that
+    /// can be awaited is accepted: a future, a [`Task`] (by value, cloning its output) or
+    /// `&task` (the output by reference).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_forever`](EventLoop::run_forever), and
+    /// [`EventLoopError::StoppedBeforeComplete`] if the loop was stopped before `fut` was done.
+    /// asyncio leaves the unfinished task on the loop; here `fut` is dropped then (it may
+    /// borrow from the caller), so its task ends cancelled.
+    ///
+    /// # Panics
+    ///
+    /// If `fut` panics, the panic goes on to the caller once the loop has left its running
+    /// state (asyncio raises the coroutine's exception).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// #[aiokit::coroutine]
+    /// fn coro_sum(numbers: Vec<i32>) -> i32 {
+    ///     numbers.iter().sum()
+    /// }
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// assert_eq!(lp.run_until_complete(coro_sum(vec![1, 2, 3, 4, 5])), Ok(15));
+    ///
+    /// let stopper = lp.clone();
+    /// let stopped = lp.run_until_complete(async move {
+    ///     stopper.stop();
+    ///     std::future::pending::<()>().await
+    /// });
+    /// assert_eq!(stopped, Err(aiokit::EventLoopError::StoppedBeforeComplete));
+    /// ```
+    pub fn run_until_complete<F: IntoFuture>(&self, fut: F) -> Result<F::Output, EventLoopError> {
+        let (_guard, backend) = self.inner.enter()?;
+        let fut = fut.into_future();
+        let mut output = None;
+        {
+            let out = &mut output;
+            let (task, driver) = task_driver(async move {
+                *out = Some(fut.await);
+            });
+            let entry = self.inner.register(AnyTask::new(task));
+            let main = Tracked::new(driver, entry, false);
+            let inner = &self.inner;
+            let main = async move {
+                main.await;
+                inner.stop();
+                core::future::pending::<()>().await
+            };
+            backend.block_on(first_of(self.inner.drive(), main));
+        }
+        output.ok_or(EventLoopError::StoppedBeforeComplete)
+    }
+
+    /// Stops the loop (asyncio's `stop`): [`run_forever`](EventLoop::run_forever) returns
+    /// after the callbacks already queued have run. If the loop is not running, the next run
+    /// runs one turn and returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// lp.call_soon(|| println!("runs in the one turn")).unwrap();
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn stop(&self) {
+        self.inner.stop();
+    }
+
+    /// Whether the loop is running (in `run_forever` or `run_until_complete`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let inside = lp.clone();
+    /// assert_eq!(lp.run_until_complete(async move { inside.is_running() }), Ok(true));
+    /// assert!(!lp.is_running());
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.inner.running.get()
+    }
+
+    /// Closes the loop (asyncio's `close`): drops the callbacks still queued and the tasks
+    /// still pending (they end cancelled), and refuses any later run or scheduling. Closing a
+    /// closed loop does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`EventLoopError::CloseRunning`] on a running loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let task = lp.create_task(std::future::pending::<()>());
+    /// lp.close().unwrap();
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// assert!(task.cancelled());
+    /// assert_eq!(lp.call_soon(|| {}).unwrap_err(), aiokit::EventLoopError::Closed);
+    /// ```
+    pub fn close(&self) -> Result<(), EventLoopError> {
+        if self.inner.running.get() {
+            return Err(EventLoopError::CloseRunning);
+        }
+        self.inner.close();
+        Ok(())
+    }
+
+    /// Whether [`close`](EventLoop::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// See [`close`](EventLoop::close).
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.get()
+    }
+
+    /// The loop's monotonic clock (asyncio's `loop.time()`), the time base of
+    /// [`call_at`](EventLoop::call_at) and [`TimerHandle::when`]. A tokio loop reads tokio's
+    /// clock, so a paused tokio clock is the loop's clock too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let a = lp.time();
+    /// assert!(lp.time() >= a);
+    /// ```
+    pub fn time(&self) -> Instant {
+        self.inner.kind.now()
+    }
+
+    /// Schedules `callback` to run once on a later turn of the loop, after the callbacks
+    /// already queued (asyncio's `call_soon`). Closures and [`partial!`](crate::partial)
+    /// values are callbacks; see [`Callback`].
+    ///
+    /// # Errors
+    ///
+    /// [`EventLoopError::Closed`] after [`close`](EventLoop::close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for word in ["first", "second"] {
+    ///     let log = log.clone();
+    ///     lp.call_soon(move || log.borrow_mut().push(word)).unwrap();
+    /// }
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(*log.borrow(), ["first", "second"]);
+    /// ```
+    pub fn call_soon<C: Callback>(&self, callback: C) -> Result<Handle, EventLoopError> {
+        self.inner.call_soon(callback)
+    }
+
+    /// Schedules `callback` to run `delay` from now, on the loop's clock (asyncio's
+    /// `call_later`). Callbacks run at or after their time, in time order (those set for the
+    /// same instant in the order they were scheduled); a zero delay runs on a later turn,
+    /// after the callbacks already queued.
+    ///
+    /// # Errors
+    ///
+    /// [`EventLoopError::Closed`] after [`close`](EventLoop::close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let stopper = lp.clone();
+    /// let timer = lp.call_later(Duration::from_millis(2), move || stopper.stop()).unwrap();
+    /// lp.run_forever().unwrap();
+    /// assert!(lp.time() >= timer.when());
+    /// ```
+    pub fn call_later<C: Callback>(
+        &self,
+        delay: Duration,
+        callback: C,
+    ) -> Result<TimerHandle, EventLoopError> {
+        self.call_at(self.time() + delay, callback)
+    }
+
+    /// Schedules `callback` to run at `when`, on the loop's clock ([`time`](EventLoop::time));
+    /// otherwise as [`call_later`](EventLoop::call_later).
+    ///
+    /// # Errors
+    ///
+    /// [`EventLoopError::Closed`] after [`close`](EventLoop::close).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let when = lp.time() + Duration::from_millis(1);
+    /// let timer = lp.call_at(when, || println!("on time")).unwrap();
+    /// assert_eq!(timer.when(), when);
+    /// # lp.close().unwrap();
+    /// ```
+    pub fn call_at<C: Callback>(
+        &self,
+        when: Instant,
+        callback: C,
+    ) -> Result<TimerHandle, EventLoopError> {
+        self.inner.call_at(when, callback)
+    }
+
+    /// Schedules `fut` as a task of the loop and returns its handle (asyncio's
+    /// `loop.create_task`). The future need not be `Send`; none of it runs before the loop
+    /// runs it, on a later turn. The task runs whether or not its handle is kept.
+    ///
+    /// # Panics
+    ///
+    /// On a closed loop (asyncio raises `RuntimeError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let task = lp.create_task(async { Rc::new("not Send") });
+    /// assert!(!task.done()); // nothing ran yet
+    /// lp.run_until_complete(&task).unwrap().unwrap();
+    /// assert_eq!(**task.result().unwrap(), "not Send");
+    /// ```
+    pub fn create_task<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let Some(backend) = self.inner.backend() else {
+            panic!("aiokit::EventLoop::create_task: {}", EventLoopError::Closed);
+        };
+        let (task, driver) = task_driver(fut);
+        let entry = self.inner.register(AnyTask::new(task.clone()));
+        backend.spawn(Tracked::new(driver, entry, true));
+        task
+    }
+
+    /// A `Send + Sync` handle to this loop, for other threads:
+    /// [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe),
+    /// [`create_task_threadsafe`](LoopHandle::create_task_threadsafe),
+    /// [`run_coroutine_threadsafe`](crate::run_coroutine_threadsafe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let handle = lp.handle();
+    /// std::thread::spawn(move || {
+    ///     handle.call_soon_threadsafe(|| println!("from a thread")).unwrap();
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// ```
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            shared: self.inner.shared.clone(),
+        }
+    }
+
+    /// Runs the blocking function `f` on a thread pool and gives a future of its output
+    /// (asyncio's `run_in_executor(None, f)`): tokio's blocking pool on a tokio loop, the
+    /// `blocking` crate's pool otherwise. See [`to_thread`](crate::to_thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let work = lp.run_in_executor(|| (1..=10).product::<u64>());
+    /// assert_eq!(lp.run_until_complete(work), Ok(3_628_800));
+    /// ```
+    pub fn run_in_executor<F, T>(&self, f: F) -> ToThread<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.inner.backend() {
+            Some(backend) => backend.to_thread(f),
+            None => ToThread::spawn(self.inner.kind, f),
+        }
+    }
+
+    /// Sets the handler that is told about a callback or task that panicked (asyncio's
+    /// `set_exception_handler`); the loop goes on either way. The default handler prints
+    /// [`ExceptionContext`]'s `Display` to stderr, like asyncio's "Exception in callback ...".
+    ///
+    /// # Examples
+    ///
+    /// See [`ExceptionContext`].
+    pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
+        let old = self.inner.exception_handler.replace(Some(Rc::new(handler)));
+        drop(old);
+    }
+
+    /// Restores the default exception handler (asyncio's `set_exception_handler(None)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// lp.set_exception_handler(|_: &aiokit::event_loop::ExceptionContext<'_>| {});
+    /// lp.clear_exception_handler();
+    /// ```
+    pub fn clear_exception_handler(&self) {
+        let old = self.inner.exception_handler.replace(None);
+        drop(old);
+    }
+}
+
+impl Default for EventLoop {
+    fn default() -> Self {
+        EventLoop::new()
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<EventLoop {} running={} closed={}>",
+            self.inner.kind.name(),
+            self.is_running(),
+            self.is_closed()
+        )
+    }
+}
+
+/// Runs `a` and `b` together until `a` is done (`b` is polled after `a`, until it is done).
+async fn first_of<A: Future<Output = ()>, B: Future<Output = ()>>(a: A, b: B) {
+    let mut a = pin!(a);
+    let mut b = pin!(b);
+    let mut b_done = false;
+    core::future::poll_fn(|cx| {
+        if a.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(());
+        }
+        if !b_done && b.as_mut().poll(cx).is_ready() {
+            b_done = true;
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Returns `Pending` once, waking itself: lets the executor run its tasks.
+async fn yield_now() {
+    let mut yielded = false;
+    core::future::poll_fn(|cx| {
+        if mem::replace(&mut yielded, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+impl LoopInner {
+    pub(crate) fn backend(&self) -> Option<Rc<Backend>> {
+        self.backend.borrow().clone()
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Checks that the loop may run here and marks it running until the guard is dropped.
+    fn enter(self: &Rc<Self>) -> Result<(RunningGuard, Rc<Backend>), EventLoopError> {
+        if self.closed.get() {
+            return Err(EventLoopError::Closed);
+        }
+        if self.running.get() {
+            return Err(EventLoopError::AlreadyRunning);
+        }
+        if running_loop().is_some() {
+            return Err(EventLoopError::AnotherLoopRunning);
+        }
+        #[cfg(feature = "tokio")]
+        if self.kind == Kind::Tokio && tokio::runtime::Handle::try_current().is_ok() {
+            return Err(EventLoopError::AnotherLoopRunning);
+        }
+        let backend = self.backend().ok_or(EventLoopError::Closed)?;
+        self.running.set(true);
+        self.shared.set_running(true);
+        Ok((RunningGuard::enter(self), backend))
+    }
+
+    /// Called by the guard when a run ends, also by unwinding.
+    pub(crate) fn leave(&self) {
+        self.running.set(false);
+        self.stopping.set(false);
+        self.driver_waiting.set(false);
+        self.shared.set_running(false);
+    }
+
+    pub(crate) fn stop(&self) {
+        self.stopping.set(true);
+        self.wake_driver();
+    }
+
+    fn wake_driver(&self) {
+        if self.driver_waiting.replace(false) {
+            self.shared.wake();
+        }
+    }
+
+    fn check_open(&self) -> Result<(), EventLoopError> {
+        if self.closed.get() {
+            Err(EventLoopError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn call_soon<C: Callback>(&self, callback: C) -> Result<Handle, EventLoopError> {
+        self.check_open()?;
+        let (ready, handle) = Ready::local(callback);
+        self.ready.borrow_mut().push_back(ready);
+        self.wake_driver();
+        Ok(handle)
+    }
+
+    pub(crate) fn push_ready(&self, ready: Ready) {
+        self.ready.borrow_mut().push_back(ready);
+    }
+
+    fn call_at<C: Callback>(
+        &self,
+        when: Instant,
+        callback: C,
+    ) -> Result<TimerHandle, EventLoopError> {
+        self.check_open()?;
+        let (ready, handle) = Ready::local(callback);
+        let seq = self.timer_seq.get();
+        self.timer_seq.set(seq + 1);
+        self.timers
+            .borrow_mut()
+            .push(Reverse(Timer { when, seq, ready }));
+        self.wake_driver();
+        Ok(TimerHandle { handle, when })
+    }
+
+    pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
+        let key = self.tasks.borrow_mut().insert(task.clone());
+        Entry {
+            lp: Rc::downgrade(self),
+            key,
+            task,
+        }
+    }
+
+    pub(crate) fn unregister(&self, key: usize) {
+        let (removed, empty) = {
+            let mut tasks = self.tasks.borrow_mut();
+            (tasks.try_remove(key), tasks.is_empty())
+        };
+        if empty {
+            if let Some(waker) = self.tasks_empty.take() {
+                waker.wake();
+            }
+        }
+        drop(removed);
+    }
+
+    pub(crate) fn all_tasks(&self) -> Vec<AnyTask> {
+        self.tasks
+            .borrow()
+            .iter()
+            .map(|(_, task)| task.clone())
+            .filter(|task| !task.done())
+            .collect()
+    }
+
+    /// Cancels every task of the loop and runs it until they have all ended (the end of
+    /// `aiokit::run`).
+    pub(crate) fn cancel_all_tasks(self: &Rc<Self>) {
+        if self.tasks.borrow().is_empty() {
+            return;
+        }
+        let Ok((_guard, backend)) = self.enter() else {
+            return;
+        };
+        let finished = async {
+            core::future::poll_fn(|cx| {
+                let tasks: Vec<AnyTask> =
+                    self.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+                if tasks.is_empty() {
+                    return Poll::Ready(());
+                }
+                // Again on every wake-up: a task dropped while cancelled may have made others.
+                for task in &tasks {
+                    task.cancel();
+                }
+                self.tasks_empty.set(Some(cx.waker().clone()));
+                Poll::Pending
+            })
+            .await;
+            self.stop();
+            core::future::pending::<()>().await
+        };
+        backend.block_on(first_of(self.drive(), finished));
+    }
+
+    /// Reports a panic to the exception handler.
+    pub(crate) fn report(&self, message: &str, name: &str, payload: &(dyn Any + Send)) {
+        let ctx = ExceptionContext {
+            message,
+            name,
+            payload,
+        };
+        let handler = self.exception_handler.borrow().clone();
+        let reported = catch_unwind(AssertUnwindSafe(|| match handler {
+            Some(handler) => handler(&ctx),
+            None => std::eprintln!("aiokit: {ctx}"),
+        }));
+        if reported.is_err() {
+            std::eprintln!("aiokit: the exception handler panicked while reporting: {ctx}");
+        }
+    }
+
+    /// The earliest timer's time, dropping cancelled timers from the top of the heap.
+    fn next_timer(&self) -> Option<Instant> {
+        loop {
+            let cancelled = {
+                let mut timers = self.timers.borrow_mut();
+                match timers.peek() {
+                    None => return None,
+                    Some(Reverse(t)) if !t.ready.is_cancelled() => return Some(t.when),
+                    Some(_) => timers.pop(),
+                }
+            };
+            if let Some(Reverse(timer)) = cancelled {
+                timer.ready.discard();
+            }
+        }
+    }
+
+    fn has_work(&self, now: Option<Instant>) -> bool {
+        !self.ready.borrow().is_empty()
+            || self.stopping.get()
+            || self.shared.has_remote_work()
+            || matches!((self.next_timer(), now), (Some(when), Some(now)) if when <= now)
+    }
+
+    /// Ready when the loop has a turn to run; otherwise waits for a callback, a stop, a remote
+    /// call or the earliest timer.
+    fn poll_turn(&self, cx: &mut Context<'_>, timer: &mut LoopTimer) -> Poll<()> {
+        // Set again below if the driver parks: until then nobody needs to wake it.
+        self.driver_waiting.set(false);
+        if self.has_work(None) {
+            return Poll::Ready(());
+        }
+        self.shared.register(cx.waker());
+        self.driver_waiting.set(true);
+        let now = self.kind.now();
+        if self.has_work(Some(now)) {
+            self.driver_waiting.set(false);
+            return Poll::Ready(());
+        }
+        if let Some(when) = self.next_timer() {
+            if timer.poll_at(when, cx).is_ready() {
+                self.driver_waiting.set(false);
+                return Poll::Ready(());
+            }
+        }
+        Poll::Pending
+    }
+
+    /// One turn (asyncio's `_run_once`): take in remote calls and due timers, then run the
+    /// callbacks queued at this point, each once.
+    fn run_once(self: &Rc<Self>) {
+        if self.shared.take_stop() {
+            self.stopping.set(true);
+        }
+        for remote in self.shared.take_remote() {
+            match remote {
+                Remote::Call(ready) => self.push_ready(ready),
+                Remote::Spawn(spawn) => spawn(self),
+            }
+        }
+        let now = self.kind.now();
+        loop {
+            let due = {
+                let mut timers = self.timers.borrow_mut();
+                match timers.peek() {
+                    Some(Reverse(t)) if t.when <= now => timers.pop(),
+                    _ => None,
+                }
+            };
+            let Some(Reverse(timer)) = due else { break };
+            if timer.ready.is_cancelled() {
+                timer.ready.discard();
+            } else {
+                self.push_ready(timer.ready);
+            }
+        }
+        let ntodo = self.ready.borrow().len();
+        for _ in 0..ntodo {
+            let next = self.ready.borrow_mut().pop_front();
+            let Some(ready) = next else {
+                break;
+            };
+            if ready.is_cancelled() {
+                ready.discard();
+                continue;
+            }
+            if let Err((payload, name)) = ready.run() {
+                let message = format!("Exception in callback {name}");
+                self.report(&message, &name, &*payload);
+            }
+        }
+    }
+
+    /// The loop's driver: turns until a turn ends with the loop stopping.
+    pub(crate) async fn drive(self: &Rc<Self>) {
+        let mut timer = LoopTimer::new(self.kind);
+        loop {
+            core::future::poll_fn(|cx| self.poll_turn(cx, &mut timer)).await;
+            self.run_once();
+            if self.stopping.replace(false) {
+                return;
+            }
+            yield_now().await;
+        }
+    }
+
+    /// Closes the loop: everything it still holds is dropped, outside its borrows.
+    pub(crate) fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        let remote = self.shared.close();
+        let ready = mem::take(&mut *self.ready.borrow_mut());
+        let timers = mem::take(&mut *self.timers.borrow_mut());
+        let backend = self.backend.borrow_mut().take();
+        let tasks = mem::take(&mut *self.tasks.borrow_mut());
+        let handler = self.exception_handler.borrow_mut().take();
+        drop(remote);
+        drop(ready);
+        drop(timers);
+        // Dropping the executor drops the tasks' futures: their tasks end cancelled.
+        drop(backend);
+        drop(tasks);
+        drop(handler);
+    }
+}
+
+impl Drop for LoopInner {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,328 @@
+//! The loop's tasks: what the loop knows of each (for `all_tasks` and `current_task`), and the
+//! free functions that reach the running loop.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::{Rc, Weak};
+
+use pin_project_lite::pin_project;
+
+use super::inner::LoopInner;
+use super::running_loop;
+use crate::task::Task;
+
+/// A handle to any task of the loop, whatever its output type: what
+/// [`current_task`](crate::current_task) and [`all_tasks`](crate::all_tasks) return.
+///
+/// It offers the part of [`Task`] that does not need the output: name, state, cancelling.
+/// It is not `Send`: it lives on the loop's thread.
+///
+/// # Examples
+///
+/// ```
+/// aiokit::run(async {
+///     let me = aiokit::current_task().unwrap();
+///     me.set_name("main");
+///     assert_eq!(format!("{me:?}"), "<Task pending name='main'>");
+///     assert!(!me.done());
+/// });
+/// ```
+#[derive(Clone)]
+pub struct AnyTask {
+    inner: Rc<dyn ErasedTask>,
+}
+
+trait ErasedTask {
+    fn name(&self) -> String;
+    fn set_name(&self, name: String);
+    fn done(&self) -> bool;
+    fn cancelled(&self) -> bool;
+    fn cancel(&self) -> bool;
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T> ErasedTask for Task<T> {
+    fn name(&self) -> String {
+        Task::name(self)
+    }
+    fn set_name(&self, name: String) {
+        Task::set_name(self, name)
+    }
+    fn done(&self) -> bool {
+        Task::done(self)
+    }
+    fn cancelled(&self) -> bool {
+        Task::cancelled(self)
+    }
+    fn cancel(&self) -> bool {
+        Task::cancel(self)
+    }
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+impl AnyTask {
+    pub(crate) fn new<T: 'static>(task: Task<T>) -> Self {
+        AnyTask {
+            inner: Rc::new(task),
+        }
+    }
+
+    /// The task's name, as [`Task::name`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::run(async {
+    ///     assert!(aiokit::current_task().unwrap().name().starts_with("Task-"));
+    /// });
+    /// ```
+    pub fn name(&self) -> String {
+        self.inner.name()
+    }
+
+    /// Renames the task, as [`Task::set_name`].
+    ///
+    /// # Examples
+    ///
+    /// See [`AnyTask`].
+    pub fn set_name(&self, name: impl Into<String>) {
+        self.inner.set_name(name.into())
+    }
+
+    /// Whether the task has ended, as [`Task::done`].
+    ///
+    /// # Examples
+    ///
+    /// See [`AnyTask`].
+    pub fn done(&self) -> bool {
+        self.inner.done()
+    }
+
+    /// Whether the task ended cancelled, as [`Task::cancelled`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::run(async {
+    ///     assert!(!aiokit::current_task().unwrap().cancelled());
+    /// });
+    /// ```
+    pub fn cancelled(&self) -> bool {
+        self.inner.cancelled()
+    }
+
+    /// Asks for the task to be cancelled, as [`Task::cancel`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::run(async {
+    ///     aiokit::create_task(std::future::pending::<()>());
+    ///     for task in aiokit::all_tasks() {
+    ///         if task.name() != aiokit::current_task().unwrap().name() {
+    ///             assert!(task.cancel());
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// Whether both refer to the same task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::run(async {
+    ///     let a = aiokit::current_task().unwrap();
+    ///     assert!(a.same(&aiokit::current_task().unwrap()));
+    /// });
+    /// ```
+    pub fn same(&self, other: &AnyTask) -> bool {
+        Rc::ptr_eq(&self.inner, &other.inner)
+    }
+}
+
+impl fmt::Debug for AnyTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+thread_local! {
+    /// The task whose future is being polled on this thread, if it is a loop's task.
+    static CURRENT: RefCell<Option<AnyTask>> = const { RefCell::new(None) };
+}
+
+/// The loop's record of one of its tasks, kept by the task's driver.
+pub(crate) struct Entry {
+    pub(crate) lp: Weak<LoopInner>,
+    pub(crate) key: usize,
+    pub(crate) task: AnyTask,
+}
+
+impl Entry {
+    fn unregister(self) {
+        if let Some(lp) = self.lp.upgrade() {
+            lp.unregister(self.key);
+        }
+    }
+}
+
+pin_project! {
+    /// Wraps a task's driver: makes it the current task while it is polled, reports its panic
+    /// to the loop's exception handler (or lets it unwind, for `run_until_complete`'s future),
+    /// and removes it from the loop's tasks once it ended.
+    pub(crate) struct Tracked<D> {
+        #[pin]
+        driver: D,
+        entry: Option<Entry>,
+        report_panics: bool,
+    }
+
+    impl<D> PinnedDrop for Tracked<D> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(entry) = this.project().entry.take() {
+                entry.unregister();
+            }
+        }
+    }
+}
+
+impl<D> Tracked<D> {
+    pub(crate) fn new(driver: D, entry: Entry, report_panics: bool) -> Self {
+        Tracked {
+            driver,
+            entry: Some(entry),
+            report_panics,
+        }
+    }
+}
+
+/// Puts back the previous current task, also when a poll unwinds.
+struct Restore(Option<AnyTask>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+    }
+}
+
+impl<D: Future<Output = ()>> Future for Tracked<D> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let Some(entry) = this.entry.as_ref() else {
+            return Poll::Ready(());
+        };
+        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.task.clone()))));
+        let driver = this.driver;
+        let poll = if *this.report_panics {
+            catch_unwind(AssertUnwindSafe(|| driver.poll(cx)))
+        } else {
+            Ok(driver.poll(cx))
+        };
+        drop(restore);
+        match poll {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(())) => {
+                if let Some(entry) = this.entry.take() {
+                    entry.unregister();
+                }
+                Poll::Ready(())
+            }
+            Err(payload) => {
+                // The driver already ended the task cancelled; report the panic, go on.
+                if let Some(entry) = this.entry.take() {
+                    if let Some(lp) = entry.lp.upgrade() {
+                        let name = entry.task.name();
+                        let message = format!("Task exception was never retrieved: {name}");
+                        lp.report(&message, &name, &*payload);
+                    }
+                    entry.unregister();
+                }
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+/// Schedules `fut` as a task of the running loop and returns its handle (asyncio's
+/// `asyncio.create_task`): [`EventLoop::create_task`](crate::EventLoop::create_task) on
+/// [`get_running_loop`](crate::get_running_loop)'s loop, with no spawner to name.
+///
+/// # Panics
+///
+/// Outside a running loop (asyncio raises `RuntimeError: no running event loop`). Use
+/// [`spawn_task`](crate::spawn_task) / [`spawn_local_task`](crate::spawn_local_task) on other
+/// executors.
+///
+/// # Examples
+///
+/// ```
+/// let out = aiokit::run(async {
+///     let task = aiokit::create_task(async { 6 * 7 });
+///     task.await.unwrap()
+/// });
+/// assert_eq!(out, 42);
+/// ```
+pub fn create_task<F>(fut: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    match running_loop() {
+        Some(lp) => lp.create_task(fut),
+        None => panic!(
+            "aiokit::create_task: no running event loop (use aiokit::run, or spawn_task on another executor)"
+        ),
+    }
+}
+
+/// The task being polled on this thread (asyncio's `asyncio.current_task()`), or `None` outside
+/// a loop's task (in a callback, or outside any loop). The future given to
+/// [`run`](crate::run) or [`EventLoop::run_until_complete`](crate::EventLoop::run_until_complete)
+/// runs as a task too.
+///
+/// # Examples
+///
+/// ```
+/// assert!(aiokit::current_task().is_none());
+/// aiokit::run(async {
+///     let task = aiokit::create_task(async {
+///         aiokit::current_task().unwrap().name()
+///     });
+///     task.set_name("brew");
+///     assert_eq!(task.await.unwrap(), "brew");
+/// });
+/// ```
+pub fn current_task() -> Option<AnyTask> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// The unfinished tasks of the running loop (asyncio's `asyncio.all_tasks()`), in no
+/// particular order; empty outside a running loop.
+///
+/// # Examples
+///
+/// ```
+/// aiokit::run(async {
+///     let sleeper = aiokit::create_task(std::future::pending::<()>());
+///     sleeper.set_name("sleeper");
+///     let names: Vec<String> = aiokit::all_tasks().iter().map(|t| t.name()).collect();
+///     assert!(names.contains(&"sleeper".to_string()));
+///     // aiokit::run cancels it at the end.
+/// });
+/// ```
+pub fn all_tasks() -> Vec<AnyTask> {
+    running_loop().map_or_else(Vec::new, |lp| lp.inner.all_tasks())
+}
