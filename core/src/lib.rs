@@ -92,6 +92,8 @@
 //! # });
 //! ```
 #![cfg_attr(not(feature = "std"), no_std)]
+// docs.rs (`--cfg docsrs`, nightly rustdoc): each item shows the cargo feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 // `unsafe` lives in the engine only, where it buys measured speed and is checked by loom and
 // miri; everywhere else the compiler refuses it.

@@ -26,7 +26,8 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// function, to name any other executor:
 ///
 /// ```
-/// # let pool = futures_executor::ThreadPool::new().unwrap();
+/// // `futures_executor::ThreadPool`: the futures-executor crate, `thread-pool` feature.
+/// let pool = futures_executor::ThreadPool::new().unwrap();
 /// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
 /// let task = aiokit::spawn_task(&spawner, async { 1 });
 /// # assert_eq!(futures::executor::block_on(task), Ok(1));
@@ -40,6 +41,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// An impl for an executor of one's own:
 ///
 /// ```
+/// // `futures_executor::ThreadPool`: the futures-executor crate, `thread-pool` feature.
 /// struct MyPool(futures_executor::ThreadPool);
 ///
 /// impl aiokit::Spawn for MyPool {
@@ -52,6 +54,12 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// let task = aiokit::spawn_task(&pool, async { "tea" });
 /// assert_eq!(futures::executor::block_on(task), Ok("tea"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an executor aiokit can spawn on",
+    label = "not a `Spawn` executor",
+    note = "aiokit implements `Spawn` behind cargo features: tokio's `Runtime` and `Handle` need the `tokio` feature, async-executor's and smol's `Executor` the `async-executor` or `smol` feature, futures' `ThreadPool` the `futures-executor` feature",
+    note = "any other executor: pass a closure, `|fut: aiokit::SpawnFuture| executor.spawn(fut)`, or implement `aiokit::Spawn` for it"
+)]
 pub trait Spawn {
     /// Runs `fut` to its end on the executor, without waiting for it.
     fn spawn_boxed(&self, fut: SpawnFuture);
@@ -80,6 +88,12 @@ pub trait Spawn {
 /// pool.run();
 /// assert_eq!(**task.result().unwrap(), 1);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a local executor aiokit can spawn on",
+    label = "not a `LocalSpawn` executor",
+    note = "aiokit implements `LocalSpawn` behind cargo features: tokio's `LocalSet` needs the `tokio` feature, async-executor's and smol's `LocalExecutor` the `async-executor` or `smol` feature, futures' `LocalSpawner` the `futures-executor` feature",
+    note = "any other executor: pass a closure, `|fut: aiokit::LocalSpawnFuture| executor.spawn_local(fut)`, or implement `aiokit::LocalSpawn` for it"
+)]
 pub trait LocalSpawn {
     /// Runs `fut` to its end on the executor's thread, without waiting for it.
     fn spawn_local_boxed(&self, fut: LocalSpawnFuture);
@@ -140,6 +154,7 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `tokio` and `async-executor` features.
 /// let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
 /// let task = aiokit::spawn_task(rt.handle(), async { 1 + 1 });
 /// assert_eq!(rt.block_on(task), Ok(2));
@@ -173,6 +188,7 @@ where
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// use std::rc::Rc;
 ///
 /// let mut pool = futures::executor::LocalPool::new();

@@ -30,7 +30,8 @@ cfg_timer! {
     /// `async-io`). [`wait_for_deadline`] takes any future as the deadline instead.
     ///
     /// Timeouts nest: when an inner and an outer timeout expire in the same poll, only the outer
-    /// one reports (`docs/semantics.md`). See [`WaitFor`].
+    /// one reports (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`). See
+    /// [`WaitFor`].
     ///
     /// **Tasks**: as asyncio's `wait_for` cancels the task it timed out on, `wait_for(task, t)`
     /// cancels a [`Task`](crate::Task) handle's task on expiry (dropping a handle whose await is in
@@ -56,6 +57,7 @@ cfg_timer! {
     /// A task timed out on is cancelled; a shielded one runs on:
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
     /// use std::time::Duration;
     /// use aiokit::{CancelledError, TimeoutError, shield, wait_for};
     /// # futures::executor::block_on(async {

@@ -1,7 +1,7 @@
 //! The timer layer: [`sleep()`] and [`sleep_until()`], used by the `Duration` forms of the
 //! timeout APIs (and by `wait` / `as_completed` for theirs).
 //!
-//! The engine never owns a timer (DESIGN.md, "Timers"). This module picks one among the timer
+//! The engine never owns a timer. This module picks one among the timer
 //! features that are enabled, when a [`Sleep`] is created:
 //!
 //! 1. `tokio`: [`tokio::time::sleep_until`] when the caller runs inside a Tokio runtime
@@ -285,8 +285,8 @@ mod clock_checked {
 
     /// A timer that also reads the clock when polled: it is ready as soon as the deadline
     /// has passed, even if the timer thread has not fired it yet. Two timeouts with one
-    /// deadline then elapse in the same poll, which lets the outer one report (SEMANTICS.md,
-    /// nested timeouts).
+    /// deadline then elapse in the same poll, which lets the outer one report
+    /// (`docs/semantics.md#nested-timeouts-only-the-outer-one-reports`).
     pub(super) struct ClockChecked<T> {
         timer: T,
         deadline: Instant,

@@ -1,4 +1,4 @@
-//! Allocation counts of aiokit's combinators (BENCH.md, "Allocations"): gather, wait and
+//! Allocation counts of aiokit's combinators (`docs/benchmarks.md#allocations`): gather, wait and
 //! as_completed over N children make a constant number of allocations, at most 4, for any N;
 //! a TaskGroup at most 1 per child.
 //!
@@ -414,7 +414,7 @@ fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
 }
 
 // --- aiokit::TaskGroup ------------------------------------------------------------------------
-// BENCH.md's target is at most 1 allocation per child, and that is what a child costs: one
+// The target is at most 1 allocation per child, and that is what a child costs: one
 // raw task cell (the engine's `raw` module) holds both the child's future and its handle's
 // shared state. On top come O(log N) allocations for the engine's segments and the creation
 // queue, and one for the body's box.

@@ -1,4 +1,4 @@
-//! `as_completed`: one test per rule of `docs/semantics.md` ("as_completed"), named after the rule,
+//! `as_completed`: one test per rule of `docs/semantics.md#as_completed`, named after the rule,
 //! plus the aiokit API around it (`indexed`, deadlines, `into_pending`).
 //!
 //! No test depends on the wall clock: children and deadlines are channels the test fires, or

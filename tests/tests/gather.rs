@@ -1,6 +1,6 @@
-//! gather / try_gather / gather! / try_gather!: every gather rule of SEMANTICS.md, each run on
-//! every executor of the tests crate where an executor is involved, plus the foundation issue's
-//! extra rules (drops, panics, cross-thread wakes, a million children).
+//! gather / try_gather / gather! / try_gather!: every rule of `docs/semantics.md#gather`, each run on
+//! every executor of the tests crate where an executor is involved, plus aiokit's own rules
+//! (drops, panics, cross-thread wakes, a million children).
 //!
 //! Completion order is forced with channels fired by a spawned task in a chosen order; nothing
 //! sleeps.
@@ -78,7 +78,8 @@ fn fire_in_order<E: Exec>(ex: &E, gates: Vec<Gate>) -> Task<()> {
     })
 }
 
-// SEMANTICS: results come back in argument order, never completion order.
+// docs/semantics.md#results-come-back-in-argument-order
+// Results come back in argument order, never completion order.
 on_each_executor! {
     fn results_come_back_in_argument_order_never_completion_order(ex) {
         let log = log();
@@ -113,7 +114,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS: empty input gives an already-complete result, `[]`.
+// docs/semantics.md#empty-input-gives-an-empty-result
+// Empty input gives an already-complete result, `[]`.
 #[test]
 fn empty_input_is_an_already_complete_result() {
     let waker = noop_waker();
@@ -134,7 +136,8 @@ impl Drop for DropCount {
     }
 }
 
-// SEMANTICS: a child raises: gather fails with that exception at once; aiokit's try_gather
+// docs/semantics.md#the-first-error-wins-and-the-rest-are-dropped
+// A child raises: gather fails with that exception at once; aiokit's try_gather
 // returns the first Err in completion order and drops (cancels) the rest before returning.
 on_each_executor! {
     fn a_child_raises_try_gather_fails_with_the_first_err_and_drops_the_rest(ex) {
@@ -174,7 +177,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS: asyncio's return_exceptions=True is plain gather over Result futures: every
+// docs/semantics.md#return_exceptions-is-gather-over-result-futures
+// Asyncio's return_exceptions=True is plain gather over Result futures: every
 // outcome, in argument order.
 on_each_executor! {
     fn gather_over_results_is_return_exceptions_true(ex) {
@@ -195,7 +199,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS: cancelling gather cancels every child; aiokit: dropping it drops every child,
+// docs/semantics.md#dropping-gather-drops-every-child
+// Cancelling gather cancels every child; aiokit: dropping it drops every child,
 // exactly once, whether it already finished or not.
 #[test]
 fn cancelling_gather_cancels_every_child() {
@@ -232,7 +237,8 @@ fn cancelling_gather_cancels_every_child() {
     }
 }
 
-// SEMANTICS: a done-callback on the gather runs once, after the last child.
+// docs/semantics.md#a-done-callback-on-gather-runs-once-after-the-last-child
+// A done-callback on the gather runs once, after the last child.
 on_each_executor! {
     fn a_done_callback_on_the_gather_runs_once_after_the_last_child(ex) {
         let log = log();
@@ -253,6 +259,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#a-childs-panic-drops-the-siblings-then-unwinds
 // A child's panic unwinds out of the gather after every other child is dropped exactly once.
 #[test]
 fn a_child_panic_unwinds_after_every_other_child_is_dropped_exactly_once() {

@@ -1,5 +1,5 @@
 //! Behaviour tests of `#[aiokit::coroutine]` and `partial!()`; the tests named after a rule
-//! are the rules of SEMANTICS.md ("@asyncio.coroutine / async def", "functools.partial").
+//! are the rules of `docs/semantics.md#coroutines` and `docs/semantics.md#functoolspartial`.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -1,5 +1,5 @@
-//! Task handles (asyncio Future / Task): every rule of asyncio's `Future` / `Task` that aiokit
-//! keeps, plus aiokit's own rules for handles, each run on every executor of the tests crate.
+//! Task handles (asyncio Future / Task): every rule of `docs/semantics.md#task-and-future`,
+//! each run on every executor of the tests crate.
 //!
 //! `on_each_executor!` turns one scenario into a module named after the rule, with one test
 //! per executor (`rule::tokio_current_thread`, `rule::futures_thread_pool`, ...). Ordering is
@@ -36,6 +36,7 @@ fn entries(log: &Log) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// docs/semantics.md#result-and-exception-while-pending-or-cancelled
 // asyncio: `result()` / `exception()` while pending: InvalidStateError; after cancel:
 // CancelledError.
 
@@ -73,6 +74,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#cancel-on-a-done-future-returns-false
 // asyncio: `cancel()` on a done future returns false and changes nothing.
 
 on_each_executor! {
@@ -111,6 +113,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#done-callbacks-run-in-registration-order-after-completion
 // asyncio: done-callbacks receive the future as their only argument and run in
 // registration order, after completion.
 
@@ -168,6 +171,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#a-callback-added-to-a-done-task-runs-at-once
 // asyncio: one added to an already-done future runs too (asyncio: scheduled soon, never
 // synchronously). aiokit: it runs at once, on the caller's thread, before add_done_callback
 // returns.
@@ -186,9 +190,10 @@ on_each_executor! {
     }
 }
 
-// asyncio: `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
-// Until `partial!()` lands, a hand-written partial shows that any `DoneCallback` type gets the
-// task as its last argument.
+// docs/semantics.md#partial-as-a-done-callback-gets-the-task-last
+// `functools.partial(f, 'A', 'B')` as a callback is called as `f('A', 'B', fut)`.
+// A hand-written partial shows that any `DoneCallback` type gets the task as its last argument
+// (`partial!` itself: tests/tests/macros.rs and task_group.rs).
 
 struct Partial2<F, A, B>(F, A, B);
 
@@ -215,6 +220,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#remove_done_callback-removes-every-registration
 // asyncio: `remove_done_callback(cb)` removes every registration of it and returns how many.
 
 static FN_CALLED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -296,6 +302,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#a-panicking-callback-is-reported-and-the-others-still-run
 // asyncio: a callback that raises (panics) is reported; the other callbacks still run.
 
 static REPORTS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -344,6 +351,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#a-handle-never-awaited-does-not-cancel-the-task
 // Dropping a Task handle never polled does not cancel the task; cancel() does, and the future is
 // dropped promptly on its executor.
 
@@ -395,6 +403,8 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#abandoning-an-await-cancels-the-task and
+// docs/semantics.md#shield-and-awaits-by-reference-never-cancel
 // asyncio cancels the task an abandoned `await` waited for (and `wait_for` the task it timed
 // out on); `shield` and awaits by reference never cancel.
 
@@ -524,6 +534,7 @@ on_each_executor! {
     }
 }
 
+// docs/semantics.md#task-names
 // name() / set_name(); default "Task-N"; Debug shows name and state.
 
 on_each_executor! {

@@ -1,5 +1,5 @@
-//! TaskGroup: every rule of asyncio's TaskGroup (3.11+), each run on every executor of the
-//! tests crate's shared list (`aiokit_tests::on_each_executor!`).
+//! TaskGroup: every rule of `docs/semantics.md#taskgroup`, each run on every executor of the tests
+//! crate's shared list (`aiokit_tests::on_each_executor!`).
 //!
 //! A group polls its children in place, inside the task that awaits it, so "on an executor"
 //! means: the group's future is run by that executor. `on_each_executor!` turns one scenario
@@ -41,7 +41,8 @@ impl Drop for DropLog<'_> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SEMANTICS.md: The body runs concurrently with the children; leaving the group waits for
+// docs/semantics.md#the-body-runs-concurrently-with-the-children
+// The body runs concurrently with the children; leaving the group waits for
 // every child.
 
 on_each_executor! {
@@ -79,7 +80,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: The first child failure (not a cancellation) cancels every other child and
+// docs/semantics.md#the-first-child-failure-cancels-the-rest
+// The first child failure (not a cancellation) cancels every other child and
 // the body.
 
 on_each_executor! {
@@ -113,7 +115,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: the errors are raised together (ExceptionGroup), in the order the children
+// docs/semantics.md#errors-come-together-in-completion-order
+// The errors are raised together (ExceptionGroup), in the order the children
 // finished.
 
 on_each_executor! {
@@ -160,7 +163,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: an error of the body is added after the children's. Here no child fails: the
+// docs/semantics.md#the-bodys-error-comes-after-the-childrens
+// An error of the body is added after the children's. Here no child fails: the
 // body's error comes alone, with no task name, and the children are cancelled.
 
 on_each_executor! {
@@ -183,7 +187,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: A child cancelled on its own is not a failure; its siblings go on.
+// docs/semantics.md#a-child-cancelled-on-its-own-is-not-a-failure
+// A child cancelled on its own is not a failure; its siblings go on.
 
 on_each_executor! {
     fn a_child_cancelled_on_its_own_is_not_a_failure_and_its_siblings_go_on(ex) {
@@ -210,7 +215,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: KeyboardInterrupt / SystemExit: the children are cancelled and awaited, then it
+// docs/semantics.md#a-panic-cancels-everything-then-resumes
+// KeyboardInterrupt / SystemExit: the children are cancelled and awaited, then it
 // is re-raised alone. aiokit: the same for a panic.
 
 on_each_executor! {
@@ -265,7 +271,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: Children may add tasks to the group while it is exiting.
+// docs/semantics.md#children-may-add-tasks-while-the-group-exits
+// Children may add tasks to the group while it is exiting.
 
 on_each_executor! {
     fn children_may_add_tasks_while_the_group_is_exiting(ex) {
@@ -290,7 +297,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: creating a task while the group is aborting, or after it has finished, is
+// docs/semantics.md#create_task-while-aborting-is-refused
+// Creating a task while the group is aborting, or after it has finished, is
 // refused and the refused future never runs.
 
 /// A future that creates a task in the group when it is dropped.
@@ -356,7 +364,8 @@ on_each_executor! {
     }
 }
 
-// SEMANTICS.md: Nested groups: an inner group's error group becomes the outer body's error.
+// docs/semantics.md#nested-groups
+// Nested groups: an inner group's error group becomes the outer body's error.
 
 on_each_executor! {
     fn an_inner_groups_error_group_becomes_the_outer_bodys_error(ex) {
@@ -378,7 +387,8 @@ on_each_executor! {
     }
 }
 
-// Issue: after `run` returns, each handle still gives its child's outcome.
+// docs/semantics.md#handles-outlive-the-group
+// After `run` returns, each handle still gives its child's outcome.
 
 on_each_executor! {
     fn handles_give_each_childs_outcome_after_run_returns(ex) {
@@ -395,7 +405,8 @@ on_each_executor! {
     }
 }
 
-// Issue: a failing child is named in the ExceptionGroup; a coroutine's name is its task's name.
+// docs/semantics.md#handles-outlive-the-group
+// A failing child is named in the ExceptionGroup; a coroutine's name is its task's name.
 
 #[aiokit::coroutine]
 async fn brew_badly() -> Result<(), String> {
@@ -416,7 +427,8 @@ on_each_executor! {
     }
 }
 
-// Issue: children may borrow from the caller's stack, and may be !Send (LocalTaskGroup).
+// docs/semantics.md#children-may-borrow-and-need-not-be-send
+// Children may borrow from the caller's stack, and may be !Send (LocalTaskGroup).
 
 on_each_executor! {
     fn local_children_may_hold_rc_and_borrow_from_the_stack(ex) {
@@ -439,7 +451,8 @@ on_each_executor! {
     }
 }
 
-// Issue: dropping the group's future drops the body and every child.
+// docs/semantics.md#dropping-the-group-drops-everything
+// Dropping the group's future drops the body and every child.
 
 on_each_executor! {
     fn dropping_the_group_drops_the_body_and_every_child(ex) {

@@ -61,7 +61,7 @@ fn channel_deadline() -> (oneshot::Sender<()>, impl Future<Output = ()>) {
     (fire, fired.map(drop))
 }
 
-// ---- SEMANTICS.md rules ------------------------------------------------------------------
+// ---- the rules of docs/semantics.md#wait_for-and-timeouts ---------------------------------------
 
 #[test]
 fn on_expiry_the_inner_is_dropped_before_timeout_error() {

@@ -1,4 +1,4 @@
-//! `wait`: one test per rule of `docs/semantics.md` ("wait"), named after the rule, plus the aiokit
+//! `wait`: one test per rule of `docs/semantics.md#wait`, named after the rule, plus the aiokit
 //! API around it (`Done`, `Pending`, deadlines).
 //!
 //! No test depends on the wall clock: children and deadlines are channels the test fires, or

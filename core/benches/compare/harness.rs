@@ -286,7 +286,7 @@ fn measure_cell(
 
 fn fmt_ns(ns: f64) -> String {
     if ns >= 10_000.0 {
-        // Thousands grouped with a space, as in `docs/benchmarks.md`.
+        // Thousands grouped with a space, as in the README's tables.
         let s = format!("{:.0}", ns);
         let mut out = String::new();
         for (i, ch) in s.chars().enumerate() {

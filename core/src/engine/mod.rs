@@ -12,8 +12,8 @@
 //! order), then the children whose wakers fired. It polls at most `len` woken children per call
 //! (on top of the never-polled ones, each polled once) and stops early once `YIELD_LIMIT`
 //! children woke themselves while being polled, waking the caller's task before it returns
-//! `Pending`, so a child that always wakes itself cannot starve the executor (the rule of
-//! futures-rs #2551).
+//! `Pending`, so a child that always wakes itself cannot starve the executor (the same yield
+//! rule as futures' `FuturesUnordered`).
 //!
 //! Children added while the engine is driven: `poll_drive` holds `&mut self`, so callers that
 //! let children add siblings (TaskGroup) queue them and [`push`](Engine::push) them between

@@ -681,6 +681,7 @@ impl Server {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
     /// # futures::executor::block_on(async {
     /// let executor = futures_executor::ThreadPool::new()?;
     /// let server = aiokit::start_server(

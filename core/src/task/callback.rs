@@ -20,6 +20,7 @@ use super::Task;
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{DoneCallback, Task};
 ///
 /// /// A callback type of one's own: counts the tasks that were cancelled.
@@ -70,6 +71,7 @@ where
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// use aiokit::Task;
 ///
 /// let mut pool = futures::executor::LocalPool::new();
@@ -346,6 +348,7 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// use std::sync::atomic::{AtomicUsize, Ordering};
 /// use aiokit::Task;
 ///

@@ -27,6 +27,7 @@ use crate::error::CancelledError;
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// use std::cell::RefCell;
 /// use std::rc::Rc;
 /// use aiokit::Task;
@@ -60,6 +61,7 @@ impl<T> LocalTask<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task: aiokit::Task<i32> =
     ///     aiokit::spawn_local_task(&pool.spawner(), async { 3 }).into_task();
@@ -76,6 +78,7 @@ impl<T> LocalTask<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use std::cell::Cell;
     /// use std::rc::Rc;
     /// use aiokit::Task;

@@ -58,6 +58,7 @@ use state::Inner;
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{Task, spawn_task};
 ///
 /// # futures::executor::block_on(async {
@@ -73,6 +74,7 @@ use state::Inner;
 /// Dropping is cancelling, for an await in progress only:
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{CancelledError, shield, spawn_task};
 /// use futures::future::{self, Either};
 ///
@@ -122,6 +124,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
     /// assert!(!task.done());
@@ -138,6 +141,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), std::future::pending::<()>());
     /// assert!(task.cancel());
@@ -162,6 +166,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
     /// # futures::executor::block_on(async {
     /// let pool = futures_executor::ThreadPool::new().unwrap();
     /// let task = aiokit::spawn_task(&pool, std::future::pending::<()>());
@@ -184,6 +189,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::TaskStateError;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
@@ -207,6 +213,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
     /// assert!(task.name().starts_with("Task-"));
@@ -220,6 +227,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async {});
     /// task.set_name("brew");
@@ -256,6 +264,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use std::sync::{Arc, Mutex};
     /// use aiokit::Task;
     ///
@@ -310,6 +319,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::Task;
     ///
     /// fn on_done(_: &Task<i32>) {}
@@ -337,6 +347,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// use aiokit::Task;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
@@ -359,6 +370,7 @@ impl<T, E> Task<Result<T, E>> {
     /// # Examples
     ///
     /// ```
+    /// // Needs aiokit's `futures-executor` feature.
     /// let mut pool = futures::executor::LocalPool::new();
     /// let ok = aiokit::spawn_local_task(&pool.spawner(), async { Ok::<u8, String>(1) });
     /// let err = aiokit::spawn_local_task(&pool.spawner(), async { Err::<u8, _>("no milk".to_string()) });

@@ -27,6 +27,7 @@ use crate::error::CancelledError;
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
 /// use aiokit::{shield, spawn_task};
 ///
 /// # futures::executor::block_on(async {
@@ -51,6 +52,7 @@ pub fn shield<T>(task: &Task<T>) -> Shield<'_, T> {
 /// # Examples
 ///
 /// ```
+/// // Needs aiokit's `futures-executor` feature.
 /// let mut pool = futures::executor::LocalPool::new();
 /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 5 });
 /// let shielded: aiokit::Shield<'_, i32> = aiokit::shield(&task);
