@@ -17,7 +17,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aiokit::{TaskGroup, as_completed, gather};
-use futures::StreamExt;
 use futures::task::AtomicWaker;
 
 use common::counting::{Counting, measure};

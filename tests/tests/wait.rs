@@ -501,7 +501,7 @@ mod a_wait_with_a_deadline_is_unpin {
 
     #[test]
     fn polled_through_a_reference_then_awaited() {
-        block_on(async {
+        futures::executor::block_on(async {
             let (tx, rx) = futures::channel::oneshot::channel::<u8>();
             let (fire, fired) = futures::channel::oneshot::channel::<()>();
             let deadline = async move {
@@ -520,7 +520,7 @@ mod a_wait_with_a_deadline_is_unpin {
 
     #[test]
     fn with_a_duration() {
-        block_on(async {
+        futures::executor::block_on(async {
             let mut waiting = wait([future::ready(1)], ReturnWhen::AllCompleted)
                 .timeout(std::time::Duration::from_secs(3600));
             assert_unpin(&waiting);

@@ -87,6 +87,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: `ptr` was returned by `alloc` above with this layout: the block starts
         // `offset` bytes before it and begins with the slot.
         let base = unsafe { ptr.sub(offset) };
+        // SAFETY: `alloc` wrote the slot, a `usize`, at `base` (aligned for the outer layout).
         let slot = unsafe { base.cast::<usize>().read() };
         note(slot, -(layout.size() as isize));
         // SAFETY: `base` was allocated by `System` with `outer`.
