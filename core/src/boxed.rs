@@ -154,6 +154,12 @@ macro_rules! boxed {
 #[doc(hidden)]
 pub struct BoxProbe<F>(Cell<Option<F>>);
 
+impl<F> fmt::Debug for BoxProbe<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoxProbe")
+    }
+}
+
 impl<F> BoxProbe<F> {
     #[doc(hidden)]
     pub fn new(fut: F) -> Self {

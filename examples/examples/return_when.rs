@@ -12,11 +12,12 @@
 //! prints in no set order). The children are the futures themselves, not tasks: `wait` runs
 //! them, and the pending ones are dropped (cancelled) with the `pending` set, where asyncio
 //! leaves its tasks on the loop. The FIRST_EXCEPTION program's children are of two types,
-//! boxed to one (`futures::FutureExt::boxed`), and `sleep` returns `Ok(())` so that it can
-//! sit next to a child that fails (FIRST_EXCEPTION needs outputs that can fail);
-//! `raise RuntimeError(..)` is an `Err` whose repr is CPython 3.11's
-//! `RuntimeError('Raising an exception.')` (the tutorial's Python printed a trailing comma). The tutorial's text names the keyword `return_from` once: it means
-//! `return_when`.
+//! boxed to one with `aiokit::boxed!` (which keeps the name of the coroutine
+//! `raise_ex_after`), and `sleep` returns `Ok(())` so that it can sit next to a child that
+//! fails (FIRST_EXCEPTION needs outputs that can fail); `raise RuntimeError(..)` is an `Err`
+//! whose repr is CPython 3.11's `RuntimeError('Raising an exception.')` (the tutorial's Python
+//! printed a trailing comma). The tutorial's text names the keyword `return_from` once: it
+//! means `return_when`.
 //!
 //! Which sleeps are done when a `timeout` or FIRST_COMPLETED returns depends on the clock: on
 //! a busy machine more of them may be done, so the test checks what asyncio guarantees (the
@@ -27,7 +28,6 @@ use std::time::Duration;
 
 use aiokit::{EventLoop, EventLoopError, ReturnWhen, wait};
 use aiokit_examples::Transcript;
-use futures::FutureExt;
 
 /// One tutorial second.
 const SECOND: Duration = Duration::from_millis(10);
@@ -109,7 +109,10 @@ fn return_when(out: &Transcript) -> Result<[Split; 4], EventLoopError> {
     // coro = asyncio.wait([make_tea('chamomile'), make_tea('herbal')])
     // loop.run_until_complete(coro)
     let coro = wait(
-        [make_tea(out.clone(), "chamomile"), make_tea(out.clone(), "herbal")],
+        [
+            make_tea(out.clone(), "chamomile"),
+            make_tea(out.clone(), "herbal"),
+        ],
         ReturnWhen::AllCompleted,
     );
     let (done, pending) = lp.run_until_complete(coro)?;
@@ -117,7 +120,11 @@ fn return_when(out: &Transcript) -> Result<[Split; 4], EventLoopError> {
         .iter()
         .map(|d| (d.index, format!("result='{}'", d.output)))
         .collect();
-    out.say(echo(&done, &pending.indices().collect::<Vec<_>>(), &["make_tea"; 2]));
+    out.say(echo(
+        &done,
+        &pending.indices().collect::<Vec<_>>(),
+        &["make_tea"; 2],
+    ));
 
     // coro = asyncio.wait([asyncio.sleep(5), asyncio.sleep(1)], timeout=3)
     let coro = wait([5, 1].map(sleep), ReturnWhen::AllCompleted).timeout(SECOND * 3);
@@ -132,12 +139,18 @@ fn return_when(out: &Transcript) -> Result<[Split; 4], EventLoopError> {
 
     // coro = asyncio.wait([asyncio.sleep(1), raise_ex_after(2), asyncio.sleep(3)],
     //                     return_when=asyncio.FIRST_EXCEPTION)
-    let coro = wait(
-        [sleep(1).boxed(), raise_ex_after(2).boxed(), sleep(3).boxed()],
-        ReturnWhen::FirstException,
-    );
+    let children = [
+        aiokit::boxed!(sleep(1)),
+        aiokit::boxed!(raise_ex_after(2)),
+        aiokit::boxed!(sleep(3)),
+    ];
+    // A coroutine keeps its name in the box; `sleep` here is a plain async fn.
+    let names: Vec<&str> = children
+        .iter()
+        .map(|c| c.name().unwrap_or("sleep"))
+        .collect();
+    let coro = wait(children, ReturnWhen::FirstException);
     let (done, pending) = lp.run_until_complete(coro)?;
-    let names = ["sleep", "raise_ex_after", "sleep"];
     let first_exception = split(out, &names, &done, pending.indices().collect());
 
     // coro = asyncio.wait([asyncio.sleep(1), asyncio.sleep(2)],
@@ -166,14 +179,16 @@ mod tests {
     #[test]
     fn wait_sorts_children_into_done_and_pending() {
         let out = Transcript::new();
-        let [timeout, first_completed, first_exception, no_exception] =
-            return_when(&out).unwrap();
+        let [timeout, first_completed, first_exception, no_exception] = return_when(&out).unwrap();
         let lines = out.lines();
 
         // ALL_COMPLETED: both teas made (in an order asyncio leaves open), both done.
         let mut made = lines[..2].to_vec();
         made.sort();
-        assert_eq!(made, ["Now making chamomile tea.", "Now making herbal tea."]);
+        assert_eq!(
+            made,
+            ["Now making chamomile tea.", "Now making herbal tea."]
+        );
         assert_eq!(
             lines[2],
             "({Task(<make_tea>)<result='chamomile tea'>, \
@@ -197,9 +212,11 @@ mod tests {
         let (done, pending) = first_exception;
         assert!(done.contains(&0) && done.contains(&1), "{done:?}");
         assert_eq!(sorted([done, pending].concat()), [0, 1, 2]);
-        assert!(lines[5].contains(
-            "Task(<raise_ex_after>)<exception=RuntimeError('Raising an exception.')>"
-        ));
+        assert!(
+            lines[5].contains(
+                "Task(<raise_ex_after>)<exception=RuntimeError('Raising an exception.')>"
+            )
+        );
 
         // FIRST_EXCEPTION with no exception: it waits for all.
         assert_eq!(sorted(no_exception.0), [0, 1]);

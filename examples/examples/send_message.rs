@@ -63,8 +63,8 @@ mod coro {
         let start = Instant::now();
         TaskGroup::run(async |tg| {
             let o = out.clone();
-            let _send_john_task =
-                tg.create_task(async move { Ok::<_, Infallible>(send_message(o, "John Doe").await) });
+            let _send_john_task = tg
+                .create_task(async move { Ok::<_, Infallible>(send_message(o, "John Doe").await) });
             let o = out.clone();
             let _send_anna_task =
                 tg.create_task(async move { Ok(send_message(o, "Anna Herb").await) });
@@ -142,11 +142,17 @@ fn awaited_coroutines_run_one_after_the_other_and_tasks_run_together() {
     for (at, taken) in [(5, tasks), (10, task_group)] {
         assert_eq!(
             lines[at..at + 2],
-            ["Sending message to John Doe", "Sending message to Anna Herb"]
+            [
+                "Sending message to John Doe",
+                "Sending message to Anna Herb"
+            ]
         );
         assert_eq!(
             set(&lines[at + 2..at + 4]),
-            set(&["Message sent to John Doe".into(), "Message sent to Anna Herb".into()])
+            set(&[
+                "Message sent to John Doe".into(),
+                "Message sent to Anna Herb".into()
+            ])
         );
         assert_eq!(lines[at + 4], format!("Time taken {taken}s"));
         assert!(taken >= 2.0, "{taken}");
@@ -156,10 +162,15 @@ fn awaited_coroutines_run_one_after_the_other_and_tasks_run_together() {
     // after its message is sent.
     let rest = &lines[15..];
     let names = ["John Does", "Anna Herb", "Chris Jakson"];
-    let sending: Vec<String> = names.iter().map(|n| format!("Sending message to {n}")).collect();
+    let sending: Vec<String> = names
+        .iter()
+        .map(|n| format!("Sending message to {n}"))
+        .collect();
     assert_eq!(set(&rest[..3]), set(&sending));
     for name in names {
-        let sent = rest.iter().position(|l| *l == format!("Message sent to {name}"));
+        let sent = rest
+            .iter()
+            .position(|l| *l == format!("Message sent to {name}"));
         let completed = rest
             .iter()
             .position(|l| *l == format!("Complete message to {name}"));

@@ -96,7 +96,12 @@ pub(crate) struct LoopInner {
 /// assert_eq!(lp.run_until_complete(task).unwrap(), Ok("green tea"));
 /// lp.close().unwrap();
 /// ```
-#[doc(alias("get_event_loop", "new_event_loop", "AbstractEventLoop", "BaseEventLoop"))]
+#[doc(alias(
+    "get_event_loop",
+    "new_event_loop",
+    "AbstractEventLoop",
+    "BaseEventLoop"
+))]
 #[derive(Clone)]
 pub struct EventLoop {
     pub(crate) inner: Rc<LoopInner>,
