@@ -44,6 +44,41 @@ use crate::pending::IntoChildren;
 /// # });
 /// ```
 ///
+/// asyncio's `gather(...)` is a Future that is already scheduled, with `add_done_callback`.
+/// A `Gather` is a plain future that runs when awaited; make it a [`Task`](crate::Task) to
+/// get the callbacks: [`create_task`](crate::create_task)`(gather(..))` on the running loop
+/// (feature `event-loop`), or [`spawn_task`](crate::spawn_task)`(&spawner, gather(..))` on any
+/// executor. The callback runs once every child is done and sees the outputs in input order:
+///
+/// ```
+/// use aiokit::{Task, gather};
+///
+/// // asyncio: def mix(future): print('Mixing the %s together.' % ' and '.join(future.result()))
+/// fn mix(future: &Task<Vec<String>>) {
+///     println!("Mixing the {} together.", future.result().unwrap().join(" and "));
+/// }
+///
+/// async fn make_tea(variety: &str) -> String {
+///     format!("{variety} tea")
+/// }
+///
+/// // asyncio: meta_task = asyncio.gather(make_tea('herbal'), make_tea('green'))
+/// //          meta_task.add_done_callback(mix)
+/// let teas = aiokit::run(async {
+///     let meta_task = aiokit::create_task(gather([make_tea("herbal"), make_tea("green")]));
+///     meta_task.add_done_callback(mix);
+///     meta_task.await
+/// });
+/// assert_eq!(teas.unwrap(), ["herbal tea", "green tea"]);
+///
+/// // The same on any executor, here futures' `LocalPool` (feature `futures-executor`):
+/// let mut pool = futures::executor::LocalPool::new();
+/// let meta_task = aiokit::spawn_local_task(&pool.spawner(), gather([make_tea("mint"), make_tea("black")]));
+/// meta_task.add_done_callback(mix);
+/// pool.run();
+/// assert!(meta_task.done());
+/// ```
+///
 /// # Panics
 ///
 /// A child's panic propagates out of `poll`; the other children are dropped as the `Gather`

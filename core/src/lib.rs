@@ -113,6 +113,7 @@ macro_rules! cfg_timer {
 }
 
 mod as_completed;
+pub mod boxed;
 mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
@@ -207,6 +208,7 @@ pub mod tuple {
 /// Items the macro expansions name; not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::boxed::{BoxProbe, BoxViaCoroutine, BoxViaFuture};
     pub use crate::coroutine::{__coroutine_send_check, __qualname as qualname, Coroutine};
     pub use crate::gather_tuple::{IntoGather, IntoTryGather, MaybeDone};
     pub use crate::partial::{DebugArg, DebugFallback, DebugViaDebug, Partial};

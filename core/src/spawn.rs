@@ -163,6 +163,7 @@ impl<S: LocalSpawn + ?Sized> LocalSpawn for Rc<S> {
 /// let task = aiokit::spawn_task(&ex, async { "smol" });
 /// assert_eq!(futures::executor::block_on(ex.run(task)), Ok("smol"));
 /// ```
+#[doc(alias("create_task", "ensure_future"))]
 pub fn spawn_task<S, F>(spawner: &S, fut: F) -> Task<F::Output>
 where
     S: Spawn + ?Sized,

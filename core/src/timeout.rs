@@ -108,6 +108,7 @@ cfg_timer! {
     /// # Cancel safety
     ///
     /// As [`wait_for`].
+    #[doc(alias = "async_timeout")]
     pub fn timeout<F: IntoFuture>(duration: Duration, fut: F) -> WaitFor<F::IntoFuture, Sleep> {
         wait_for_deadline(fut, sleep(duration))
     }

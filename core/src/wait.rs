@@ -39,6 +39,7 @@ cfg_timer! {
 /// assert_ne!(ReturnWhen::AllCompleted, ReturnWhen::FirstCompleted);
 /// assert_eq!(format!("{:?}", ReturnWhen::FirstException), "FirstException");
 /// ```
+#[doc(alias = "return_when")]
 pub struct ReturnWhen<K> {
     mode: Mode,
     kind: PhantomData<fn() -> K>,
@@ -62,9 +63,11 @@ pub struct OnFailure(());
 #[allow(non_upper_case_globals)] // named as asyncio's constants, in Rust's variant casing
 impl ReturnWhen<OnCompletion> {
     /// Return when every child has completed (asyncio's `ALL_COMPLETED`, the default).
+    #[doc(alias = "ALL_COMPLETED")]
     pub const AllCompleted: Self = ReturnWhen::new(Mode::AllCompleted);
     /// Return as soon as at least one child has completed (asyncio's `FIRST_COMPLETED`).
     /// `done` then holds every child that had completed by then, which may be more than one.
+    #[doc(alias = "FIRST_COMPLETED")]
     pub const FirstCompleted: Self = ReturnWhen::new(Mode::FirstCompleted);
 }
 
@@ -82,6 +85,7 @@ impl ReturnWhen<OnFailure> {
     /// let (done, _) = aiokit::wait([async { 1 }], aiokit::ReturnWhen::FirstException).await;
     /// # });
     /// ```
+    #[doc(alias = "FIRST_EXCEPTION")]
     pub const FirstException: Self = ReturnWhen::new(Mode::FirstException);
 }
 

@@ -121,6 +121,7 @@ pin_project! {
     ///
     /// Polling it again after it returned `Ready` panics with "cannot reuse already awaited
     /// coroutine", as asyncio raises `RuntimeError`.
+    #[doc(alias("iscoroutine", "iscoroutinefunction"))]
     #[must_use = "futures do nothing unless polled"]
     pub struct Coroutine<F> {
         name: &'static str,

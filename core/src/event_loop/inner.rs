@@ -96,6 +96,12 @@ pub(crate) struct LoopInner {
 /// assert_eq!(lp.run_until_complete(task).unwrap(), Ok("green tea"));
 /// lp.close().unwrap();
 /// ```
+#[doc(alias(
+    "get_event_loop",
+    "new_event_loop",
+    "AbstractEventLoop",
+    "BaseEventLoop"
+))]
 #[derive(Clone)]
 pub struct EventLoop {
     pub(crate) inner: Rc<LoopInner>,
@@ -116,6 +122,7 @@ impl EventLoop {
     /// assert!(!lp.is_running());
     /// assert!(!lp.is_closed());
     /// ```
+    #[doc(alias("new_event_loop", "get_event_loop"))]
     pub fn new() -> Self {
         #[cfg(feature = "tokio")]
         {
@@ -460,6 +467,7 @@ impl EventLoop {
     /// lp.run_until_complete(&task).unwrap().unwrap();
     /// assert_eq!(**task.result().unwrap(), "not Send");
     /// ```
+    #[doc(alias("ensure_future", "async"))]
     pub fn create_task<F>(&self, fut: F) -> Task<F::Output>
     where
         F: Future + 'static,

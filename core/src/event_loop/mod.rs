@@ -141,6 +141,7 @@ impl Drop for RunningGuard {
 ///     assert!(lp.is_running());
 /// });
 /// ```
+#[doc(alias = "get_event_loop")]
 pub fn get_running_loop() -> Result<EventLoop, EventLoopError> {
     running_loop().ok_or(EventLoopError::NoRunningLoop)
 }

@@ -275,6 +275,7 @@ impl<D: Future<Output = ()>> Future for Tracked<D> {
 /// });
 /// assert_eq!(out, 42);
 /// ```
+#[doc(alias("ensure_future", "async"))]
 pub fn create_task<F>(fut: F) -> Task<F::Output>
 where
     F: Future + 'static,

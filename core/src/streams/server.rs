@@ -177,6 +177,7 @@ impl std::error::Error for ServerError {}
 /// # Ok::<_, io::Error>(())
 /// # }).unwrap();
 /// ```
+#[doc(alias("create_server", "Protocol"))]
 pub async fn start_server<F, Fut>(handler: F, host: &str, port: u16) -> io::Result<Server>
 where
     F: Fn(StreamReader, StreamWriter) -> Fut + Send + Sync + 'static,

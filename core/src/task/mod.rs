@@ -93,6 +93,7 @@ use state::Inner;
 /// # drop(tx);
 /// # });
 /// ```
+#[doc(alias = "Future")]
 pub struct Task<T> {
     /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
     /// also holds the child's future (see `engine::task_cell`).
