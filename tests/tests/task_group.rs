@@ -1070,3 +1070,97 @@ on_each_executor! {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Children that cannot fail: `spawn` takes a future of any output, `run_infallible` a body
+// that returns a plain value; neither needs `Ok` nor an error type annotation.
+
+on_each_executor! {
+    fn plain_children_need_no_ok_and_their_group_no_error_annotation(ex) {
+        let (to_second, from_first) = oneshot::channel();
+        let total = ex.block_on(TaskGroup::run_infallible(async |tg| {
+            // The second child waits for the first: both run in the group, concurrently.
+            let second = tg.spawn(async { from_first.await.unwrap() * 10 });
+            let first = tg.spawn(async {
+                to_second.send(4).unwrap();
+                2
+            });
+            first.await.unwrap() + second.await.unwrap()
+        }));
+        assert_eq!(total, 42);
+    }
+}
+
+on_each_executor! {
+    fn the_output_of_a_spawned_child_is_its_own_and_never_fails_the_group(ex) {
+        let log = Log::default();
+        let (release, wait) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let parsed = tg.spawn(async { "tea".parse::<u8>() });
+            let sibling = tg.create_task(async {
+                wait.await.unwrap();
+                push(&log, "sibling finished");
+                Ok::<_, String>("sibling")
+            });
+            // The spawned child's `Err` is a value for its handle: the sibling goes on.
+            let parsed = parsed.await.unwrap();
+            release.send(()).unwrap();
+            Ok((parsed.is_err(), sibling.await.unwrap()))
+        }));
+        assert_eq!(result.unwrap(), (true, "sibling"));
+        assert_eq!(entries(&log), ["sibling finished"]);
+    }
+}
+
+on_each_executor! {
+    fn a_spawned_child_is_cancelled_by_a_sibling_failure(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let guard = DropLog(&log, "spawned");
+            let spawned = tg.spawn(async move {
+                let _guard = guard;
+                pending::<()>().await
+            });
+            tg.create_task(async { Err::<(), _>("failed") });
+            let _ = spawned.await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["failed"]);
+        assert_eq!(entries(&log), ["drop spawned"]);
+    }
+}
+
+on_each_executor! {
+    fn a_local_group_of_plain_children_needs_no_annotation_either(ex) {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let cups = ex.block_on(LocalTaskGroup::run_infallible(async |tg| {
+            for cup in ["green", "black"] {
+                let log = log.clone();
+                tg.spawn(async move { log.borrow_mut().push(cup) });
+            }
+            tg.spawn(async { Rc::new(2) }).await.unwrap()
+        }));
+        assert_eq!(*cups, 2);
+        assert_eq!(*log.borrow(), ["green", "black"]);
+    }
+}
+
+on_each_executor! {
+    fn a_panic_in_a_plain_child_drops_every_child_then_is_resumed(ex) {
+        let log = Log::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run_infallible(async |tg| {
+                let guard = DropLog(&log, "sibling");
+                tg.spawn(async move {
+                    let _guard = guard;
+                    pending::<()>().await
+                });
+                tg.spawn(async { panic!("boiled over") });
+                pending::<()>().await
+            }))
+        }));
+        let payload = caught.unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boiled over"));
+        assert_eq!(entries(&log), ["drop sibling"]);
+    }
+}

@@ -14,10 +14,14 @@
 //!
 //! - this module: the public API and its rules;
 //! - `child`: the queue (with the group's status) and the future that drives one child;
-//! - `runner`: the runner, which drives the body and the children in passes.
+//! - `runner`: the runner, which drives the body and the children in passes;
+//! - `infallible`: children and groups that cannot fail (`spawn`, `run_infallible`).
 
 mod child;
+mod infallible;
 mod runner;
+
+pub use self::infallible::SendPlainBody;
 
 use alloc::boxed::Box;
 use core::fmt;
