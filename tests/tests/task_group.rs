@@ -1164,3 +1164,108 @@ on_each_executor! {
         assert_eq!(entries(&log), ["drop sibling"]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Eager start (asyncio 3.12's `eager_start`): the child is polled once inside the call.
+
+on_each_executor! {
+    fn an_eager_child_that_finishes_at_once_is_never_queued(ex) {
+        let log = Log::default();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async {
+                push(&log, "child ran");
+                Ok::<_, String>("tea")
+            });
+            push(&log, "call returned");
+            // Done before the body's first await, and not in the queue.
+            assert_eq!(cup.result(), Ok(&"tea"));
+            assert!(format!("{tg:?}").contains("queued: 0"), "{tg:?}");
+            Ok(cup)
+        }));
+        assert_eq!(result.unwrap().result(), Ok(&"tea"));
+        assert_eq!(entries(&log), ["child ran", "call returned"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_that_is_pending_is_queued_and_polled_again(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<&str>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async {
+                push(&log, "child started");
+                let word = receive.await.unwrap();
+                push(&log, "child resumed");
+                Ok::<_, String>(word)
+            });
+            push(&log, "call returned");
+            assert!(!cup.done());
+            assert!(format!("{tg:?}").contains("queued: 1"), "{tg:?}");
+            send.send("tea").unwrap();
+            Ok(cup.await.unwrap())
+        }));
+        assert_eq!(result.unwrap(), "tea");
+        assert_eq!(entries(&log), ["child started", "call returned", "child resumed"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_that_fails_at_once_aborts_the_group(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let guard = DropLog(&log, "sibling");
+            tg.create_task(async move {
+                let _guard = guard;
+                pending::<Result<(), &str>>().await
+            });
+            let failed = tg.create_task_eager(async { Err::<(), _>("no milk") });
+            // Its handle is done (cancelled: the error is the group's) when the call returns.
+            assert!(failed.cancelled());
+            let _body = DropLog(&log, "body");
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["no milk"]);
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop body", "drop sibling"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_is_refused_unpolled_while_the_group_aborts(ex) {
+        let ran = AtomicUsize::new(0);
+        let refused = AtomicUsize::new(0);
+        let (ran, refused_ref) = (&ran, &refused);
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            // Fails first; the sibling after it is polled in the same pass, during the abort.
+            tg.create_task(async { Err::<(), _>("failed") });
+            tg.create_task(async move {
+                let task = tg.create_task_eager(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                if task.done() && task.cancelled() {
+                    refused_ref.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
+            });
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["failed"]);
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused future never runs");
+        assert_eq!(refused.load(Ordering::SeqCst), 1);
+    }
+}
+
+on_each_executor! {
+    fn a_local_eager_child_that_finishes_at_once_is_done_when_the_call_returns(ex) {
+        let result = ex.block_on(LocalTaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async { Ok::<_, ()>(Rc::new("tea")) });
+            assert!(cup.done());
+            Ok(cup)
+        }));
+        assert_eq!(**result.unwrap().result().unwrap(), "tea");
+    }
+}
