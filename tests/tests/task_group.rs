@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aiokit::{ExceptionGroup, LocalTaskGroup, Task, TaskGroup, partial};
+use aiokit::{ExceptionGroup, LocalTaskGroup, StartError, Task, TaskGroup, partial};
 use futures::FutureExt as _;
 use futures::channel::oneshot;
 
@@ -1267,5 +1267,95 @@ on_each_executor! {
             Ok(cup)
         }));
         assert_eq!(**result.unwrap().result().unwrap(), "tea");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trio's `nursery.start`: `start` returns once the child called `started(value)`.
+
+on_each_executor! {
+    fn start_returns_the_value_given_to_started_and_the_child_goes_on(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<u16>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let port = tg
+                .start(|status| async {
+                    push(&log, "binding");
+                    status.started(8080);
+                    let request = receive.await.unwrap();
+                    push(&log, format!("served {request}"));
+                    Ok::<_, String>(())
+                })
+                .await;
+            push(&log, "start returned");
+            send.send(1).unwrap();
+            Ok(port.unwrap())
+        }));
+        assert_eq!(result.unwrap(), 8080);
+        assert_eq!(entries(&log), ["binding", "start returned", "served 1"]);
+    }
+}
+
+on_each_executor! {
+    fn a_child_failing_before_started_fails_the_start_call_not_the_group(ex) {
+        let log = Log::default();
+        let (release, wait) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            tg.create_task(async {
+                wait.await.unwrap();
+                push(&log, "sibling finished");
+                Ok(())
+            });
+            let started = tg
+                .start(|_status: aiokit::TaskStatus<u16, String>| async {
+                    Err::<(), _>("port in use".to_owned())
+                })
+                .await;
+            release.send(()).unwrap();
+            Ok(started)
+        }));
+        assert_eq!(
+            result.unwrap(),
+            Err(StartError::Failed("port in use".to_owned()))
+        );
+        assert_eq!(entries(&log), ["sibling finished"]);
+    }
+}
+
+on_each_executor! {
+    fn a_child_ending_without_calling_started_gives_not_started(ex) {
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let started = tg
+                .start(|status: aiokit::TaskStatus<u16, String>| async move {
+                    drop(status);
+                    Ok(())
+                })
+                .await;
+            Ok(started)
+        }));
+        assert_eq!(result.unwrap(), Err(StartError::NotStarted));
+    }
+}
+
+on_each_executor! {
+    fn a_child_failing_after_started_aborts_the_group(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<()>();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let port = tg
+                .start(|status| async {
+                    status.started(8080u16);
+                    receive.await.unwrap();
+                    Err::<(), _>("crashed".to_owned())
+                })
+                .await;
+            assert_eq!(port, Ok(8080));
+            send.send(()).unwrap();
+            let _body = DropLog(&log, "body");
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["crashed"]);
+        assert_eq!(entries(&log), ["drop body"]);
     }
 }
