@@ -105,8 +105,8 @@ impl<'scope, E> TaskGroup<'scope, '_, E> {
     ///     let port = tg
     ///         .start(|status| async move {
     ///             status.started(8080); // bound and listening
-    ///             let request = requests.await.map_err(|_| "no request")?;
-    ///             Ok(request + 1)
+    ///             let request = requests.await.unwrap_or(0);
+    ///             Ok::<_, &str>(request + 1)
     ///         })
     ///         .await
     ///         .unwrap();
