@@ -178,7 +178,7 @@ pub use task::{
     set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
 };
 #[cfg(feature = "std")]
-pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
+pub use task_group::{LocalTaskGroup, SendBody, SendPlainBody, StartError, TaskGroup, TaskStatus};
 pub use timeout::{WaitFor, wait_for_deadline};
 cfg_timer! {
     pub use timeout::{timeout, timeout_at, wait_for};

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aiokit::{ExceptionGroup, LocalTaskGroup, Task, TaskGroup, partial};
+use aiokit::{ExceptionGroup, LocalTaskGroup, StartError, Task, TaskGroup, partial};
 use futures::FutureExt as _;
 use futures::channel::oneshot;
 
@@ -994,5 +994,294 @@ on_each_executor! {
             result.unwrap_err().into_inner(),
             ["second failed", "the body saw a cancelled handle"]
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children that cannot fail: `spawn` takes a future of any output, `run_infallible` a body
+// that returns a plain value; neither needs `Ok` nor an error type annotation.
+
+on_each_executor! {
+    fn plain_children_need_no_ok_and_their_group_no_error_annotation(ex) {
+        let (to_second, from_first) = oneshot::channel();
+        let total = ex.block_on(TaskGroup::run_infallible(async |tg| {
+            // The second child waits for the first: both run in the group, concurrently.
+            let second = tg.spawn(async { from_first.await.unwrap() * 10 });
+            let first = tg.spawn(async {
+                to_second.send(4).unwrap();
+                2
+            });
+            first.await.unwrap() + second.await.unwrap()
+        }));
+        assert_eq!(total, 42);
+    }
+}
+
+on_each_executor! {
+    fn the_output_of_a_spawned_child_is_its_own_and_never_fails_the_group(ex) {
+        let log = Log::default();
+        let (release, wait) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let parsed = tg.spawn(async { "tea".parse::<u8>() });
+            let sibling = tg.create_task(async {
+                wait.await.unwrap();
+                push(&log, "sibling finished");
+                Ok::<_, String>("sibling")
+            });
+            // The spawned child's `Err` is a value for its handle: the sibling goes on.
+            let parsed = parsed.await.unwrap();
+            release.send(()).unwrap();
+            Ok((parsed.is_err(), sibling.await.unwrap()))
+        }));
+        assert_eq!(result.unwrap(), (true, "sibling"));
+        assert_eq!(entries(&log), ["sibling finished"]);
+    }
+}
+
+on_each_executor! {
+    fn a_spawned_child_is_cancelled_by_a_sibling_failure(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let guard = DropLog(&log, "spawned");
+            let spawned = tg.spawn(async move {
+                let _guard = guard;
+                pending::<()>().await
+            });
+            tg.create_task(async { Err::<(), _>("failed") });
+            let _ = spawned.await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["failed"]);
+        assert_eq!(entries(&log), ["drop spawned"]);
+    }
+}
+
+on_each_executor! {
+    fn a_local_group_of_plain_children_needs_no_annotation_either(ex) {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let cups = ex.block_on(LocalTaskGroup::run_infallible(async |tg| {
+            for cup in ["green", "black"] {
+                let log = log.clone();
+                tg.spawn(async move { log.borrow_mut().push(cup) });
+            }
+            tg.spawn(async { Rc::new(2) }).await.unwrap()
+        }));
+        assert_eq!(*cups, 2);
+        assert_eq!(*log.borrow(), ["green", "black"]);
+    }
+}
+
+on_each_executor! {
+    fn a_panic_in_a_plain_child_drops_every_child_then_is_resumed(ex) {
+        let log = Log::default();
+        let caught = catch_unwind(AssertUnwindSafe(|| {
+            ex.block_on(TaskGroup::run_infallible(async |tg| {
+                let guard = DropLog(&log, "sibling");
+                tg.spawn(async move {
+                    let _guard = guard;
+                    pending::<()>().await
+                });
+                tg.spawn(async { panic!("boiled over") });
+                pending::<()>().await
+            }))
+        }));
+        let payload = caught.unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"boiled over"));
+        assert_eq!(entries(&log), ["drop sibling"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Eager start (asyncio 3.12's `eager_start`): the child is polled once inside the call.
+
+on_each_executor! {
+    fn an_eager_child_that_finishes_at_once_is_never_queued(ex) {
+        let log = Log::default();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async {
+                push(&log, "child ran");
+                Ok::<_, String>("tea")
+            });
+            push(&log, "call returned");
+            // Done before the body's first await, and not in the queue.
+            assert_eq!(cup.result(), Ok(&"tea"));
+            assert!(format!("{tg:?}").contains("queued: 0"), "{tg:?}");
+            Ok(cup)
+        }));
+        assert_eq!(result.unwrap().result(), Ok(&"tea"));
+        assert_eq!(entries(&log), ["child ran", "call returned"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_that_is_pending_is_queued_and_polled_again(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<&str>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async {
+                push(&log, "child started");
+                let word = receive.await.unwrap();
+                push(&log, "child resumed");
+                Ok::<_, String>(word)
+            });
+            push(&log, "call returned");
+            assert!(!cup.done());
+            assert!(format!("{tg:?}").contains("queued: 1"), "{tg:?}");
+            send.send("tea").unwrap();
+            Ok(cup.await.unwrap())
+        }));
+        assert_eq!(result.unwrap(), "tea");
+        assert_eq!(entries(&log), ["child started", "call returned", "child resumed"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_that_fails_at_once_aborts_the_group(ex) {
+        let log = Log::default();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let guard = DropLog(&log, "sibling");
+            tg.create_task(async move {
+                let _guard = guard;
+                pending::<Result<(), &str>>().await
+            });
+            let failed = tg.create_task_eager(async { Err::<(), _>("no milk") });
+            // Its handle is done (cancelled: the error is the group's) when the call returns.
+            assert!(failed.cancelled());
+            let _body = DropLog(&log, "body");
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["no milk"]);
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop body", "drop sibling"]);
+    }
+}
+
+on_each_executor! {
+    fn an_eager_child_is_refused_unpolled_while_the_group_aborts(ex) {
+        let ran = AtomicUsize::new(0);
+        let refused = AtomicUsize::new(0);
+        let (ran, refused_ref) = (&ran, &refused);
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            // Fails first; the sibling after it is polled in the same pass, during the abort.
+            tg.create_task(async { Err::<(), _>("failed") });
+            tg.create_task(async move {
+                let task = tg.create_task_eager(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok(())
+                });
+                if task.done() && task.cancelled() {
+                    refused_ref.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok(())
+            });
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["failed"]);
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "a refused future never runs");
+        assert_eq!(refused.load(Ordering::SeqCst), 1);
+    }
+}
+
+on_each_executor! {
+    fn a_local_eager_child_that_finishes_at_once_is_done_when_the_call_returns(ex) {
+        let result = ex.block_on(LocalTaskGroup::run(async |tg| {
+            let cup = tg.create_task_eager(async { Ok::<_, ()>(Rc::new("tea")) });
+            assert!(cup.done());
+            Ok(cup)
+        }));
+        assert_eq!(**result.unwrap().result().unwrap(), "tea");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trio's `nursery.start`: `start` returns once the child called `started(value)`.
+
+on_each_executor! {
+    fn start_returns_the_value_given_to_started_and_the_child_goes_on(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<u16>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let port = tg
+                .start(|status| async {
+                    push(&log, "binding");
+                    status.started(8080);
+                    let request = receive.await.unwrap();
+                    push(&log, format!("served {request}"));
+                    Ok::<_, String>(())
+                })
+                .await;
+            push(&log, "start returned");
+            send.send(1).unwrap();
+            Ok(port.unwrap())
+        }));
+        assert_eq!(result.unwrap(), 8080);
+        assert_eq!(entries(&log), ["binding", "start returned", "served 1"]);
+    }
+}
+
+on_each_executor! {
+    fn a_child_failing_before_started_fails_the_start_call_not_the_group(ex) {
+        let log = Log::default();
+        let (release, wait) = oneshot::channel::<()>();
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            tg.create_task(async {
+                wait.await.unwrap();
+                push(&log, "sibling finished");
+                Ok(())
+            });
+            let started = tg
+                .start(|_status: aiokit::TaskStatus<u16, String>| async {
+                    Err::<(), _>("port in use".to_owned())
+                })
+                .await;
+            release.send(()).unwrap();
+            Ok(started)
+        }));
+        assert_eq!(
+            result.unwrap(),
+            Err(StartError::Failed("port in use".to_owned()))
+        );
+        assert_eq!(entries(&log), ["sibling finished"]);
+    }
+}
+
+on_each_executor! {
+    fn a_child_ending_without_calling_started_gives_not_started(ex) {
+        let result = ex.block_on(TaskGroup::run(async |tg| {
+            let started = tg
+                .start(|status: aiokit::TaskStatus<u16, String>| async move {
+                    drop(status);
+                    Ok(())
+                })
+                .await;
+            Ok(started)
+        }));
+        assert_eq!(result.unwrap(), Err(StartError::NotStarted));
+    }
+}
+
+on_each_executor! {
+    fn a_child_failing_after_started_aborts_the_group(ex) {
+        let log = Log::default();
+        let (send, receive) = oneshot::channel::<()>();
+        let result: Result<(), _> = ex.block_on(TaskGroup::run(async |tg| {
+            let port = tg
+                .start(|status| async {
+                    status.started(8080u16);
+                    receive.await.unwrap();
+                    Err::<(), _>("crashed".to_owned())
+                })
+                .await;
+            assert_eq!(port, Ok(8080));
+            send.send(()).unwrap();
+            let _body = DropLog(&log, "body");
+            pending::<()>().await;
+            Ok(())
+        }));
+        assert_eq!(result.unwrap_err().into_inner(), ["crashed"]);
+        assert_eq!(entries(&log), ["drop body"]);
     }
 }

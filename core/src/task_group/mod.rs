@@ -14,10 +14,19 @@
 //!
 //! - this module: the public API and its rules;
 //! - `child`: the queue (with the group's status) and the future that drives one child;
-//! - `runner`: the runner, which drives the body and the children in passes.
+//! - `runner`: the runner, which drives the body and the children in passes;
+//! - `infallible`: children and groups that cannot fail (`spawn`, `run_infallible`);
+//! - `eager`: `create_task_eager`, which polls the child once inside the call;
+//! - `start`: `start`, Trio's ready handshake.
 
 mod child;
+mod eager;
+mod infallible;
 mod runner;
+mod start;
+
+pub use self::infallible::SendPlainBody;
+pub use self::start::{StartError, TaskStatus};
 
 use alloc::boxed::Box;
 use core::fmt;
