@@ -111,7 +111,7 @@ macro_rules! cfg_timer {
 }
 
 mod as_completed;
-mod coroutine;
+pub mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
 mod error;
@@ -119,25 +119,27 @@ mod error;
 pub mod event_loop;
 mod gather;
 mod gather_tuple;
-mod partial;
+#[cfg(feature = "std")]
+pub mod hooks;
+pub mod partial;
 mod pending;
 #[cfg(feature = "std")]
 pub mod queue;
 #[cfg(feature = "std")]
-mod spawn;
+pub mod spawn;
 #[cfg(feature = "streams")]
 pub mod streams;
 #[cfg(feature = "std")]
 pub mod sync;
 #[cfg(feature = "std")]
-mod task;
+pub mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
 cfg_timer! {
     mod timer;
 }
-mod wait;
+pub mod wait;
 // Timeouts and races that need a timer: the deadline scope, Trio's names, staggered_race.
 cfg_timer! {
     mod move_on;
@@ -146,36 +148,31 @@ cfg_timer! {
 }
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
-pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
-#[cfg(feature = "std")]
-pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+pub use coroutine::Coroutine;
 #[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 #[cfg(feature = "event-loop")]
 pub use event_loop::{
-    EventLoop, EventLoopError, Handle, LoopHandle, TimerHandle, all_tasks, create_task,
-    current_task, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_run,
+    EventLoop, all_tasks, create_task, current_task, get_running_loop, run,
+    run_coroutine_threadsafe, to_thread,
 };
 pub use gather::{Gather, TryGather, gather, try_gather};
-pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
-pub use pending::{IntoChildren, Pending};
+pub use partial::Partial;
+pub use pending::Pending;
 #[cfg(feature = "std")]
 pub use queue::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
 #[cfg(feature = "std")]
-pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
+pub use spawn::{LocalSpawn, Spawn, spawn_local_task, spawn_task};
 #[cfg(feature = "streams")]
 pub use streams::{
-    IncompleteReadError, LimitOverrunError, ReadError, Server, StreamReader, StreamWriter,
-    open_connection, start_server,
+    IncompleteReadError, LimitOverrunError, StreamReader, StreamWriter, open_connection,
+    start_server,
 };
 #[cfg(feature = "std")]
-pub use task::{
-    CallbackId, DoneCallback, DoneCallbackPanic, LocalTask, Shield, Task, TaskStateError,
-    set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
-};
+pub use task::{LocalTask, Shield, Task, shield};
 #[cfg(feature = "std")]
-pub use task_group::{LocalTaskGroup, SendBody, TaskGroup};
+pub use task_group::{LocalTaskGroup, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
 cfg_timer! {
     pub use timeout::{timeout, timeout_at, wait_for};
@@ -185,9 +182,7 @@ cfg_timer! {
     pub use timeout_scope::{TimeoutHandle, TimeoutScope, timeout_scope, timeout_scope_at};
 }
 
-pub use wait::{
-    Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
-};
+pub use wait::{Done, ReturnWhen, Wait, wait};
 
 #[cfg(feature = "macros")]
 pub use aiokit_macros::{coroutine, partial};

@@ -1,5 +1,7 @@
 //! Spawning task handles onto any executor: the [`Spawn`] / [`LocalSpawn`] traits, their impls
-//! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`].
+//! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`]
+//! (all also at the crate root), with the boxed futures the traits take, [`SpawnFuture`] and
+//! [`LocalSpawnFuture`].
 
 use core::future::Future;
 use core::pin::Pin;
@@ -27,7 +29,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 ///
 /// ```
 /// # let pool = futures_executor::ThreadPool::new().unwrap();
-/// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
+/// let spawner = |fut: aiokit::spawn::SpawnFuture| pool.spawn_ok(fut);
 /// let task = aiokit::spawn_task(&spawner, async { 1 });
 /// # assert_eq!(futures::executor::block_on(task), Ok(1));
 /// ```
@@ -43,7 +45,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// struct MyPool(futures_executor::ThreadPool);
 ///
 /// impl aiokit::Spawn for MyPool {
-///     fn spawn_boxed(&self, fut: aiokit::SpawnFuture) {
+///     fn spawn_boxed(&self, fut: aiokit::spawn::SpawnFuture) {
 ///         self.0.spawn_ok(fut);
 ///     }
 /// }
@@ -75,7 +77,7 @@ pub trait Spawn {
 ///
 /// let mut pool = futures::executor::LocalPool::new();
 /// let spawner = pool.spawner();
-/// let via_closure = |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+/// let via_closure = |fut: aiokit::spawn::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
 /// let task = aiokit::spawn_local_task(&via_closure, async { std::rc::Rc::new(1) });
 /// pool.run();
 /// assert_eq!(**task.result().unwrap(), 1);

@@ -12,11 +12,12 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aiokit::streams::Server;
 use aiokit::streams::{
     DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, ReadError, ServerError, ServerErrorKind,
     from_std,
 };
-use aiokit::{Server, StreamReader, StreamWriter, open_connection, start_server};
+use aiokit::{StreamReader, StreamWriter, open_connection, start_server};
 use futures::StreamExt;
 use futures::channel::mpsc;
 
@@ -1205,9 +1206,11 @@ mod start_server_on_the_running_loop_serves_at_once {
             async {
                 let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
                 assert!(server.is_serving());
-                assert!(!server.start_serving_local(&|_fut: aiokit::LocalSpawnFuture| {
-                    panic!("already served by the loop")
-                }));
+                assert!(
+                    !server.start_serving_local(&|_fut: aiokit::spawn::LocalSpawnFuture| {
+                        panic!("already served by the loop")
+                    })
+                );
                 let port = server.local_addr().port();
                 let (mut reader, mut writer) = open_connection("127.0.0.1", port).await.unwrap();
                 let echoed = ask(&mut reader, &mut writer, b"hello\n").await;
@@ -1227,7 +1230,7 @@ mod start_server_on_the_running_loop_serves_at_once {
     fn off_the_loop_nothing_is_spawned() {
         run(async {
             let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
-            assert!(server.start_serving_local(&|_fut: aiokit::LocalSpawnFuture| {}));
+            assert!(server.start_serving_local(&|_fut: aiokit::spawn::LocalSpawnFuture| {}));
         });
     }
 }

@@ -254,7 +254,7 @@ impl EventLoop {
     ///     stopper.stop();
     ///     std::future::pending::<()>().await
     /// });
-    /// assert_eq!(stopped, Err(aiokit::EventLoopError::StoppedBeforeComplete));
+    /// assert_eq!(stopped, Err(aiokit::event_loop::EventLoopError::StoppedBeforeComplete));
     /// ```
     pub fn run_until_complete<F: IntoFuture>(&self, fut: F) -> Result<F::Output, EventLoopError> {
         let (_guard, backend) = self.inner.enter()?;
@@ -325,7 +325,7 @@ impl EventLoop {
     /// lp.close().unwrap();
     /// assert!(lp.is_closed());
     /// assert!(task.cancelled());
-    /// assert_eq!(lp.call_soon(|| {}).unwrap_err(), aiokit::EventLoopError::Closed);
+    /// assert_eq!(lp.call_soon(|| {}).unwrap_err(), aiokit::event_loop::EventLoopError::Closed);
     /// ```
     pub fn close(&self) -> Result<(), EventLoopError> {
         if self.inner.running.get() {

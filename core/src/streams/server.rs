@@ -764,7 +764,7 @@ impl Server {
     ///
     /// let mut pool = futures::executor::LocalPool::new();
     /// let spawner = pool.spawner();
-    /// let local = move |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+    /// let local = move |fut: aiokit::spawn::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
     /// pool.run_until(async {
     ///     let server = aiokit::start_server(
     ///         |_reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {

@@ -1,6 +1,9 @@
-//! Task handles: asyncio's `Future` / `Task` for futures spawned on any executor.
+//! Task handles and their helper types: [`Task`] and [`LocalTask`] (asyncio's `Task` for
+//! futures spawned on any executor, also at the crate root), the [`DoneCallback`] trait and
+//! its [`CallbackId`], [`TaskStateError`] (what [`Task::result`] reports before the end), and
+//! [`SendBody`], the bound of [`TaskGroup::run`](crate::TaskGroup::run)'s body.
 
-mod callback;
+pub(crate) mod callback;
 mod lifecycle;
 mod local;
 mod shield;
@@ -13,10 +16,8 @@ use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-pub use callback::{
-    CallbackId, DoneCallback, DoneCallbackPanic, set_done_callback_panic_hook,
-    take_done_callback_panic_hook,
-};
+pub use crate::task_group::SendBody;
+pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;
 pub use shield::{Shield, shield};
@@ -184,7 +185,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use aiokit::TaskStateError;
+    /// use aiokit::task::TaskStateError;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async { String::from("tea") });
@@ -446,7 +447,8 @@ impl<'a, T> IntoFuture for &'a Task<T> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::{CancelledError, TaskStateError};
+/// use aiokit::CancelledError;
+/// use aiokit::task::TaskStateError;
 ///
 /// let err = TaskStateError::from(CancelledError::new());
 /// assert!(err.is_cancelled());
@@ -466,7 +468,7 @@ impl TaskStateError {
     /// # Examples
     ///
     /// ```
-    /// let err = aiokit::TaskStateError::from(aiokit::InvalidStateError::new("pending"));
+    /// let err = aiokit::task::TaskStateError::from(aiokit::InvalidStateError::new("pending"));
     /// assert!(!err.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {

@@ -244,7 +244,8 @@ impl<E> TaskGroup<'_, '_, E> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::{SendBody, TaskGroup};
+/// use aiokit::TaskGroup;
+/// use aiokit::task::SendBody;
 ///
 /// fn is_body<B>(_: &B)
 /// where
@@ -254,12 +255,26 @@ impl<E> TaskGroup<'_, '_, E> {
 ///
 /// is_body(&async |_tg: &TaskGroup<'_, 'static, ()>| Ok(1));
 /// ```
-pub trait SendBody<Arg, R, E> {
+pub trait SendBody<Arg, R, E>: sealed::Sealed<Arg, R, E> {
     /// The body's future.
     type Future: Future<Output = Result<R, E>> + Send;
 
     /// Calls the body with the group.
     fn call(self, group: Arg) -> Self::Future;
+}
+
+mod sealed {
+    use core::future::Future;
+
+    /// Keeps [`SendBody`](super::SendBody) implemented by closures only.
+    pub trait Sealed<Arg, R, E> {}
+
+    impl<Arg, R, E, B, Fut> Sealed<Arg, R, E> for B
+    where
+        B: FnOnce(Arg) -> Fut,
+        Fut: Future<Output = Result<R, E>> + Send,
+    {
+    }
 }
 
 impl<Arg, R, E, B, Fut> SendBody<Arg, R, E> for B
