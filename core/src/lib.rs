@@ -11,8 +11,8 @@
 //! | `await asyncio.gather(a, b, c)` | [`gather()`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
 //! | `gather(..., return_exceptions=True)` | [`gather()`] over futures of `Result` |
 //! | `gather(...)` failing at the first exception | [`try_gather()`], [`try_gather!`] |
-//! | `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)` | [`wait`]`(aws, ReturnWhen::FirstCompleted).await` → ([`Done`]s, [`Pending`]) |
-//! | `asyncio.wait(..., timeout=t)` | [`wait`]`(..).timeout(t)` / `.deadline(fut)` |
+//! | `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)` | [`wait()`]`(aws, ReturnWhen::FirstCompleted).await` → ([`Done`]s, [`Pending`]) |
+//! | `asyncio.wait(..., timeout=t)` | [`wait()`]`(..).timeout(t)` / `.deadline(fut)` |
 //! | `for coro in asyncio.as_completed(aws)` | [`as_completed`]`(aws)`, a `Stream`; `.indexed()`, `.timeout(t)` |
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
@@ -32,7 +32,7 @@
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
 //! | `await asyncio.open_connection(host, port)` | [`open_connection`]`(host, port).await` → ([`StreamReader`], [`StreamWriter`]) (feature `streams`) |
-//! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`Server`]; see [`streams`] |
+//! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`streams::Server`]; awaited on the running loop, it serves at once (asyncio's `start_serving=True`); see [`streams`] |
 //! | `asyncio.Queue(maxsize)`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] (`std`) |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync`] (`std`) |
 //!
@@ -40,6 +40,14 @@
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
 //! like `KeyboardInterrupt`: it cancels the siblings, then goes on unwinding. Each API's docs
 //! say where it differs.
+//!
+//! The crate root holds asyncio's vocabulary; the helper types and plumbing live in modules:
+//! [`wait`](mod@wait) (the kinds of `ReturnWhen`, `Outcome`, `IntoChildren`), [`partial`](mod@partial) (the
+//! `PartialFn*` traits), [`spawn`] (the boxed futures spawners take), [`task`] (`CallbackId`,
+//! `DoneCallback`, `TaskStateError`, `SendBody`), [`coroutine`](mod@coroutine) (`CoroutineState`,
+//! `suppress_never_awaited`), [`hooks`] (the program-wide report hooks), [`event_loop`]
+//! (`Handle`, `LoopHandle`, `EventLoopError`, `try_run`), [`streams`] (`Server`, `ReadError`),
+//! [`queue`], [`sync`] and [`tuple`](mod@tuple).
 //!
 //! # Example
 //!

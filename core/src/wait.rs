@@ -1,6 +1,6 @@
 //! The helper types of [`wait`](crate::wait()) (asyncio's `wait(fs, return_when=...)`, which
 //! runs children until all, the first, or the first failed one completes, and hands back
-//! `(done, pending)`): the kinds of [`ReturnWhen`](crate::ReturnWhen) ([`OnCompletion`],
+//! `(done, pending)`): the kinds of [`crate::ReturnWhen`] ([`OnCompletion`],
 //! [`OnFailure`]) and their sealed [`ReturnCondition`], [`Outcome`] (which outputs are
 //! failures), [`NoDeadline`], and [`IntoChildren`] (what `gather`, `wait` and `as_completed`
 //! take).

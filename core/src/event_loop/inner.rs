@@ -360,7 +360,7 @@ impl EventLoop {
     }
 
     /// Schedules `callback` to run once on a later turn of the loop, after the callbacks
-    /// already queued (asyncio's `call_soon`). Closures and [`partial!`](crate::partial)
+    /// already queued (asyncio's `call_soon`). Closures and [`partial!`](macro@crate::partial)
     /// values are callbacks; see [`Callback`].
     ///
     /// # Errors

@@ -248,7 +248,7 @@ impl<T> Task<T> {
     /// behind them and runs there.)
     ///
     /// A callback that panics is reported through the hook set by
-    /// [`set_done_callback_panic_hook`] (by default one line on stderr) and the other
+    /// [`set_done_callback_panic_hook`](crate::hooks::set_done_callback_panic_hook) (by default one line on stderr) and the other
     /// callbacks still run.
     ///
     /// Closures need their argument type written out: `|task: &Task<_>| ...` (see

@@ -67,7 +67,7 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 ///
 /// Handles outlive the group: after `run` returns, each handle gives its child's outcome. A
 /// child that failed has its error in the `ExceptionGroup` (errors are not cloned), so its
-/// handle ends cancelled. A child that is a [`#[aiokit::coroutine]`](crate::coroutine) is named
+/// handle ends cancelled. A child that is a [`#[aiokit::coroutine]`](macro@crate::coroutine) is named
 /// after it (unless named with [`Task::set_name`] before its first poll); other children are
 /// "Task-N".
 ///
