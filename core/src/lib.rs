@@ -208,7 +208,8 @@ pub mod tuple {
 /// Items the macro expansions name; not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::coroutine::{__coroutine_send_check, __qualname as qualname, Coroutine};
+    pub use crate::coroutine::send_check::__coroutine_send_check;
+    pub use crate::coroutine::{__qualname as qualname, Coroutine};
     pub use crate::gather_tuple::{IntoGather, IntoTryGather, MaybeDone};
     pub use crate::partial::{DebugArg, DebugFallback, DebugViaDebug, Partial};
     pub use core::future::IntoFuture;

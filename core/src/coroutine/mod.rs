@@ -222,9 +222,12 @@ pub fn __qualname(marker: &'static str, module_path: &'static str) -> &'static s
         .unwrap_or(path)
 }
 
-/// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
-#[doc(hidden)]
-pub fn __coroutine_send_check<T: Send>(_: &T) {}
+/// Private, so that the error names the check by its one public path,
+/// `aiokit::__private::__coroutine_send_check`.
+pub(crate) mod send_check {
+    /// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
+    pub fn __coroutine_send_check<T: Send>(_: &T) {}
+}
 
 #[cfg(test)]
 mod tests {
