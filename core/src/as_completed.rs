@@ -64,7 +64,7 @@ cfg_timer! {
 /// Each output is handed out by the `poll_next` that yields it and never held back, so
 /// `next()` in a `select!` loses nothing. Dropping the stream drops every child still running,
 /// reporting no never-polled [`Coroutine`](crate::Coroutine) as never awaited (they were
-/// handed over on purpose, see [`set_never_awaited_hook`](crate::set_never_awaited_hook));
+/// handed over on purpose, see [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook));
 /// [`into_pending`](AsCompleted::into_pending) keeps them.
 pub fn as_completed<C: IntoChildren>(children: C) -> AsCompleted<C::Future> {
     let mut pending = children.into_pending();

@@ -14,7 +14,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-use crate::coroutine::{Coroutine, Named};
+use crate::coroutine::Coroutine;
 
 /// A boxed `Send` future with an optional name: the one type that futures of different types
 /// become with [`boxed!`](crate::boxed!), so that they can be children of one
@@ -100,12 +100,6 @@ impl<T> Future for Boxed<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         self.fut.as_mut().poll(cx)
-    }
-}
-
-impl<T> Named for Boxed<'_, T> {
-    fn name(&self) -> Option<&str> {
-        self.name
     }
 }
 
@@ -223,7 +217,6 @@ mod tests {
             assert!(names[1].unwrap().ends_with("raise_ex_after"), "{names:?}");
             assert_eq!(names[2], None);
             assert_eq!(format!("{:?}", children[2]), "Boxed(<future>)");
-            assert_eq!(Named::name(&children[1]), names[1]);
 
             let (done, pending) =
                 futures::executor::block_on(wait(children, ReturnWhen::FirstException));

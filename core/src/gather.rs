@@ -32,7 +32,7 @@ use crate::pending::IntoChildren;
 ///
 /// Dropping the `Gather` drops every child it still holds (asyncio cancels them). Polled or not,
 /// that reports no never-polled [`Coroutine`](crate::Coroutine) as never awaited: the children
-/// were handed over on purpose (see [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
+/// were handed over on purpose (see [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)).
 ///
 /// # Examples
 ///
@@ -156,7 +156,7 @@ fn fmt_progress<F: Future>(
 ///
 /// Dropping the `TryGather` drops every child it still holds. Polled or not,
 /// that reports no never-polled [`Coroutine`](crate::Coroutine) as never awaited: the children
-/// were handed over on purpose (see [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
+/// were handed over on purpose (see [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)).
 ///
 /// # Examples
 ///

@@ -111,7 +111,7 @@ macro_rules! tuple_gather {
                 fn drop(this: Pin<&mut Self>) {
                     let mut this = this.project();
                     if this.$f0.is_running() $(|| this.$f.is_running())* {
-                        crate::suppress_never_awaited(|| {
+                        crate::coroutine::suppress_never_awaited(|| {
                             this.$f0.set(MaybeDone::Gone);
                             $(this.$f.set(MaybeDone::Gone);)*
                         });
@@ -185,7 +185,7 @@ macro_rules! tuple_gather {
                 fn drop(this: Pin<&mut Self>) {
                     let mut this = this.project();
                     if this.$f0.is_running() $(|| this.$f.is_running())* {
-                        crate::suppress_never_awaited(|| {
+                        crate::coroutine::suppress_never_awaited(|| {
                             this.$f0.set(MaybeDone::Gone);
                             $(this.$f.set(MaybeDone::Gone);)*
                         });
@@ -223,7 +223,7 @@ macro_rules! tuple_gather {
                         }
                     )*
                     // Dropped on purpose, some maybe never polled: not "never awaited".
-                    crate::suppress_never_awaited(|| {
+                    crate::coroutine::suppress_never_awaited(|| {
                         this.$f0.set(MaybeDone::Gone);
                         $(this.$f.set(MaybeDone::Gone);)*
                     });
@@ -282,7 +282,7 @@ tuple_gather!(Gather12 TryGather12; A a, B b, C c, D d, E5 e, F f, G g, H h, I i
 ///
 /// Dropping the future drops every child it still holds; polled or not, that reports no
 /// never-polled [`Coroutine`](crate::Coroutine) as never awaited (see
-/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
+/// [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)).
 ///
 /// # Examples
 ///
@@ -316,7 +316,7 @@ macro_rules! gather {
 ///
 /// Dropping the future (or the first error) drops every child it still holds; that reports no
 /// never-polled [`Coroutine`](crate::Coroutine) as never awaited (see
-/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)).
+/// [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)).
 ///
 /// # Examples
 ///

@@ -11,8 +11,8 @@
 //! | `await asyncio.gather(a, b, c)` | [`gather()`]`([a, b, c]).await` (one type), [`gather!`]`(a, b, c).await` (any types) |
 //! | `gather(..., return_exceptions=True)` | [`gather()`] over futures of `Result` |
 //! | `gather(...)` failing at the first exception | [`try_gather()`], [`try_gather!`] |
-//! | `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)` | [`wait`]`(aws, ReturnWhen::FirstCompleted).await` → ([`Done`]s, [`Pending`]) |
-//! | `asyncio.wait(..., timeout=t)` | [`wait`]`(..).timeout(t)` / `.deadline(fut)` |
+//! | `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)` | [`wait()`]`(aws, ReturnWhen::FirstCompleted).await` → ([`Done`]s, [`Pending`]) |
+//! | `asyncio.wait(..., timeout=t)` | [`wait()`]`(..).timeout(t)` / `.deadline(fut)` |
 //! | `for coro in asyncio.as_completed(aws)` | [`as_completed`]`(aws)`, a `Stream`; `.indexed()`, `.timeout(t)` |
 //! | `await asyncio.wait_for(aw, timeout)` | [`wait_for`]`(fut, duration).await` |
 //! | `async with asyncio.timeout(delay)` / `timeout_at(when)` | [`timeout`], [`timeout_at`] |
@@ -32,7 +32,7 @@
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
 //! | `functools.partial(f, a)` | [`partial!`]`(f, a)` → [`Partial`] |
 //! | `await asyncio.open_connection(host, port)` | [`open_connection`]`(host, port).await` → ([`StreamReader`], [`StreamWriter`]) (feature `streams`) |
-//! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`Server`]; see [`streams`] |
+//! | `await asyncio.start_server(cb, host, port)`, `server.serve_forever()` | [`start_server`]`(cb, host, port).await` → [`streams::Server`]; awaited on the running loop, it serves at once (asyncio's `start_serving=True`); see [`streams`] |
 //! | `asyncio.Queue(maxsize)`, `PriorityQueue`, `LifoQueue` | [`Queue`], [`PriorityQueue`], [`LifoQueue`] (`std`) |
 //! | `asyncio.Lock`, `Event`, `Condition`, `Semaphore`, `BoundedSemaphore`, `Barrier` | [`sync`] (`std`) |
 //!
@@ -40,6 +40,14 @@
 //! every child it still holds; a child's `Err` is asyncio's exception, and a child's panic is
 //! like `KeyboardInterrupt`: it cancels the siblings, then goes on unwinding. Each API's docs
 //! say where it differs.
+//!
+//! The crate root holds asyncio's vocabulary; the helper types and plumbing live in modules:
+//! [`wait`](mod@wait) (the kinds of `ReturnWhen`, `Outcome`, `IntoChildren`), [`partial`](mod@partial) (the
+//! `PartialFn*` traits), [`spawn`] (the boxed futures spawners take), [`task`] (`CallbackId`,
+//! `DoneCallback`, `TaskStateError`, `SendBody`), [`coroutine`](mod@coroutine) (`CoroutineState`,
+//! `suppress_never_awaited`), [`hooks`] (the program-wide report hooks), [`event_loop`]
+//! (`Handle`, `LoopHandle`, `EventLoopError`, `try_run`), [`streams`] (`Server`, `ReadError`),
+//! [`queue`], [`sync`] and [`tuple`](mod@tuple).
 //!
 //! # Example
 //!
@@ -114,7 +122,7 @@ macro_rules! cfg_timer {
 
 mod as_completed;
 pub mod boxed;
-mod coroutine;
+pub mod coroutine;
 #[allow(unsafe_code)]
 mod engine;
 mod error;
@@ -122,25 +130,27 @@ mod error;
 pub mod event_loop;
 mod gather;
 mod gather_tuple;
-mod partial;
+#[cfg(feature = "std")]
+pub mod hooks;
+pub mod partial;
 mod pending;
 #[cfg(feature = "std")]
 pub mod queue;
 #[cfg(feature = "std")]
-mod spawn;
+pub mod spawn;
 #[cfg(feature = "streams")]
 pub mod streams;
 #[cfg(feature = "std")]
 pub mod sync;
 #[cfg(feature = "std")]
-mod task;
+pub mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
 cfg_timer! {
     mod timer;
 }
-mod wait;
+pub mod wait;
 // Timeouts and races that need a timer: the deadline scope, Trio's names, staggered_race.
 cfg_timer! {
     mod move_on;
@@ -149,36 +159,31 @@ cfg_timer! {
 }
 
 pub use as_completed::{AsCompleted, AsCompletedIndexed, as_completed};
-pub use coroutine::{Coroutine, CoroutineState, Named, suppress_never_awaited};
-#[cfg(feature = "std")]
-pub use coroutine::{set_never_awaited_hook, take_never_awaited_hook};
+pub use coroutine::Coroutine;
 #[cfg(feature = "std")]
 pub use error::ExceptionGroup;
 pub use error::{CancelledError, InvalidStateError, TimeoutError};
 #[cfg(feature = "event-loop")]
 pub use event_loop::{
-    EventLoop, EventLoopError, Handle, LoopHandle, TimerHandle, all_tasks, create_task,
-    current_task, get_running_loop, run, run_coroutine_threadsafe, to_thread, try_run,
+    EventLoop, all_tasks, create_task, current_task, get_running_loop, run,
+    run_coroutine_threadsafe, to_thread,
 };
 pub use gather::{Gather, TryGather, gather, try_gather};
-pub use partial::{Partial, PartialFn, PartialFnMut, PartialFnOnce};
-pub use pending::{IntoChildren, Pending};
+pub use partial::Partial;
+pub use pending::Pending;
 #[cfg(feature = "std")]
 pub use queue::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
 #[cfg(feature = "std")]
-pub use spawn::{LocalSpawn, LocalSpawnFuture, Spawn, SpawnFuture, spawn_local_task, spawn_task};
+pub use spawn::{LocalSpawn, Spawn, spawn_local_task, spawn_task};
 #[cfg(feature = "streams")]
 pub use streams::{
-    IncompleteReadError, LimitOverrunError, ReadError, Server, StreamReader, StreamWriter,
-    open_connection, start_server,
+    IncompleteReadError, LimitOverrunError, StreamReader, StreamWriter, open_connection,
+    start_server,
 };
 #[cfg(feature = "std")]
-pub use task::{
-    CallbackId, DoneCallback, DoneCallbackPanic, LocalTask, Shield, Task, TaskStateError,
-    set_done_callback_panic_hook, shield, take_done_callback_panic_hook,
-};
+pub use task::{LocalTask, Shield, Task, shield};
 #[cfg(feature = "std")]
-pub use task_group::{LocalTaskGroup, SendBody, SendPlainBody, StartError, TaskGroup, TaskStatus};
+pub use task_group::{LocalTaskGroup, TaskGroup};
 pub use timeout::{WaitFor, wait_for_deadline};
 cfg_timer! {
     pub use timeout::{timeout, timeout_at, wait_for};
@@ -188,9 +193,7 @@ cfg_timer! {
     pub use timeout_scope::{TimeoutHandle, TimeoutScope, timeout_scope, timeout_scope_at};
 }
 
-pub use wait::{
-    Done, NoDeadline, OnCompletion, OnFailure, Outcome, ReturnCondition, ReturnWhen, Wait, wait,
-};
+pub use wait::{Done, ReturnWhen, Wait, wait};
 
 #[cfg(feature = "macros")]
 pub use aiokit_macros::{coroutine, partial};
@@ -209,7 +212,8 @@ pub mod tuple {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::boxed::{BoxProbe, BoxViaCoroutine, BoxViaFuture};
-    pub use crate::coroutine::{__coroutine_send_check, __qualname as qualname, Coroutine};
+    pub use crate::coroutine::send_check::__coroutine_send_check;
+    pub use crate::coroutine::{__qualname as qualname, Coroutine};
     pub use crate::gather_tuple::{IntoGather, IntoTryGather, MaybeDone};
     pub use crate::partial::{DebugArg, DebugFallback, DebugViaDebug, Partial};
     pub use core::future::IntoFuture;

@@ -1,4 +1,6 @@
-//! The runtime side of `partial!()`: a function with some leading arguments bound, as data.
+//! The runtime side of `partial!()`: [`Partial`], a function with some leading arguments
+//! bound, as data (also at the crate root), and the traits that call it with the remaining
+//! arguments, [`PartialFnOnce`], [`PartialFnMut`] and [`PartialFn`].
 
 use core::fmt;
 

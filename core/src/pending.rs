@@ -58,7 +58,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let pending = aiokit::IntoChildren::into_pending([1, 2].map(std::future::ready));
+    /// let pending = aiokit::wait::IntoChildren::into_pending([1, 2].map(std::future::ready));
     /// assert_eq!(pending.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
@@ -70,7 +70,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let pending = aiokit::IntoChildren::into_pending(Vec::<std::future::Ready<()>>::new());
+    /// let pending = aiokit::wait::IntoChildren::into_pending(Vec::<std::future::Ready<()>>::new());
     /// assert!(pending.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -84,7 +84,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let mut pending = aiokit::IntoChildren::into_pending([1, 2, 3].map(std::future::ready));
+    /// let mut pending = aiokit::wait::IntoChildren::into_pending([1, 2, 3].map(std::future::ready));
     /// pending.cancel(1);
     /// assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
     /// ```
@@ -93,16 +93,16 @@ impl<F: Future> Pending<F> {
     }
 
     /// The child of original index `index`, if it is still running (to inspect it, for
-    /// example its name through [`Named`](crate::Named)).
+    /// example its name through [`Coroutine::name`](crate::Coroutine::name)).
     ///
     /// # Examples
     ///
     /// ```
-    /// use aiokit::{Coroutine, Named};
-    /// let pending = aiokit::IntoChildren::into_pending([Coroutine::new("brew", async {})]);
-    /// assert_eq!(pending.get(0).and_then(Named::name), Some("brew"));
+    /// use aiokit::Coroutine;
+    /// let pending = aiokit::wait::IntoChildren::into_pending([Coroutine::new("brew", async {})]);
+    /// assert_eq!(pending.get(0).map(Coroutine::name), Some("brew"));
     /// assert!(pending.get(1).is_none());
-    /// # aiokit::suppress_never_awaited(|| drop(pending));
+    /// # aiokit::coroutine::suppress_never_awaited(|| drop(pending));
     /// ```
     pub fn get(&self, index: usize) -> Option<&F> {
         if index < self.engine.len() {
@@ -119,7 +119,7 @@ impl<F: Future> Pending<F> {
     /// # Examples
     ///
     /// ```
-    /// let mut pending = aiokit::IntoChildren::into_pending([1, 2].map(std::future::ready));
+    /// let mut pending = aiokit::wait::IntoChildren::into_pending([1, 2].map(std::future::ready));
     /// assert!(pending.cancel(0));
     /// assert!(!pending.cancel(0));
     /// assert!(!pending.cancel(7));
@@ -150,7 +150,7 @@ impl<F: Future> fmt::Debug for Pending<F> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::IntoChildren;
+/// use aiokit::wait::IntoChildren;
 /// # futures::executor::block_on(async {
 /// // An iterator, once collected, is a `Pending` set like any other.
 /// let pending = (1..=3).map(|i| async move { i * 10 }).into_pending();

@@ -1,5 +1,7 @@
 //! Spawning task handles onto any executor: the [`Spawn`] / [`LocalSpawn`] traits, their impls
-//! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`].
+//! for the common executors (behind cargo features), and [`spawn_task`] / [`spawn_local_task`]
+//! (all also at the crate root), with the boxed futures the traits take, [`SpawnFuture`] and
+//! [`LocalSpawnFuture`].
 
 use core::future::Future;
 use core::pin::Pin;
@@ -28,7 +30,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// ```
 /// // `futures_executor::ThreadPool`: the futures-executor crate, `thread-pool` feature.
 /// let pool = futures_executor::ThreadPool::new().unwrap();
-/// let spawner = |fut: aiokit::SpawnFuture| pool.spawn_ok(fut);
+/// let spawner = |fut: aiokit::spawn::SpawnFuture| pool.spawn_ok(fut);
 /// let task = aiokit::spawn_task(&spawner, async { 1 });
 /// # assert_eq!(futures::executor::block_on(task), Ok(1));
 /// ```
@@ -45,7 +47,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
 /// struct MyPool(futures_executor::ThreadPool);
 ///
 /// impl aiokit::Spawn for MyPool {
-///     fn spawn_boxed(&self, fut: aiokit::SpawnFuture) {
+///     fn spawn_boxed(&self, fut: aiokit::spawn::SpawnFuture) {
 ///         self.0.spawn_ok(fut);
 ///     }
 /// }
@@ -58,7 +60,7 @@ pub type LocalSpawnFuture = Pin<Box<dyn Future<Output = ()> + 'static>>;
     message = "`{Self}` is not an executor aiokit can spawn on",
     label = "not a `Spawn` executor",
     note = "aiokit implements `Spawn` behind cargo features: tokio's `Runtime` and `Handle` need the `tokio` feature, async-executor's and smol's `Executor` the `async-executor` or `smol` feature, futures' `ThreadPool` the `futures-executor` feature",
-    note = "any other executor: pass a closure, `|fut: aiokit::SpawnFuture| executor.spawn(fut)`, or implement `aiokit::Spawn` for it"
+    note = "any other executor: pass a closure, `|fut: aiokit::spawn::SpawnFuture| executor.spawn(fut)`, or implement `aiokit::Spawn` for it"
 )]
 pub trait Spawn {
     /// Runs `fut` to its end on the executor, without waiting for it.
@@ -83,7 +85,7 @@ pub trait Spawn {
 ///
 /// let mut pool = futures::executor::LocalPool::new();
 /// let spawner = pool.spawner();
-/// let via_closure = |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+/// let via_closure = |fut: aiokit::spawn::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
 /// let task = aiokit::spawn_local_task(&via_closure, async { std::rc::Rc::new(1) });
 /// pool.run();
 /// assert_eq!(**task.result().unwrap(), 1);
@@ -92,7 +94,7 @@ pub trait Spawn {
     message = "`{Self}` is not a local executor aiokit can spawn on",
     label = "not a `LocalSpawn` executor",
     note = "aiokit implements `LocalSpawn` behind cargo features: tokio's `LocalSet` needs the `tokio` feature, async-executor's and smol's `LocalExecutor` the `async-executor` or `smol` feature, futures' `LocalSpawner` the `futures-executor` feature",
-    note = "any other executor: pass a closure, `|fut: aiokit::LocalSpawnFuture| executor.spawn_local(fut)`, or implement `aiokit::LocalSpawn` for it"
+    note = "any other executor: pass a closure, `|fut: aiokit::spawn::LocalSpawnFuture| executor.spawn_local(fut)`, or implement `aiokit::LocalSpawn` for it"
 )]
 pub trait LocalSpawn {
     /// Runs `fut` to its end on the executor's thread, without waiting for it.

@@ -1,5 +1,9 @@
-//! `wait`: run children until all, the first, or the first failed one completes, and hand back
-//! `(done, pending)` (asyncio's `wait(fs, return_when=...)`).
+//! The helper types of [`wait`](crate::wait()) (asyncio's `wait(fs, return_when=...)`, which
+//! runs children until all, the first, or the first failed one completes, and hands back
+//! `(done, pending)`): the kinds of [`crate::ReturnWhen`] ([`OnCompletion`],
+//! [`OnFailure`]) and their sealed [`ReturnCondition`], [`Outcome`] (which outputs are
+//! failures), [`NoDeadline`], and [`IntoChildren`] (what `gather`, `wait` and `as_completed`
+//! take).
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -10,11 +14,13 @@ use core::marker::PhantomData;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
+pub use crate::pending::IntoChildren;
+
 use futures_core::future::FusedFuture;
 
 use crate::CancelledError;
 use crate::engine::{Drive, Step};
-use crate::pending::{IntoChildren, Pending};
+use crate::pending::Pending;
 
 cfg_timer! {
     use core::time::Duration;
@@ -130,7 +136,8 @@ impl<K> fmt::Debug for ReturnWhen<K> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::{CancelledError, Outcome};
+/// use aiokit::CancelledError;
+/// use aiokit::wait::Outcome;
 /// assert!(Err::<(), _>("burnt").is_failure());
 /// assert!(!Ok::<_, ()>(1).is_failure());
 /// assert!(!Err::<(), _>(CancelledError::new()).is_failure());
@@ -155,11 +162,20 @@ impl<T, E: 'static> Outcome for Result<T, E> {
 }
 
 /// How a [`ReturnWhen`] kind reads an output; implemented for [`OnCompletion`] (any output)
-/// and [`OnFailure`] (outputs that are an [`Outcome`]). Not meant to be implemented elsewhere.
-pub trait ReturnCondition<T> {
+/// and [`OnFailure`] (outputs that are an [`Outcome`]). Sealed: it cannot be implemented
+/// elsewhere.
+pub trait ReturnCondition<T>: sealed::Sealed {
     /// Whether `output` ends a `FirstException` wait.
     #[doc(hidden)]
     fn is_failure(output: &T) -> bool;
+}
+
+mod sealed {
+    /// Keeps [`ReturnCondition`](super::ReturnCondition) to the two kinds of [`ReturnWhen`](super::ReturnWhen).
+    pub trait Sealed {}
+
+    impl Sealed for super::OnCompletion {}
+    impl Sealed for super::OnFailure {}
 }
 
 impl<T> ReturnCondition<T> for OnCompletion {
@@ -292,7 +308,7 @@ pub struct NoDeadline(());
 ///
 /// Dropping the `Wait` before it is ready drops every child it holds (reporting no never-polled
 /// [`Coroutine`](crate::Coroutine) as never awaited: they were handed over on purpose, see
-/// [`set_never_awaited_hook`](crate::set_never_awaited_hook)): the outputs of children
+/// [`set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)): the outputs of children
 /// that completed meanwhile are lost with it. Once it has returned, nothing is lost: every
 /// completed child is in `done`, every other in `pending`.
 ///

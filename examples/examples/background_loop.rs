@@ -13,7 +13,8 @@
 use std::sync::mpsc;
 use std::thread;
 
-use aiokit::{EventLoop, EventLoopError, LoopHandle, partial};
+use aiokit::event_loop::{EventLoopError, LoopHandle};
+use aiokit::{EventLoop, partial};
 use aiokit_examples::{Transcript, print};
 
 fn run_loop_forever_in_background() -> (LoopHandle, thread::JoinHandle<Result<(), EventLoopError>>)

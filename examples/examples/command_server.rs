@@ -58,7 +58,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aiokit::{Server, StreamReader, StreamWriter};
+use aiokit::streams::Server;
+use aiokit::{StreamReader, StreamWriter};
 
 /// The tutorial's `data_received` for one line: the answer to write back, and whether the
 /// server shuts down.

@@ -9,7 +9,8 @@
 //! with `partial!` (the tutorial's `confirm_tea(future)` prints to the global stdout); the
 //! REPL's echo of the result (`'green tea'`) is printed by the program.
 
-use aiokit::{EventLoop, EventLoopError, Task, partial};
+use aiokit::event_loop::EventLoopError;
+use aiokit::{EventLoop, Task, partial};
 use aiokit_examples::Transcript;
 
 #[aiokit::coroutine]

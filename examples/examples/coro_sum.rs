@@ -12,7 +12,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use aiokit::{EventLoop, EventLoopError};
+use aiokit::EventLoop;
+use aiokit::event_loop::EventLoopError;
 use aiokit_examples::Transcript;
 
 #[aiokit::coroutine]

@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use aiokit::{EventLoop, EventLoopError};
+use aiokit::EventLoop;
+use aiokit::event_loop::EventLoopError;
 use aiokit_examples::Transcript;
 
 async fn do_something(out: Transcript) {

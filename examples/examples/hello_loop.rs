@@ -12,7 +12,8 @@
 
 use std::time::Duration;
 
-use aiokit::{EventLoop, EventLoopError, partial};
+use aiokit::event_loop::EventLoopError;
+use aiokit::{EventLoop, partial};
 use aiokit_examples::{Transcript, print};
 
 fn hello_world(out: Transcript) {

@@ -9,7 +9,8 @@
 //! result is given by reference. `asyncio.get_event_loop()` inside the coroutine is
 //! `aiokit::get_running_loop()`.
 
-use aiokit::{EventLoop, EventLoopError};
+use aiokit::EventLoop;
+use aiokit::event_loop::EventLoopError;
 use aiokit_examples::Transcript;
 
 #[aiokit::coroutine]

@@ -7,7 +7,8 @@
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use aiokit::{SpawnFuture, TaskGroup};
+use aiokit::TaskGroup;
+use aiokit::spawn::SpawnFuture;
 
 const UNIT: Duration = Duration::from_millis(100);
 

@@ -15,7 +15,8 @@
 //! is left open by asyncio (the tutorial's Python started them in another order than CPython
 //! 3.11 does); the test checks those lines as a set.
 
-use aiokit::{EventLoop, EventLoopError, Task, gather, partial};
+use aiokit::event_loop::EventLoopError;
+use aiokit::{EventLoop, Task, gather, partial};
 use aiokit_examples::Transcript;
 
 #[aiokit::coroutine]

@@ -51,8 +51,9 @@ fn transcript() -> Vec<String> {
     // aiokit's spawner for the pool: a closure (the `futures-executor` feature has an impl for
     // `LocalSpawner` itself).
     let spawner = pool.spawner();
-    let spawn =
-        move |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).expect("the pool is running");
+    let spawn = move |fut: aiokit::spawn::LocalSpawnFuture| {
+        spawner.spawn_local(fut).expect("the pool is running")
+    };
 
     // A plain FIFO queue, no loop needed.
     let queue = Queue::new(0);

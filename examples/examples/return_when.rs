@@ -26,7 +26,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use aiokit::{EventLoop, EventLoopError, ReturnWhen, wait};
+use aiokit::event_loop::EventLoopError;
+use aiokit::{EventLoop, ReturnWhen, wait};
 use aiokit_examples::Transcript;
 
 /// One tutorial second.

@@ -14,7 +14,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use aiokit::{EventLoop, EventLoopError, Task};
+use aiokit::event_loop::EventLoopError;
+use aiokit::{EventLoop, Task};
 use aiokit_examples::Transcript;
 use futures::StreamExt;
 

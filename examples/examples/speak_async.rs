@@ -5,7 +5,8 @@
 //!
 //! Where the port differs: `asyncio.get_event_loop()` is `EventLoop::new()`.
 
-use aiokit::{EventLoop, EventLoopError};
+use aiokit::EventLoop;
+use aiokit::event_loop::EventLoopError;
 use aiokit_examples::Transcript;
 
 async fn speak_async(out: Transcript) {

@@ -7,7 +7,8 @@
 //! `#[aiokit::coroutine]` on a plain `fn`, which makes it a lazy coroutine just the same;
 //! `*args` is a `Vec`; `yield from nested(..)` is `nested(..).await`.
 
-use aiokit::{EventLoop, EventLoopError};
+use aiokit::EventLoop;
+use aiokit::event_loop::EventLoopError;
 use aiokit_examples::Transcript;
 
 #[aiokit::coroutine]

@@ -28,7 +28,8 @@
 
 use std::time::Duration;
 
-use aiokit::{Queue, SpawnFuture, Task};
+use aiokit::spawn::SpawnFuture;
+use aiokit::{Queue, Task};
 use tokio::time::Instant;
 
 const UNIT: Duration = Duration::from_millis(10);

@@ -28,7 +28,7 @@ mod proptests;
 /// (Python's `__qualname__`: `make_tea`, `kitchen::Kettle<_>::boil`); its `Debug` shows the
 /// name and the state: `<coroutine make_tea pending>`. Dropping it without ever polling it
 /// is reported (asyncio's "coroutine 'make_tea' was never awaited"), see
-/// `aiokit::set_never_awaited_hook`.
+/// `aiokit::hooks::set_never_awaited_hook`.
 ///
 /// Write it with its path, `#[aiokit::coroutine]`: rustc has a builtin `#[coroutine]`
 /// attribute, so a bare imported `#[coroutine]` is ambiguous (error E0659).

@@ -370,7 +370,7 @@ fn wait_first_completed_loop_allocates_at_most_one_done_vec_per_wait() {
         let ((sum, waits), count) = count_allocations(|| {
             block_on(async {
                 let ((), out) = futures::join!(driver, async {
-                    const FIRST: aiokit::ReturnWhen<aiokit::OnCompletion> =
+                    const FIRST: aiokit::ReturnWhen<aiokit::wait::OnCompletion> =
                         aiokit::ReturnWhen::FirstCompleted;
                     let (mut done, mut pending) = aiokit::wait(children, FIRST).await;
                     let (mut sum, mut waits) = (0, 1);

@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use aiokit::event_loop::EventLoopError;
 use aiokit::event_loop::{ConcurrentError, ExceptionContext};
-use aiokit::{EventLoop, EventLoopError, ReturnWhen, Task};
+use aiokit::{EventLoop, ReturnWhen, Task};
 
 macro_rules! on_each_loop {
     ($rule:ident, $scenario:expr) => {
@@ -622,7 +623,7 @@ fn run_gives_the_output_then_cancels_pending_tasks_and_closes() {
 
 #[test]
 fn run_inside_a_running_loop_is_an_error() {
-    let nested = aiokit::run(async { aiokit::try_run(async { 1 }) });
+    let nested = aiokit::run(async { aiokit::event_loop::try_run(async { 1 }) });
     assert_eq!(nested, Err(EventLoopError::RunFromRunningLoop));
     let panicked = catch_unwind(|| aiokit::run(async { aiokit::run(async { 1 }) }));
     let payload = panicked.unwrap_err();
@@ -680,7 +681,7 @@ fn a_tokio_loop_inside_a_tokio_runtime_is_an_error_not_a_nested_runtime_panic() 
 #[test]
 fn the_loop_handle_is_send_and_sync() {
     fn check<T: Send + Sync + Clone>() {}
-    check::<aiokit::LoopHandle>();
+    check::<aiokit::event_loop::LoopHandle>();
 }
 
 on_each_loop!(a_threadsafe_callback_is_cancelled_from_its_thread, |lp| {

@@ -403,7 +403,9 @@ fn try_gather_short_circuit_does_not_report_never_awaited() {
     type Boxed = std::pin::Pin<Box<dyn std::future::Future<Output = Result<u8, &'static str>>>>;
     let reported = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = reported.clone();
-    aiokit::set_never_awaited_hook(move |name: &str| sink.lock().unwrap().push(name.to_string()));
+    aiokit::hooks::set_never_awaited_hook(move |info: &aiokit::hooks::NeverAwaited<'_>| {
+        sink.lock().unwrap().push(info.name().to_string())
+    });
     let children: Vec<aiokit::Coroutine<Boxed>> = vec![
         aiokit::Coroutine::new("fails", Box::pin(async { Err("boom") })),
         aiokit::Coroutine::new("abandoned", Box::pin(async { Ok(1) })),
@@ -417,7 +419,7 @@ fn try_gather_short_circuit_does_not_report_never_awaited() {
     );
     drop(aiokit::Coroutine::new("forgotten", async {}));
     assert_eq!(*reported.lock().unwrap(), ["forgotten"]);
-    let _ = aiokit::take_never_awaited_hook();
+    let _ = aiokit::hooks::take_never_awaited_hook();
 }
 
 // The output Vec is sized for the outputs, not for the children's slots (which std's in-place

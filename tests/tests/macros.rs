@@ -7,7 +7,8 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 
-use aiokit::{Coroutine, CoroutineState, Named, partial};
+use aiokit::coroutine::CoroutineState;
+use aiokit::{Coroutine, partial};
 use futures::executor::block_on;
 
 /// Names reported by the never-awaited hook. The hook is global and tests run in parallel, so
@@ -15,8 +16,8 @@ use futures::executor::block_on;
 fn reported() -> &'static Mutex<Vec<String>> {
     static REPORTED: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     REPORTED.get_or_init(|| {
-        aiokit::set_never_awaited_hook(|name| {
-            reported().lock().unwrap().push(name.to_owned());
+        aiokit::hooks::set_never_awaited_hook(|info| {
+            reported().lock().unwrap().push(info.name().to_owned());
         });
         Mutex::new(Vec::new())
     })
@@ -97,7 +98,6 @@ mod kitchen {
 fn a_coroutine_has_a_name_that_shows_in_every_tasks_repr() {
     let coro = make_tea("black");
     assert_eq!(coro.name(), "make_tea");
-    assert_eq!(Named::name(&coro), Some("make_tea"));
     assert_eq!(format!("{coro:?}"), "<coroutine make_tea pending>");
     // Containers that print their children with `{:?}` show the name.
     assert_eq!(
@@ -162,7 +162,7 @@ fn combinators_that_drop_unpolled_children_on_purpose_do_not_report_them() {
         Coroutine::new("on_purpose_a", std::future::ready(())),
         Coroutine::new("on_purpose_b", std::future::ready(())),
     ];
-    aiokit::suppress_never_awaited(|| drop(children));
+    aiokit::coroutine::suppress_never_awaited(|| drop(children));
     assert_eq!(times_reported("on_purpose_a"), 0);
     assert_eq!(times_reported("on_purpose_b"), 0);
 
@@ -394,7 +394,7 @@ struct Callback<P>(P);
 
 impl<P> DoneCallback for Callback<P>
 where
-    for<'a> P: aiokit::PartialFnMut<(&'a FakeTask,)>,
+    for<'a> P: aiokit::partial::PartialFnMut<(&'a FakeTask,)>,
 {
     fn call(&mut self, task: &FakeTask) {
         self.0.call_mut((task,));

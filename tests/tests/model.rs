@@ -23,9 +23,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Once};
 
+use aiokit::wait::IntoChildren;
 use aiokit::{
-    Done, ExceptionGroup, IntoChildren, LocalTaskGroup, Pending, ReturnWhen, Task, TaskGroup,
-    TimeoutError, as_completed, gather, try_gather, wait,
+    Done, ExceptionGroup, LocalTaskGroup, Pending, ReturnWhen, Task, TaskGroup, TimeoutError,
+    as_completed, gather, try_gather, wait,
 };
 use futures::StreamExt;
 use proptest::prelude::*;
@@ -259,7 +260,7 @@ fn quiet_panics() {
         });
         common::script::on_helper_thread(|| {});
         // Scripted callbacks panic on purpose: the hook stays quiet.
-        aiokit::set_done_callback_panic_hook(Box::new(|_| {}));
+        aiokit::hooks::set_done_callback_panic_hook(|_: &aiokit::hooks::DoneCallbackPanic<'_>| {});
     });
 }
 

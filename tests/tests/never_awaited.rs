@@ -8,7 +8,8 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use aiokit::{Coroutine, IntoChildren, ReturnWhen, as_completed, gather, try_gather, wait};
+use aiokit::wait::IntoChildren;
+use aiokit::{Coroutine, ReturnWhen, as_completed, gather, try_gather, wait};
 use futures::future;
 
 static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -16,8 +17,8 @@ static REPORTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 fn install_counting_hook() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        aiokit::set_never_awaited_hook(|name| {
-            REPORTED.lock().unwrap().push(name.to_owned());
+        aiokit::hooks::set_never_awaited_hook(|info| {
+            REPORTED.lock().unwrap().push(info.name().to_owned());
         });
     });
 }

@@ -12,11 +12,12 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aiokit::streams::Server;
 use aiokit::streams::{
     DEFAULT_LIMIT, IncompleteReadError, LimitOverrunError, ReadError, ServerError, ServerErrorKind,
     from_std,
 };
-use aiokit::{Server, StreamReader, StreamWriter, open_connection, start_server};
+use aiokit::{StreamReader, StreamWriter, open_connection, start_server};
 use futures::StreamExt;
 use futures::channel::mpsc;
 
@@ -1189,6 +1190,47 @@ mod start_server_limit_applies_to_each_connection {
             };
             let (served, ()) = aiokit::gather!(server.serve_forever(), script).await;
             served.unwrap();
+        });
+    }
+}
+
+mod start_server_on_the_running_loop_serves_at_once {
+    use super::*;
+
+    /// asyncio's `start_server` starts serving on the running loop (`start_serving=True`): a
+    /// client gets its reply without `serve_forever`, and `start_serving` then has nothing left
+    /// to start.
+    #[test]
+    fn test() {
+        let served = aiokit::run(aiokit::wait_for(
+            async {
+                let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
+                assert!(server.is_serving());
+                assert!(
+                    !server.start_serving_local(&|_fut: aiokit::spawn::LocalSpawnFuture| {
+                        panic!("already served by the loop")
+                    })
+                );
+                let port = server.local_addr().port();
+                let (mut reader, mut writer) = open_connection("127.0.0.1", port).await.unwrap();
+                let echoed = ask(&mut reader, &mut writer, b"hello\n").await;
+                drop(writer);
+                server.close();
+                server.wait_closed().await;
+                echoed
+            },
+            WATCHDOG,
+        ))
+        .expect("watchdog: the test hung");
+        assert_eq!(served, b"hello\n");
+    }
+
+    /// Outside a loop nothing is spawned: the handlers wait for `serve_forever`.
+    #[test]
+    fn off_the_loop_nothing_is_spawned() {
+        run(async {
+            let server = start_server(echo_lines, "127.0.0.1", 0).await.unwrap();
+            assert!(server.start_serving_local(&|_fut: aiokit::spawn::LocalSpawnFuture| {}));
         });
     }
 }

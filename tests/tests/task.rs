@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::thread::{self, ThreadId};
 
-use aiokit::{CancelledError, DoneCallback, Task, TaskStateError, shield};
+use aiokit::task::{DoneCallback, TaskStateError};
+use aiokit::{CancelledError, Task, shield};
 use aiokit_tests::{Exec, on_each_executor};
 use futures::channel::oneshot;
 
@@ -311,13 +312,15 @@ static UNIQUE: AtomicUsize = AtomicUsize::new(0);
 
 fn record_callback_panics() {
     HOOK.call_once(|| {
-        aiokit::set_done_callback_panic_hook(Box::new(|info: &aiokit::DoneCallbackPanic<'_>| {
-            REPORTS.lock().unwrap().push(format!(
-                "{}: {}",
-                info.task_name(),
-                info.message().unwrap_or("?")
-            ));
-        }));
+        aiokit::hooks::set_done_callback_panic_hook(Box::new(
+            |info: &aiokit::hooks::DoneCallbackPanic<'_>| {
+                REPORTS.lock().unwrap().push(format!(
+                    "{}: {}",
+                    info.task_name(),
+                    info.message().unwrap_or("?")
+                ));
+            },
+        ));
     });
 }
 
@@ -632,7 +635,7 @@ fn closure_spawner_names_any_executor() {
         .build()
         .unwrap();
     let handle = rt.handle().clone();
-    let spawner = move |fut: aiokit::SpawnFuture| {
+    let spawner = move |fut: aiokit::spawn::SpawnFuture| {
         handle.spawn(fut);
     };
     let task = aiokit::spawn_task(&spawner, async { 11 });

@@ -14,7 +14,8 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use aiokit::{ExceptionGroup, LocalTaskGroup, StartError, Task, TaskGroup, partial};
+use aiokit::task::StartError;
+use aiokit::{ExceptionGroup, LocalTaskGroup, Task, TaskGroup, partial};
 use futures::FutureExt as _;
 use futures::channel::oneshot;
 
@@ -1233,7 +1234,7 @@ on_each_executor! {
                 Ok(())
             });
             let started = tg
-                .start(|_status: aiokit::TaskStatus<u16, String>| async {
+                .start(|_status: aiokit::task::TaskStatus<u16, String>| async {
                     Err::<(), _>("port in use".to_owned())
                 })
                 .await;
@@ -1252,7 +1253,7 @@ on_each_executor! {
     fn a_child_ending_without_calling_started_gives_not_started(ex) {
         let result = ex.block_on(TaskGroup::run(async |tg| {
             let started = tg
-                .start(|status: aiokit::TaskStatus<u16, String>| async move {
+                .start(|status: aiokit::task::TaskStatus<u16, String>| async move {
                     drop(status);
                     Ok(())
                 })

@@ -11,7 +11,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use aiokit::{CancelledError, Done, IntoChildren, ReturnWhen, as_completed, gather, wait};
+use aiokit::wait::IntoChildren;
+use aiokit::{CancelledError, Done, ReturnWhen, as_completed, gather, wait};
 use aiokit_tests::on_each_executor;
 use futures::channel::oneshot;
 use futures::future::{self, FusedFuture};
@@ -347,7 +348,7 @@ on_each_executor! {
 #[test]
 fn empty_input_is_ready_at_once_with_nothing_done_and_nothing_pending() {
     // aiokit's choice (asyncio raises ValueError): an empty result, in every mode.
-    fn check<K: aiokit::ReturnCondition<Result<u8, ()>>>(return_when: ReturnWhen<K>) {
+    fn check<K: aiokit::wait::ReturnCondition<Result<u8, ()>>>(return_when: ReturnWhen<K>) {
         let mut waiting = pin!(wait(
             Vec::<future::Ready<Result<u8, ()>>>::new(),
             return_when
@@ -440,11 +441,13 @@ on_each_executor! {
 fn dropping_pending_does_not_report_never_awaited_coroutines() {
     let reported = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let log = reported.clone();
-    aiokit::set_never_awaited_hook(move |name: &str| log.lock().unwrap().push(name.to_owned()));
+    aiokit::hooks::set_never_awaited_hook(move |info: &aiokit::hooks::NeverAwaited<'_>| {
+        log.lock().unwrap().push(info.name().to_owned())
+    });
     // Never polled: the set was made but no wait drove it.
     let pending = [aiokit::Coroutine::new("steep", async {})].into_pending();
     drop(pending);
-    drop(aiokit::take_never_awaited_hook());
+    drop(aiokit::hooks::take_never_awaited_hook());
     assert!(reported.lock().unwrap().iter().all(|n| n != "steep"));
 }
 

@@ -1,15 +1,15 @@
-//! Named, lazy futures: the runtime side of `#[aiokit::coroutine]`. The "coroutine was never
-//! awaited" report is in `never_awaited.rs`, the name probe of task handles in `probe.rs`.
+//! Named, lazy futures: [`Coroutine`], what `#[aiokit::coroutine]` makes, its
+//! [`CoroutineState`], and [`suppress_never_awaited`], which drops never-polled coroutines
+//! without the "coroutine was never awaited" report (see
+//! [`hooks::set_never_awaited_hook`](crate::hooks::set_never_awaited_hook)).
 
-mod never_awaited;
+pub(crate) mod never_awaited;
 #[cfg(feature = "std")]
 #[cfg_attr(not(test), allow(dead_code))]
 pub(crate) mod probe;
 
 use never_awaited::report_never_awaited;
 pub use never_awaited::suppress_never_awaited;
-#[cfg(feature = "std")]
-pub use never_awaited::{set_never_awaited_hook, take_never_awaited_hook};
 
 use core::fmt;
 use core::future::Future;
@@ -18,58 +18,6 @@ use core::task::{Context, Poll};
 
 use futures_core::FusedFuture;
 use pin_project_lite::pin_project;
-
-/// A value that may carry a human-readable name, like Python's `__qualname__`.
-///
-/// [`Coroutine`] returns its function's path. Code that holds futures of known types (task
-/// handles, task groups, user combinators) asks this trait to label them in `Debug` output
-/// and error reports; the forwarding impls let it see through `&`, `&mut`, `Box` and `Pin`.
-///
-/// # Examples
-///
-/// ```
-/// use aiokit::{Coroutine, Named};
-///
-/// fn label(fut: &impl Named) -> &str {
-///     fut.name().unwrap_or("<anonymous>")
-/// }
-///
-/// let coro = Coroutine::new("brew", async { 1 });
-/// assert_eq!(label(&coro), "brew");
-/// assert_eq!(label(&Box::pin(coro)), "brew");
-/// ```
-pub trait Named {
-    /// The name, if this value has one.
-    fn name(&self) -> Option<&str>;
-}
-
-impl<T: Named + ?Sized> Named for &T {
-    fn name(&self) -> Option<&str> {
-        (**self).name()
-    }
-}
-
-impl<T: Named + ?Sized> Named for &mut T {
-    fn name(&self) -> Option<&str> {
-        (**self).name()
-    }
-}
-
-impl<T: Named + ?Sized> Named for alloc::boxed::Box<T> {
-    fn name(&self) -> Option<&str> {
-        (**self).name()
-    }
-}
-
-impl<P> Named for Pin<P>
-where
-    P: core::ops::Deref,
-    P::Target: Named,
-{
-    fn name(&self) -> Option<&str> {
-        (**self).name()
-    }
-}
 
 /// Where a [`Coroutine`] is in its life, as shown by its `Debug` output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -183,7 +131,8 @@ impl<F> Coroutine<F> {
     /// # Examples
     ///
     /// ```
-    /// use aiokit::{Coroutine, CoroutineState};
+    /// use aiokit::Coroutine;
+    /// use aiokit::coroutine::CoroutineState;
     ///
     /// let mut coro = Box::pin(Coroutine::new("one", async { 1 }));
     /// assert_eq!(coro.state(), CoroutineState::Pending);
@@ -257,12 +206,6 @@ impl<F: Future> FusedFuture for Coroutine<F> {
     }
 }
 
-impl<F> Named for Coroutine<F> {
-    fn name(&self) -> Option<&str> {
-        Some(self.name)
-    }
-}
-
 impl<F> fmt::Debug for Coroutine<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "<coroutine {} {}>", self.name, self.state.as_str())
@@ -280,9 +223,12 @@ pub fn __qualname(marker: &'static str, module_path: &'static str) -> &'static s
         .unwrap_or(path)
 }
 
-/// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
-#[doc(hidden)]
-pub fn __coroutine_send_check<T: Send>(_: &T) {}
+/// Private, so that the error names the check by its one public path,
+/// `aiokit::__private::__coroutine_send_check`.
+pub(crate) mod send_check {
+    /// `#[aiokit::coroutine(send)]`'s check, where the error names the function.
+    pub fn __coroutine_send_check<T: Send>(_: &T) {}
+}
 
 #[cfg(test)]
 mod tests {

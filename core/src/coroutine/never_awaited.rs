@@ -12,7 +12,7 @@
 ///
 /// ```
 /// let children = vec![aiokit::Coroutine::new("child", async {})];
-/// aiokit::suppress_never_awaited(|| drop(children)); // nothing reported
+/// aiokit::coroutine::suppress_never_awaited(|| drop(children)); // nothing reported
 /// ```
 pub fn suppress_never_awaited<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(feature = "std")]
@@ -34,28 +34,75 @@ pub(super) fn report_never_awaited(name: &str) {
 pub(super) fn report_never_awaited(_name: &str) {}
 
 #[cfg(feature = "std")]
-pub use hook::{set_never_awaited_hook, take_never_awaited_hook};
+pub use hook::{NeverAwaited, set_never_awaited_hook, take_never_awaited_hook};
 
 #[cfg(feature = "std")]
 mod hook {
+    use std::boxed::Box;
     use std::cell::Cell;
-    use std::sync::{Arc, RwLock};
+    use std::fmt;
+    use std::sync::{Arc, PoisonError, RwLock};
 
-    type Hook = Arc<dyn Fn(&str) + Send + Sync>;
+    type Hook = Box<dyn Fn(&NeverAwaited<'_>) + Send + Sync + 'static>;
 
-    static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+    /// An `Arc` so that the reporter clones the hook out and runs it with no lock held.
+    static HOOK: RwLock<Option<Arc<Hook>>> = RwLock::new(None);
 
     std::thread_local! {
         static SUPPRESSED: Cell<usize> = const { Cell::new(0) };
     }
 
-    /// Sets the function called with a coroutine's name when it is dropped without ever being
-    /// polled, replacing the previous one (asyncio's "coroutine 'x' was never awaited"
+    /// A coroutine dropped without ever being polled, as given to the hook set by
+    /// [`set_never_awaited_hook`] (asyncio's "coroutine 'x' was never awaited"
     /// `RuntimeWarning`).
     ///
-    /// The default hook prints `coroutine 'NAME' was never awaited` on stderr in debug builds
-    /// and does nothing in release builds. The hook runs inside the coroutine's `Drop`, on the
-    /// dropping thread; it should not panic.
+    /// Its `Display` is `coroutine 'NAME' was never awaited`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// aiokit::hooks::set_never_awaited_hook(|info: &aiokit::hooks::NeverAwaited<'_>| {
+    ///     eprintln!("{info} (name: {})", info.name());
+    /// });
+    /// # drop(aiokit::hooks::take_never_awaited_hook());
+    /// ```
+    #[derive(Debug, Clone, Copy)]
+    pub struct NeverAwaited<'a> {
+        name: &'a str,
+    }
+
+    impl<'a> NeverAwaited<'a> {
+        /// The coroutine's name ([`Coroutine::name`](crate::Coroutine::name)).
+        ///
+        /// # Examples
+        ///
+        /// See [`NeverAwaited`].
+        pub fn name(&self) -> &'a str {
+            self.name
+        }
+    }
+
+    impl fmt::Display for NeverAwaited<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "coroutine '{}' was never awaited", self.name)
+        }
+    }
+
+    /// Prints the report on stderr in debug builds; does nothing in release builds.
+    fn default_hook(info: &NeverAwaited<'_>) {
+        if cfg!(debug_assertions) {
+            std::eprintln!("aiokit: {info}");
+        }
+    }
+
+    /// Replaces the hook called when a coroutine is dropped without ever being polled, for the
+    /// whole program (asyncio's "coroutine 'x' was never awaited" `RuntimeWarning`; shaped like
+    /// `std::panic::set_hook`).
+    ///
+    /// The default hook prints `aiokit: coroutine 'NAME' was never awaited` on stderr in debug
+    /// builds and does nothing in release builds. The hook runs inside the coroutine's `Drop`,
+    /// on the dropping thread, with no lock of aiokit held (it may itself set or take the
+    /// hook); it should not panic.
     ///
     /// # What is reported
     ///
@@ -67,8 +114,10 @@ mod hook {
     /// purpose, so dropping the combinator, polled or not, reports none of them (every
     /// combinator alike). asyncio differs by combinator: `gather` wraps its coroutines in tasks
     /// at once and never warns, while an `as_completed` iterator that is never iterated warns
-    /// for each coroutine. Inside [`suppress_never_awaited`](crate::suppress_never_awaited)
-    /// nothing is reported, and [`Coroutine::set_never_awaited_report`](crate::Coroutine::set_never_awaited_report)
+    /// for each coroutine. Inside
+    /// [`suppress_never_awaited`](crate::coroutine::suppress_never_awaited) nothing is
+    /// reported, and
+    /// [`Coroutine::set_never_awaited_report`](crate::Coroutine::set_never_awaited_report)
     /// turns the report off for one coroutine.
     ///
     /// # Examples
@@ -77,37 +126,51 @@ mod hook {
     /// use std::sync::atomic::{AtomicUsize, Ordering};
     ///
     /// static FORGOTTEN: AtomicUsize = AtomicUsize::new(0);
-    /// aiokit::set_never_awaited_hook(|name| {
-    ///     if name == "forgotten" {
+    /// aiokit::hooks::set_never_awaited_hook(|info| {
+    ///     if info.name() == "forgotten" {
     ///         FORGOTTEN.fetch_add(1, Ordering::SeqCst);
     ///     }
     /// });
     /// drop(aiokit::Coroutine::new("forgotten", async {}));
     /// assert_eq!(FORGOTTEN.load(Ordering::SeqCst), 1);
-    /// # aiokit::take_never_awaited_hook();
+    /// # drop(aiokit::hooks::take_never_awaited_hook());
     /// ```
-    pub fn set_never_awaited_hook(hook: impl Fn(&str) + Send + Sync + 'static) {
-        let hook: Hook = Arc::new(hook);
+    pub fn set_never_awaited_hook(hook: impl Fn(&NeverAwaited<'_>) + Send + Sync + 'static) {
+        let hook: Hook = Box::new(hook);
         let old = HOOK
             .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .replace(hook);
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(Arc::new(hook));
         // The old hook is user data (its captures): dropped with the lock released.
         drop(old);
     }
 
-    /// Removes the hook set by [`set_never_awaited_hook`], restoring the default, and returns it.
+    /// Removes the hook set by [`set_never_awaited_hook`], restoring the default one, and
+    /// returns it (the default hook if none was set), as `std::panic::take_hook` does.
     ///
     /// # Examples
     ///
     /// ```
-    /// aiokit::set_never_awaited_hook(|_| {});
-    /// assert!(aiokit::take_never_awaited_hook().is_some());
-    /// assert!(aiokit::take_never_awaited_hook().is_none());
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// static CALLS: AtomicUsize = AtomicUsize::new(0);
+    /// aiokit::hooks::set_never_awaited_hook(|_| {
+    ///     CALLS.fetch_add(1, Ordering::SeqCst);
+    /// });
+    /// let hook = aiokit::hooks::take_never_awaited_hook();
+    /// drop(aiokit::Coroutine::new("after take", async {})); // the default hook reports it
+    /// assert_eq!(CALLS.load(Ordering::SeqCst), 0);
+    /// aiokit::hooks::set_never_awaited_hook(hook); // put it back
+    /// # drop(aiokit::hooks::take_never_awaited_hook());
     /// ```
-    pub fn take_never_awaited_hook() -> Option<impl Fn(&str) + Send + Sync + 'static> {
-        let hook = HOOK.write().unwrap_or_else(|e| e.into_inner()).take()?;
-        Some(move |name: &str| hook(name))
+    pub fn take_never_awaited_hook() -> Box<dyn Fn(&NeverAwaited<'_>) + Send + Sync> {
+        let old = HOOK.write().unwrap_or_else(PoisonError::into_inner).take();
+        match old.map(Arc::try_unwrap) {
+            None => Box::new(default_hook),
+            Some(Ok(hook)) => hook,
+            // A report is running it right now: hand back a hook that shares it.
+            Some(Err(shared)) => Box::new(move |info: &NeverAwaited<'_>| shared(info)),
+        }
     }
 
     pub(super) fn report(name: &str) {
@@ -116,13 +179,11 @@ mod hook {
         }
         // Cloned out so that the hook runs without the lock held: it may itself drop
         // coroutines or replace the hook.
-        let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let info = NeverAwaited { name };
         match hook {
-            Some(hook) => hook(name),
-            None if cfg!(debug_assertions) => {
-                std::eprintln!("aiokit: coroutine '{name}' was never awaited");
-            }
-            None => {}
+            Some(hook) => hook(&info),
+            None => default_hook(&info),
         }
     }
 

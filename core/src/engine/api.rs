@@ -166,7 +166,7 @@ impl<F: Future> Engine<F> {
     /// A cancelled coroutine that was never polled is not reported as "never awaited": the
     /// drop is on purpose.
     pub(crate) fn cancel(&mut self, index: usize) -> bool {
-        crate::suppress_never_awaited(|| self.slots.cancel(index))
+        crate::coroutine::suppress_never_awaited(|| self.slots.cancel(index))
     }
 
     /// Drops every running child in place, in index order (see [`cancel`](Self::cancel)).
@@ -174,7 +174,7 @@ impl<F: Future> Engine<F> {
         if self.slots.counts.running == 0 {
             return;
         }
-        crate::suppress_never_awaited(|| self.slots.cancel_all());
+        crate::coroutine::suppress_never_awaited(|| self.slots.cancel_all());
     }
 
     /// Every output still in place, mapped by `map`, in index order, leaving the engine empty.

@@ -11,7 +11,7 @@ use core::fmt;
 /// let lp = aiokit::EventLoop::new();
 /// lp.close().unwrap();
 /// let err = lp.run_forever().unwrap_err();
-/// assert_eq!(err, aiokit::EventLoopError::Closed);
+/// assert_eq!(err, aiokit::event_loop::EventLoopError::Closed);
 /// assert_eq!(err.to_string(), "event loop is closed");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

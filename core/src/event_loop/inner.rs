@@ -261,7 +261,7 @@ impl EventLoop {
     ///     stopper.stop();
     ///     std::future::pending::<()>().await
     /// });
-    /// assert_eq!(stopped, Err(aiokit::EventLoopError::StoppedBeforeComplete));
+    /// assert_eq!(stopped, Err(aiokit::event_loop::EventLoopError::StoppedBeforeComplete));
     /// ```
     pub fn run_until_complete<F: IntoFuture>(&self, fut: F) -> Result<F::Output, EventLoopError> {
         let (_guard, backend) = self.inner.enter()?;
@@ -332,7 +332,7 @@ impl EventLoop {
     /// lp.close().unwrap();
     /// assert!(lp.is_closed());
     /// assert!(task.cancelled());
-    /// assert_eq!(lp.call_soon(|| {}).unwrap_err(), aiokit::EventLoopError::Closed);
+    /// assert_eq!(lp.call_soon(|| {}).unwrap_err(), aiokit::event_loop::EventLoopError::Closed);
     /// ```
     pub fn close(&self) -> Result<(), EventLoopError> {
         if self.inner.running.get() {
@@ -367,7 +367,7 @@ impl EventLoop {
     }
 
     /// Schedules `callback` to run once on a later turn of the loop, after the callbacks
-    /// already queued (asyncio's `call_soon`). Closures and [`partial!`](crate::partial)
+    /// already queued (asyncio's `call_soon`). Closures and [`partial!`](macro@crate::partial)
     /// values are callbacks; see [`Callback`].
     ///
     /// # Errors

@@ -135,7 +135,7 @@ impl Drop for RunningGuard {
 /// # Examples
 ///
 /// ```
-/// assert_eq!(aiokit::get_running_loop().unwrap_err(), aiokit::EventLoopError::NoRunningLoop);
+/// assert_eq!(aiokit::get_running_loop().unwrap_err(), aiokit::event_loop::EventLoopError::NoRunningLoop);
 /// aiokit::run(async {
 ///     let lp = aiokit::get_running_loop().unwrap();
 ///     assert!(lp.is_running());
@@ -186,8 +186,8 @@ pub fn run<F: IntoFuture>(fut: F) -> F::Output {
 /// # Examples
 ///
 /// ```
-/// let nested = aiokit::run(async { aiokit::try_run(async { 1 }) });
-/// assert_eq!(nested, Err(aiokit::EventLoopError::RunFromRunningLoop));
+/// let nested = aiokit::run(async { aiokit::event_loop::try_run(async { 1 }) });
+/// assert_eq!(nested, Err(aiokit::event_loop::EventLoopError::RunFromRunningLoop));
 /// ```
 pub fn try_run<F: IntoFuture>(fut: F) -> Result<F::Output, EventLoopError> {
     if running_loop().is_some() {

@@ -107,7 +107,7 @@ impl<T> fmt::Debug for ToThread<T> {
 /// The pool is tokio's blocking pool inside a tokio loop or runtime, else the `blocking`
 /// crate's (smol-rs). Unlike asyncio's, it works outside a running loop too, and takes a
 /// closure (asyncio passes `func, *args`: bind them with a closure or
-/// [`partial!`](crate::partial): `move || p.call_once(())`).
+/// [`partial!`](macro@crate::partial): `move || p.call_once(())`).
 ///
 /// # Panics
 ///

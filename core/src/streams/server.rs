@@ -4,9 +4,9 @@
 //! behind an `Arc`, and one future that drives it: [`Server::drive`] accepts connections until
 //! the server is closed and runs each handler as a child of a [`TaskGroup`], polled in place
 //! by whoever polls the drive: [`Server::serve_forever`], or the executor given to
-//! [`Server::start_serving`]. Serving in the background from `start_server` itself, as asyncio
-//! does on its running loop, is one call of `start_serving` with that loop as the spawner: the
-//! private [`start_serving`] function, called by `start_server`, is where it goes.
+//! [`Server::start_serving`]. Awaited on a running aiokit event loop, `start_server` itself
+//! starts serving in the background on that loop, as asyncio does (the private
+//! [`start_serving`] function).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -133,13 +133,16 @@ impl std::error::Error for ServerError {}
 /// a child task of the server.
 ///
 /// Port 0 binds a free port: see [`Server::local_addr`]. The socket listens as soon as this
-/// returns, so clients can connect at once; their handlers run while
-/// [`Server::serve_forever`] is awaited. A handler's `Err` or panic is reported (see
-/// [`ServerError`]) and ends only its own connection.
+/// returns, so clients can connect at once. Awaited on a running aiokit event loop (inside
+/// [`aiokit::run`](crate::event_loop::run), a task of an
+/// [`EventLoop`](crate::event_loop::EventLoop)), the server starts serving in the background
+/// on that loop at once, as asyncio's does (`start_serving=True`): its handlers run as the
+/// loop runs, and [`Server::serve_forever`] only waits for the server to close. A handler's
+/// `Err` or panic is reported (see [`ServerError`]) and ends only its own connection.
 ///
-/// Where aiokit differs from asyncio: handlers run where `serve_forever` is polled, or on the
-/// executor given to [`Server::start_serving`] (asyncio starts serving in the background on
-/// the running loop); `host` binds its first address
+/// Where aiokit differs from asyncio: on any other executor nothing is spawned; handlers run
+/// where `serve_forever` is polled, or on the executor given to [`Server::start_serving`];
+/// `host` binds its first address
 /// that works (asyncio binds every address the name resolves to); a handler and its future
 /// must be `Send`, so `serve_forever` can run on any executor. asyncio's `limit=` argument is
 /// [`Server::set_limit`].
@@ -176,6 +179,31 @@ impl std::error::Error for ServerError {}
 /// assert_eq!(echoed?, b"hello\n");
 /// # Ok::<_, io::Error>(())
 /// # }).unwrap();
+/// ```
+///
+/// On the event loop (feature `event-loop`), the server serves as soon as it is started:
+///
+/// ```
+/// use std::io;
+///
+/// aiokit::run(async {
+///     let server = aiokit::start_server(
+///         |_reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {
+///             writer.write(b"Welcome.\n");
+///             writer.drain().await
+///         },
+///         "127.0.0.1",
+///         0,
+///     )
+///     .await?;
+///     let port = server.local_addr().port();
+///     let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await?;
+///     assert_eq!(reader.readline().await?, b"Welcome.\n"); // no serve_forever needed
+///     server.close();
+///     server.wait_closed().await;
+///     Ok::<_, io::Error>(())
+/// })
+/// .unwrap();
 /// ```
 #[doc(alias("create_server", "Protocol"))]
 pub async fn start_server<F, Fut>(handler: F, host: &str, port: u16) -> io::Result<Server>
@@ -245,11 +273,23 @@ fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-/// Where the server starts serving in the background, as asyncio's `start_server` does: with
-/// a running event loop, this is `server.start_serving(&the_loop)` (see
-/// [`Server::start_serving`]), after which `serve_forever` only waits. Without one, the
-/// handlers run inside `serve_forever`, or on the spawner given to `start_serving`.
-fn start_serving(_server: &Server) {}
+/// Starts serving in the background, as asyncio's `start_server` does (`start_serving=True`),
+/// when called on a running aiokit event loop: the drive of the server becomes a task of that
+/// loop (see [`Server::start_serving_local`]), after which `serve_forever` only waits. Without
+/// a running loop, the handlers run inside `serve_forever`, or on the spawner given to
+/// `start_serving`.
+fn start_serving(server: &Server) {
+    #[cfg(feature = "event-loop")]
+    if let Some(lp) = crate::event_loop::running_loop() {
+        server.start_serving_local(&|fut: crate::spawn::LocalSpawnFuture| {
+            // The task handle is not needed: closing the server ends the drive, and the loop
+            // cancels the task (dropping the drive closes the server) when it shuts down.
+            drop(lp.create_task(fut));
+        });
+    }
+    #[cfg(not(feature = "event-loop"))]
+    let _ = server;
+}
 
 /// A TCP server made by [`start_server`] (asyncio's `Server`).
 ///
@@ -726,7 +766,7 @@ impl Server {
     ///
     /// let mut pool = futures::executor::LocalPool::new();
     /// let spawner = pool.spawner();
-    /// let local = move |fut: aiokit::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
+    /// let local = move |fut: aiokit::spawn::LocalSpawnFuture| spawner.spawn_local(fut).unwrap();
     /// pool.run_until(async {
     ///     let server = aiokit::start_server(
     ///         |_reader: aiokit::StreamReader, mut writer: aiokit::StreamWriter| async move {

@@ -21,7 +21,8 @@ use super::Task;
 ///
 /// ```
 /// // Needs aiokit's `futures-executor` feature and the futures-executor crate.
-/// use aiokit::{DoneCallback, Task};
+/// use aiokit::Task;
+/// use aiokit::task::DoneCallback;
 ///
 /// /// A callback type of one's own: counts the tasks that were cancelled.
 /// struct CountCancelled(usize);
@@ -58,10 +59,10 @@ where
 /// `functools.partial` is in asyncio. Bound arguments are cloned for each call.
 impl<T, F, Args> DoneCallback<T> for crate::Partial<F, Args>
 where
-    for<'a> crate::Partial<F, Args>: crate::PartialFnMut<(&'a Task<T>,)>,
+    for<'a> crate::Partial<F, Args>: crate::partial::PartialFnMut<(&'a Task<T>,)>,
 {
     fn call(&mut self, task: &Task<T>) {
-        crate::PartialFnMut::call_mut(self, (task,));
+        crate::partial::PartialFnMut::call_mut(self, (task,));
     }
 }
 
@@ -234,14 +235,14 @@ pub(crate) fn run_callback<T>(id: CallbackId, mut callback: LocalCallback<T>, ta
 /// # Examples
 ///
 /// ```
-/// aiokit::set_done_callback_panic_hook(Box::new(|info: &aiokit::DoneCallbackPanic<'_>| {
+/// aiokit::hooks::set_done_callback_panic_hook(|info: &aiokit::hooks::DoneCallbackPanic<'_>| {
 ///     eprintln!(
 ///         "callback of {} panicked: {}",
 ///         info.task_name(),
 ///         info.message().unwrap_or("(no message)")
 ///     );
-/// }));
-/// # drop(aiokit::take_done_callback_panic_hook());
+/// });
+/// # drop(aiokit::hooks::take_done_callback_panic_hook());
 /// ```
 pub struct DoneCallbackPanic<'a> {
     task_name: &'a str,
@@ -264,10 +265,10 @@ impl<'a> DoneCallbackPanic<'a> {
     /// # Examples
     ///
     /// ```
-    /// aiokit::set_done_callback_panic_hook(Box::new(|info: &aiokit::DoneCallbackPanic<'_>| {
+    /// aiokit::hooks::set_done_callback_panic_hook(|info: &aiokit::hooks::DoneCallbackPanic<'_>| {
     ///     eprintln!("callback {:?} panicked", info.callback());
-    /// }));
-    /// # drop(aiokit::take_done_callback_panic_hook());
+    /// });
+    /// # drop(aiokit::hooks::take_done_callback_panic_hook());
     /// ```
     pub fn callback(&self) -> CallbackId {
         self.callback
@@ -278,12 +279,12 @@ impl<'a> DoneCallbackPanic<'a> {
     /// # Examples
     ///
     /// ```
-    /// aiokit::set_done_callback_panic_hook(Box::new(|info: &aiokit::DoneCallbackPanic<'_>| {
+    /// aiokit::hooks::set_done_callback_panic_hook(|info: &aiokit::hooks::DoneCallbackPanic<'_>| {
     ///     if let Some(code) = info.payload().downcast_ref::<i32>() {
     ///         eprintln!("callback panicked with code {code}");
     ///     }
-    /// }));
-    /// # drop(aiokit::take_done_callback_panic_hook());
+    /// });
+    /// # drop(aiokit::hooks::take_done_callback_panic_hook());
     /// ```
     pub fn payload(&self) -> &'a (dyn Any + Send) {
         self.payload
@@ -338,7 +339,7 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 }
 
 /// Replaces the hook that reports a panicking done-callback (asyncio's loop exception
-/// handler for callbacks), for the whole program.
+/// handler for callbacks), for the whole program (shaped like `std::panic::set_hook`).
 ///
 /// The default hook prints one line to stderr ("aiokit: done-callback 3 of task 'Task-1'
 /// panicked: ..."), after std's own panic hook printed the panic. Either way, the task's other
@@ -353,18 +354,19 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 /// use aiokit::Task;
 ///
 /// static REPORTED: AtomicUsize = AtomicUsize::new(0);
-/// aiokit::set_done_callback_panic_hook(Box::new(|_: &aiokit::DoneCallbackPanic<'_>| {
+/// aiokit::hooks::set_done_callback_panic_hook(|_: &aiokit::hooks::DoneCallbackPanic<'_>| {
 ///     REPORTED.fetch_add(1, Ordering::SeqCst);
-/// }));
+/// });
 ///
 /// let mut pool = futures::executor::LocalPool::new();
 /// let task = aiokit::spawn_local_task(&pool.spawner(), async { 1 });
 /// task.add_done_callback(|_: &Task<i32>| panic!("boom"));
 /// pool.run();
 /// assert_eq!(REPORTED.load(Ordering::SeqCst), 1);
-/// # drop(aiokit::take_done_callback_panic_hook());
+/// # drop(aiokit::hooks::take_done_callback_panic_hook());
 /// ```
-pub fn set_done_callback_panic_hook(hook: Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync>) {
+pub fn set_done_callback_panic_hook(hook: impl Fn(&DoneCallbackPanic<'_>) + Send + Sync + 'static) {
+    let hook: Hook = Box::new(hook);
     let old = HOOK
         .write()
         .unwrap_or_else(PoisonError::into_inner)
@@ -374,13 +376,13 @@ pub fn set_done_callback_panic_hook(hook: Box<dyn Fn(&DoneCallbackPanic<'_>) + S
 }
 
 /// Removes the hook set by [`set_done_callback_panic_hook`], restoring the default one, and
-/// returns it (the default hook if none was set).
+/// returns it (the default hook if none was set), as `std::panic::take_hook` does.
 ///
 /// # Examples
 ///
 /// ```
-/// aiokit::set_done_callback_panic_hook(Box::new(|_: &aiokit::DoneCallbackPanic<'_>| {}));
-/// let previous = aiokit::take_done_callback_panic_hook();
+/// aiokit::hooks::set_done_callback_panic_hook(|_: &aiokit::hooks::DoneCallbackPanic<'_>| {});
+/// let previous = aiokit::hooks::take_done_callback_panic_hook();
 /// drop(previous);
 /// ```
 pub fn take_done_callback_panic_hook() -> Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync> {

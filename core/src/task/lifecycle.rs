@@ -4,8 +4,10 @@
 //! - the first poll names the task after the `#[aiokit::coroutine]` it runs, unless it was named;
 //! - a cancel request wins: the future is dropped at the next wake-up, even if it would have
 //!   produced a value, and a value that arrives with the request is dropped;
-//! - the future is dropped before the task is completed, so that whoever observes the end finds
-//!   the future's resources released;
+//! - the future is dropped before the task is completed with a value, so that whoever observes
+//!   the end finds the future's resources released (a driver that hands a failure elsewhere may
+//!   end the task first, with [`TaskCell::end_then_drop`], so that the future's destructor
+//!   finds the outcome settled);
 //! - a panic of the future (in a poll or in its drop) ends the task cancelled, its callbacks
 //!   run and its awaiters woken, before the panic goes on to the driver: every task ends
 //!   exactly once and nobody waits forever.
@@ -24,8 +26,8 @@ use crate::coroutine::{probe, suppress_never_awaited};
 pin_project! {
     /// A task's future and its completer. Poll it with [`poll_step`](TaskCell::poll_step);
     /// when it gives the future's output, end the task with [`complete`](TaskCell::complete)
-    /// (or [`cancel`](TaskCell::cancel), if the output is a failure the driver reports
-    /// elsewhere).
+    /// (or [`cancel`](TaskCell::cancel) / [`end_then_drop`](TaskCell::end_then_drop), if
+    /// the output is a failure the driver reports elsewhere).
     pub(crate) struct TaskCell<F, T> {
         #[pin]
         fut: Option<F>,
@@ -36,7 +38,9 @@ pin_project! {
 
 /// What one [`TaskCell::poll_step`] gave.
 pub(crate) enum Step<O> {
-    /// The future returned this output and has been dropped; the task has not ended yet.
+    /// The future returned this output; the task has not ended yet, and the future is still
+    /// held: end the task with [`complete`](TaskCell::complete), [`cancel`](TaskCell::cancel)
+    /// or [`end_then_drop`](TaskCell::end_then_drop), which drop it.
     Output(O),
     /// The task has ended cancelled: on a request (`Ok`), or because the future panicked
     /// (`Err`, the panic for the driver to resume).
@@ -53,7 +57,6 @@ impl<F, T> TaskCell<F, T> {
     }
 
     /// The task's name, as its handles give it ("" once the task has ended).
-    #[allow(dead_code, reason = "for drivers that report failures by task name")]
     pub(crate) fn name(&self) -> String {
         self.completer
             .as_ref()
@@ -62,20 +65,50 @@ impl<F, T> TaskCell<F, T> {
 
     /// Whether a cancel was requested through a handle (a failure output that arrives with
     /// one is a cancellation, not a failure).
-    #[allow(dead_code, reason = "for drivers that report failures elsewhere")]
     pub(crate) fn is_cancel_requested(&self) -> bool {
         self.completer
             .as_ref()
             .is_some_and(TaskCompleter::is_cancel_requested)
     }
 
-    /// Ends the task with `value` (or cancelled, if a cancel was requested meanwhile). A panic
-    /// of the discarded value's drop is handed back once the task has ended.
+    /// Drops the future, then ends the task with `value` (or cancelled, if a cancel was
+    /// requested meanwhile). A panic of the future's drop (a panic of the future: the task
+    /// ends cancelled and `value` is dropped) or of the discarded value's drop is handed back
+    /// once the task has ended.
     pub(crate) fn complete(self: Pin<&mut Self>, value: T) -> Result<(), Payload> {
-        match self.project().completer.take() {
+        let mut this = self.project();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| this.fut.set(None))) {
+            // Its output is dropped too (its own panic would be a second one: left out).
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+            if let Some(completer) = this.completer.take() {
+                completer.cancel();
+            }
+            return Err(payload);
+        }
+        match this.completer.take() {
             Some(completer) => completer.try_complete(value),
             None => Ok(()),
         }
+    }
+
+    /// Ends the task with `end` (given the completer), then drops the future: the future's
+    /// destructor finds the outcome settled (a `cancel()` from it returns false). Returns
+    /// whether a cancel requested through a handle before the end won (then the driver has no
+    /// failure to report), or the panic of the future's drop.
+    pub(crate) fn end_then_drop(
+        self: Pin<&mut Self>,
+        end: impl FnOnce(TaskCompleter<T>),
+    ) -> Result<bool, Payload> {
+        let mut this = self.project();
+        let Some(completer) = this.completer.take() else {
+            return Ok(true);
+        };
+        let handle = completer.task();
+        end(completer);
+        let cancel_won = handle.is_cancel_requested();
+        drop(handle);
+        catch_unwind(AssertUnwindSafe(|| this.fut.set(None)))?;
+        Ok(cancel_won)
     }
 
     /// Drops the future (on purpose: a never-polled coroutine is not reported as forgotten),
@@ -133,21 +166,7 @@ impl<F: Future, T> TaskCell<F, T> {
                     Poll::Pending
                 }
             }
-            Ok(Poll::Ready(output)) => {
-                let mut this = self.as_mut().project();
-                match catch_unwind(AssertUnwindSafe(|| this.fut.set(None))) {
-                    Ok(()) => Poll::Ready(Step::Output(output)),
-                    Err(payload) => {
-                        // The future's drop panicked: a panic of the future. Its output is
-                        // dropped too (its own panic would be a second one: left out).
-                        let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
-                        if let Some(completer) = this.completer.take() {
-                            completer.cancel();
-                        }
-                        Poll::Ready(Step::Ended(Err(payload)))
-                    }
-                }
-            }
+            Ok(Poll::Ready(output)) => Poll::Ready(Step::Output(output)),
             Err(payload) => {
                 // End the task here, outside the unwinding, where its callbacks may run; the
                 // future's drop panicking too is the same failure, reported once.

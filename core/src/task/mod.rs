@@ -1,6 +1,9 @@
-//! Task handles: asyncio's `Future` / `Task` for futures spawned on any executor.
+//! Task handles and their helper types: [`Task`] and [`LocalTask`] (asyncio's `Task` for
+//! futures spawned on any executor, also at the crate root), the [`DoneCallback`] trait and
+//! its [`CallbackId`], [`TaskStateError`] (what [`Task::result`] reports before the end), and
+//! [`SendBody`], the bound of [`TaskGroup::run`](crate::TaskGroup::run)'s body.
 
-mod callback;
+pub(crate) mod callback;
 mod lifecycle;
 mod local;
 mod shield;
@@ -13,10 +16,8 @@ use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-pub use callback::{
-    CallbackId, DoneCallback, DoneCallbackPanic, set_done_callback_panic_hook,
-    take_done_callback_panic_hook,
-};
+pub use crate::task_group::{SendBody, SendPlainBody, StartError, TaskStatus};
+pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;
 pub use shield::{Shield, shield};
@@ -191,7 +192,7 @@ impl<T> Task<T> {
     ///
     /// ```
     /// // Needs aiokit's `futures-executor` feature.
-    /// use aiokit::TaskStateError;
+    /// use aiokit::task::TaskStateError;
     ///
     /// let mut pool = futures::executor::LocalPool::new();
     /// let task = aiokit::spawn_local_task(&pool.spawner(), async { String::from("tea") });
@@ -256,7 +257,7 @@ impl<T> Task<T> {
     /// behind them and runs there.)
     ///
     /// A callback that panics is reported through the hook set by
-    /// [`set_done_callback_panic_hook`] (by default one line on stderr) and the other
+    /// [`set_done_callback_panic_hook`](crate::hooks::set_done_callback_panic_hook) (by default one line on stderr) and the other
     /// callbacks still run.
     ///
     /// Closures need their argument type written out: `|task: &Task<_>| ...` (see
@@ -459,7 +460,8 @@ impl<'a, T> IntoFuture for &'a Task<T> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::{CancelledError, TaskStateError};
+/// use aiokit::CancelledError;
+/// use aiokit::task::TaskStateError;
 ///
 /// let err = TaskStateError::from(CancelledError::new());
 /// assert!(err.is_cancelled());
@@ -479,7 +481,7 @@ impl TaskStateError {
     /// # Examples
     ///
     /// ```
-    /// let err = aiokit::TaskStateError::from(aiokit::InvalidStateError::new("pending"));
+    /// let err = aiokit::task::TaskStateError::from(aiokit::InvalidStateError::new("pending"));
     /// assert!(!err.is_cancelled());
     /// ```
     pub fn is_cancelled(&self) -> bool {

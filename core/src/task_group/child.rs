@@ -14,9 +14,11 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pin_project_lite::pin_project;
 
-use crate::coroutine::{probe, suppress_never_awaited};
+use std::panic::resume_unwind;
+
+use crate::coroutine::suppress_never_awaited;
 use crate::engine::task_cell::{RawDriver, SendDriver};
-use crate::task::{Task, TaskCompleter};
+use crate::task::{Step, Task, TaskCell, TaskCompleter};
 
 std::thread_local! {
     /// True while this thread ends the handle of a child that failed: a body woken then (it
@@ -173,22 +175,18 @@ impl<C> fmt::Debug for Core<'_, C> {
 }
 
 pin_project! {
-    /// A child and its handle's completer: completes the handle and tells the group whether
-    /// the child failed.
+    /// A child and its handle's completer, in the task lifecycle every driver shares
+    /// ([`TaskCell`]): completes the handle and tells the group whether the child failed.
     pub(super) struct Child<F, T> {
         #[pin]
-        fut: Option<F>,
-        completer: Option<TaskCompleter<T>>,
-        polled: bool,
+        cell: TaskCell<F, T>,
     }
 }
 
 impl<F, T> Child<F, T> {
     pub(super) fn new(fut: F, completer: TaskCompleter<T>) -> Self {
         Child {
-            fut: Some(fut),
-            completer: Some(completer),
-            polled: false,
+            cell: TaskCell::new(fut, completer),
         }
     }
 }
@@ -200,70 +198,33 @@ where
     type Output = Outcome<E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<E>> {
-        let mut this = self.project();
-        let (Some(completer), Some(fut)) =
-            (this.completer.as_ref(), this.fut.as_mut().as_pin_mut())
-        else {
-            return Poll::Ready(Outcome::Done);
-        };
-        let cancelled = if completer.is_cancel_requested() {
-            true
-        } else {
-            let ready = if *this.polled {
-                fut.poll(cx)
-            } else {
-                *this.polled = true;
-                let (ready, name) = probe::listen(|| fut.poll(cx));
-                if let Some(name) = name {
-                    completer.set_default_name(name);
-                }
-                ready
-            };
-            match ready {
-                Poll::Ready(Ok(value)) => {
-                    // Dropped before completing, so the handle's awaiters and callbacks find
-                    // the child's resources released.
-                    this.fut.set(None);
-                    if let Some(completer) = this.completer.take() {
-                        completer.complete(value);
-                    }
-                    return Poll::Ready(Outcome::Done);
-                }
-                // A cancel requested before the error came wins, as it does for a value.
-                Poll::Ready(Err(_)) if completer.is_cancel_requested() => true,
-                Poll::Ready(Err(error)) => {
-                    let name = completer.name();
-                    let handle = completer.task();
-                    // Its error goes to the group; the handle ends cancelled. One outcome: the
-                    // handle's outcome is recorded first, under the task's lock, so from here
-                    // on `cancel()` returns false, as asyncio's does once the coroutine has
-                    // raised (even from the future's own destructor, which runs after). A
-                    // cancel that returned true before that, on another thread, wins: no
-                    // failure. Unlike a value, this ends the handle before the future is
-                    // dropped.
-                    if let Some(completer) = this.completer.take() {
-                        end_failed(completer);
-                    }
-                    let cancel_won = handle.is_cancel_requested();
-                    drop(handle);
-                    this.fut.set(None);
-                    if cancel_won {
-                        drop(error);
-                        return Poll::Ready(Outcome::Done);
-                    }
-                    return Poll::Ready(Outcome::Failed(name, error));
-                }
-                // Registered only now: a child that finishes on its first poll (the common
-                // case) never pays for the waker clone.
-                Poll::Pending => completer.poll_cancel_requested(cx),
-            }
-        };
-        if !cancelled {
+        let mut cell = self.project().cell;
+        let Poll::Ready(step) = cell.as_mut().poll_step(cx) else {
             return Poll::Pending;
-        }
-        suppress_never_awaited(|| this.fut.set(None));
-        if let Some(completer) = this.completer.take() {
-            completer.cancel();
+        };
+        let ended = match step {
+            Step::Output(Ok(value)) => cell.complete(value),
+            // A cancel requested before the error came wins, as it does for a value.
+            Step::Output(Err(_)) if cell.is_cancel_requested() => cell.cancel(),
+            Step::Output(Err(error)) => {
+                let name = cell.name();
+                // Its error goes to the group; the handle ends cancelled. One outcome: the
+                // handle's outcome is recorded first, under the task's lock, so from here on
+                // `cancel()` returns false, as asyncio's does once the coroutine has raised
+                // (even from the future's own destructor, which runs after). A cancel that
+                // returned true before that, on another thread, wins: no failure.
+                match cell.end_then_drop(end_failed) {
+                    Ok(false) => return Poll::Ready(Outcome::Failed(name, error)),
+                    Ok(true) => Ok(()),
+                    Err(payload) => Err(payload),
+                }
+            }
+            Step::Ended(ended) => ended,
+        };
+        // A panic of the child (its poll, its drop, its value's drop) goes on to the group once
+        // the handle has ended.
+        if let Err(payload) = ended {
+            resume_unwind(payload);
         }
         Poll::Ready(Outcome::Done)
     }

@@ -18,7 +18,7 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 /// whose future is `Send` and returns a plain value.
 ///
 /// Implemented for every `FnOnce(Arg) -> impl Future<Output = R> + Send`, async closures
-/// included; asked for beside `AsyncFnOnce` for the reason given in [`SendBody`](crate::SendBody).
+/// included; asked for beside `AsyncFnOnce` for the reason given in [`SendBody`](crate::task::SendBody).
 /// Not meant to be implemented or called by hand.
 ///
 /// # Examples
@@ -36,12 +36,26 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 ///
 /// is_body(&async |_tg: &TaskGroup<'_, 'static, Infallible>| 1);
 /// ```
-pub trait SendPlainBody<Arg, R> {
+pub trait SendPlainBody<Arg, R>: sealed::Sealed<Arg, R> {
     /// The body's future.
     type Future: Future<Output = R> + Send;
 
     /// Calls the body with the group.
     fn call(self, group: Arg) -> Self::Future;
+}
+
+mod sealed {
+    use core::future::Future;
+
+    /// Keeps [`SendPlainBody`](super::SendPlainBody) implemented by closures only.
+    pub trait Sealed<Arg, R> {}
+
+    impl<Arg, R, B, Fut> Sealed<Arg, R> for B
+    where
+        B: FnOnce(Arg) -> Fut,
+        Fut: Future<Output = R> + Send,
+    {
+    }
 }
 
 impl<Arg, R, B, Fut> SendPlainBody<Arg, R> for B

@@ -76,7 +76,7 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 ///
 /// Handles outlive the group: after `run` returns, each handle gives its child's outcome. A
 /// child that failed has its error in the `ExceptionGroup` (errors are not cloned), so its
-/// handle ends cancelled. A child that is a [`#[aiokit::coroutine]`](crate::coroutine) is named
+/// handle ends cancelled. A child that is a [`#[aiokit::coroutine]`](macro@crate::coroutine) is named
 /// after it (unless named with [`Task::set_name`] before its first poll); other children are
 /// "Task-N".
 ///
@@ -253,7 +253,8 @@ impl<E> TaskGroup<'_, '_, E> {
 /// # Examples
 ///
 /// ```
-/// use aiokit::{SendBody, TaskGroup};
+/// use aiokit::TaskGroup;
+/// use aiokit::task::SendBody;
 ///
 /// fn is_body<B>(_: &B)
 /// where
@@ -263,12 +264,26 @@ impl<E> TaskGroup<'_, '_, E> {
 ///
 /// is_body(&async |_tg: &TaskGroup<'_, 'static, ()>| Ok(1));
 /// ```
-pub trait SendBody<Arg, R, E> {
+pub trait SendBody<Arg, R, E>: sealed::Sealed<Arg, R, E> {
     /// The body's future.
     type Future: Future<Output = Result<R, E>> + Send;
 
     /// Calls the body with the group.
     fn call(self, group: Arg) -> Self::Future;
+}
+
+mod sealed {
+    use core::future::Future;
+
+    /// Keeps [`SendBody`](super::SendBody) implemented by closures only.
+    pub trait Sealed<Arg, R, E> {}
+
+    impl<Arg, R, E, B, Fut> Sealed<Arg, R, E> for B
+    where
+        B: FnOnce(Arg) -> Fut,
+        Fut: Future<Output = Result<R, E>> + Send,
+    {
+    }
 }
 
 impl<Arg, R, E, B, Fut> SendBody<Arg, R, E> for B
