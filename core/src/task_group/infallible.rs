@@ -26,7 +26,8 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 /// ```
 /// use std::convert::Infallible;
 ///
-/// use aiokit::{SendPlainBody, TaskGroup};
+/// use aiokit::TaskGroup;
+/// use aiokit::task::SendPlainBody;
 ///
 /// fn is_body<B>(_: &B)
 /// where
