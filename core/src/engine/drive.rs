@@ -36,7 +36,13 @@ impl<F: Future> Slots<F> {
         let mut polled = 0;
         let mut yielded = 0;
         let (mut sampled, mut needed, mut eager) = (0, 0, false);
+        // Children polled since the last budget unit was spent (see `coop`).
+        let mut stride = 0;
         loop {
+            if stride == 0 && !super::coop::proceed(cx) {
+                return Drive::Pending;
+            }
+            stride = (stride + 1) % super::coop::STRIDE;
             if self.fresh < self.len {
                 let index = self.fresh;
                 self.fresh += 1;
@@ -140,6 +146,10 @@ impl<F: Future> Slots<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        // At most `DIRECT_MAX` children: one budget unit for the whole drive.
+        if !super::coop::proceed(cx) {
+            return Drive::Pending;
+        }
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
             poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)
