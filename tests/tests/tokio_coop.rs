@@ -98,4 +98,27 @@ mod gather_of_ready_children_yields_to_other_tokio_tasks {
         });
         assert_interleaved(&seen);
     }
+
+    #[test]
+    fn task_group() {
+        let seen = beside_other_task(|flag| async move {
+            let seen = std::sync::Mutex::new(Vec::with_capacity(N));
+            aiokit::TaskGroup::run(async |tg| {
+                for _ in 0..N {
+                    let child = child(&flag);
+                    let seen = &seen;
+                    tg.create_task(async move {
+                        let s = child.await;
+                        seen.lock().unwrap().push(s);
+                        Ok::<_, ()>(())
+                    });
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+            seen.into_inner().unwrap()
+        });
+        assert_interleaved(&seen);
+    }
 }
