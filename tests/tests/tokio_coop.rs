@@ -35,8 +35,14 @@ where
 /// The other task ran after the first child and before the last one.
 fn assert_interleaved(seen: &[bool]) {
     assert_eq!(seen.len(), N);
-    assert!(!seen[0], "the combinator's task was spawned first: its first child runs first");
-    assert!(seen[N - 1], "the other task never ran while the {N} children ran");
+    assert!(
+        !seen[0],
+        "the combinator's task was spawned first: its first child runs first"
+    );
+    assert!(
+        seen[N - 1],
+        "the other task never ran while the {N} children ran"
+    );
     // Once set, the flag stays set: the children saw it in one switch.
     let switch = seen.iter().position(|&s| s).unwrap();
     assert!(seen[switch..].iter().all(|&s| s));
@@ -52,9 +58,10 @@ mod gather_of_ready_children_yields_to_other_tokio_tasks {
 
     #[test]
     fn gather() {
-        let seen = beside_other_task(|flag| async move {
-            super::gather((0..N).map(|_| child(&flag))).await
-        });
+        let seen =
+            beside_other_task(
+                |flag| async move { super::gather((0..N).map(|_| child(&flag))).await },
+            );
         assert_interleaved(&seen);
     }
 

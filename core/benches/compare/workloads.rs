@@ -126,7 +126,8 @@ fn threads_children(
         for half in [order, second] {
             tokio_mt().spawn(async move {
                 for (i, tx) in half {
-                    tx.send(i).expect("a child was dropped before its value arrived");
+                    tx.send(i)
+                        .expect("a child was dropped before its value arrived");
                 }
             });
         }
@@ -262,7 +263,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
         },
         Workload {
             // `ready` inside a tokio task, which spends tokio's cooperative budget (one unit per
-            // 8 children) and yields to the runtime when it is spent. Its one peer is the same
+            // 32 children) and yields to the runtime when it is spent. Its one peer is the same
             // gather with the budget lifted (`coop::unconstrained`): the ratio is what the
             // budget costs.
             name: "ready_tokio",

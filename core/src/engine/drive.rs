@@ -36,14 +36,14 @@ impl<F: Future> Slots<F> {
         let mut polled = 0;
         let mut yielded = 0;
         let (mut sampled, mut needed, mut eager) = (0, 0, false);
-        // Children polled since the last budget unit was spent (see `coop`).
-        let mut stride = 0;
         loop {
-            if stride == 0 && !super::coop::proceed(cx) {
-                return Drive::Pending;
-            }
-            stride = (stride + 1) % super::coop::STRIDE;
             if self.fresh < self.len {
+                // One unit of tokio's budget per `STRIDE` never-polled children, counted across
+                // polls (see `coop`).
+                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+                if self.fresh % super::coop::STRIDE == 0 && !super::coop::proceed(cx) {
+                    return Drive::Pending;
+                }
                 let index = self.fresh;
                 self.fresh += 1;
                 let cell = self.node(header, index);
@@ -89,6 +89,12 @@ impl<F: Future> Slots<F> {
                     }
                 }
                 continue;
+            }
+            // And one per `STRIDE` woken children polled in this call.
+            #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx)
+            {
+                return Drive::Pending;
             }
             // SAFETY: `&mut self` makes this the only consumer.
             let node = match unsafe { header.queue.pop() } {
@@ -146,10 +152,6 @@ impl<F: Future> Slots<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        // At most `DIRECT_MAX` children: one budget unit for the whole drive.
-        if !super::coop::proceed(cx) {
-            return Drive::Pending;
-        }
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
             poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)

@@ -33,6 +33,7 @@
 
 mod api;
 pub(crate) mod atomic;
+#[cfg(all(feature = "tokio", not(aiokit_loom)))]
 mod coop;
 mod drive;
 mod queue;
