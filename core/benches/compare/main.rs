@@ -1,6 +1,11 @@
 //! aiokit against its peers: nanoseconds per child, same process, alternating rounds.
 //!
-//! Workloads, peers and targets are those of `docs/benchmarks.md`. For every workload and every
+//! Workloads, peers and targets are those of `docs/benchmarks.md`. Rows beyond it:
+//! `ready_tokio` (gather of ready children inside a tokio current-thread task, spending tokio's
+//! cooperative budget, against the same gather in `coop::unconstrained`: the ratio is the
+//! budget's cost), `gather_threads` / `as_completed_threads` (children woken by senders running
+//! on a 2-worker tokio multi-thread runtime, against join_all / FuturesUnordered and
+//! futures-buffered). For every workload and every
 //! N, each round runs every contestant once (the order rotates by one each round, so no
 //! contestant always runs first on a cold cache), each contestant timing enough calls to last
 //! at least the round target; the figure printed is the median of the rounds. Every workload
