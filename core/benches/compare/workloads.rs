@@ -92,6 +92,52 @@ fn oneshot_children(
     (driver, children)
 }
 
+/// `threads`: child `i` awaits the receiver of channel `i`; the senders run as two tasks on a
+/// tokio multi-thread runtime with 2 workers (`tokio_mt`), each sending on half the channels
+/// in the scrambled order of `oneshot`, so every wake comes from another thread. The returned
+/// closure spawns them; the driver calls it inside the consuming task, just before the
+/// combinator's first poll.
+#[allow(clippy::type_complexity)]
+fn threads_children(
+    n: usize,
+) -> (
+    impl FnOnce() + Send,
+    impl Iterator<Item = impl Future<Output = u64> + Send> + Send,
+) {
+    let mut senders: Vec<Option<oneshot::Sender<u64>>> = Vec::with_capacity(n);
+    let mut receivers = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (tx, rx) = oneshot::channel::<u64>();
+        senders.push(Some(tx));
+        receivers.push(rx);
+    }
+    let mut order = Vec::with_capacity(n);
+    let mut i = 0;
+    for _ in 0..n {
+        order.push(senders[i].take().map(|tx| (i as u64, tx)));
+        i = (i + STRIDE) % n;
+    }
+    let mut order: Vec<_> = order
+        .into_iter()
+        .map(|sender| sender.expect("the stride must be coprime with N"))
+        .collect();
+    let spawn = move || {
+        let second = order.split_off(n / 2);
+        for half in [order, second] {
+            tokio_mt().spawn(async move {
+                for (i, tx) in half {
+                    tx.send(i)
+                        .expect("a child was dropped before its value arrived");
+                }
+            });
+        }
+    };
+    let children = receivers
+        .into_iter()
+        .map(|rx| async move { rx.await.expect("the senders send on every channel") });
+    (spawn, children)
+}
+
 /// Runs `$consume` (an expression that may `.await`, with the children bound to `$ch`) on
 /// `futures::executor::block_on`; for `oneshot`, joined with the driver in the same task.
 macro_rules! run {
@@ -102,6 +148,17 @@ macro_rules! run {
     (yield1, $n:expr, |$ch:ident| $consume:expr) => {{
         let $ch = yield1_children($n);
         block_on(async move { $consume })
+    }};
+    (threads, $n:expr, |$ch:ident| $consume:expr) => {{
+        let (spawn, $ch) = threads_children($n);
+        block_on(async move {
+            spawn();
+            $consume
+        })
+    }};
+    (ready_tokio, $n:expr, |$ch:ident| $consume:expr) => {{
+        let $ch = ready_children($n);
+        tokio_rt().block_on(async move { $consume })
     }};
     (oneshot, $n:expr, |$ch:ident| $consume:expr) => {{
         let (driver, $ch) = oneshot_children($n);
@@ -160,6 +217,17 @@ fn tokio_rt() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The runtime the `threads` senders run on: multi-thread, 2 workers.
+fn tokio_mt() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("tokio multi-thread runtime")
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Workload tables: one line per contestant
 // ---------------------------------------------------------------------------------------------
@@ -190,6 +258,27 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 }),
                 floor("floor: poll loop", |n| {
                     run!(ready, n, |ch| poll_loop_floor(ch).await)
+                }),
+            ],
+        },
+        Workload {
+            // `ready` inside a tokio task, which spends tokio's cooperative budget (one unit per
+            // 32 children) and yields to the runtime when it is spent. Its one peer is the same
+            // gather with the budget lifted (`coop::unconstrained`): the ratio is what the
+            // budget costs.
+            name: "ready_tokio",
+            contestants: vec![
+                aiokit("aiokit::gather (tokio budget)", |n| {
+                    run!(ready_tokio, n, |ch| sum(aiokit::gather(ch).await))
+                }),
+                peer("aiokit::gather in coop::unconstrained", |n| {
+                    run!(ready_tokio, n, |ch| sum(tokio::task::coop::unconstrained(
+                        aiokit::gather(ch)
+                    )
+                    .await))
+                }),
+                floor("floor: poll loop", |n| {
+                    run!(ready_tokio, n, |ch| poll_loop_floor(ch).await)
                 }),
             ],
         },
@@ -253,6 +342,41 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 }),
                 peer("futures_buffered::FuturesUnordered", |n| {
                     run!(oneshot, n, |ch| sum_stream(
+                        ch.collect::<futures_buffered::FuturesUnordered<_>>()
+                    )
+                    .await)
+                }),
+            ],
+        },
+        Workload {
+            // `oneshot` with the senders on other threads (`threads_children`).
+            name: "gather_threads",
+            contestants: vec![
+                aiokit("aiokit::gather", |n| {
+                    run!(threads, n, |ch| sum(aiokit::gather(ch).await))
+                }),
+                peer("futures::join_all", |n| {
+                    run!(threads, n, |ch| sum(join_all(ch).await))
+                }),
+                peer("futures_buffered::join_all", |n| {
+                    run!(threads, n, |ch| sum(futures_buffered::join_all(ch).await))
+                }),
+            ],
+        },
+        Workload {
+            name: "as_completed_threads",
+            contestants: vec![
+                aiokit("aiokit::as_completed", |n| {
+                    run!(threads, n, |ch| sum_stream(aiokit::as_completed(ch)).await)
+                }),
+                peer("futures::FuturesUnordered", |n| {
+                    run!(threads, n, |ch| sum_stream(
+                        ch.collect::<FuturesUnordered<_>>()
+                    )
+                    .await)
+                }),
+                peer("futures_buffered::FuturesUnordered", |n| {
+                    run!(threads, n, |ch| sum_stream(
                         ch.collect::<futures_buffered::FuturesUnordered<_>>()
                     )
                     .await)

@@ -38,6 +38,12 @@ impl<F: Future> Slots<F> {
         let (mut sampled, mut needed, mut eager) = (0, 0, false);
         loop {
             if self.fresh < self.len {
+                // One unit of tokio's budget per `STRIDE` never-polled children, counted across
+                // polls (see `coop`).
+                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+                if self.fresh % super::coop::STRIDE == 0 && !super::coop::proceed(cx) {
+                    return Drive::Pending;
+                }
                 let index = self.fresh;
                 self.fresh += 1;
                 let cell = self.node(header, index);
@@ -83,6 +89,12 @@ impl<F: Future> Slots<F> {
                     }
                 }
                 continue;
+            }
+            // And one per `STRIDE` woken children polled in this call.
+            #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx)
+            {
+                return Drive::Pending;
             }
             // SAFETY: `&mut self` makes this the only consumer.
             let node = match unsafe { header.queue.pop() } {

@@ -26,12 +26,15 @@
 //! - `api.rs`: [`Engine`], what the combinators call.
 //! - `slots.rs`: where the children live (segments, `locate`, outputs, cancelling).
 //! - `drive.rs`: polling them (`poll_direct`, `poll_queued`).
+//! - `coop.rs`: tokio's cooperative budget, spent by the drives under the `tokio` feature.
 //! - `waker.rs`, `queue.rs`: the shared header, the child wakers and the ready queue.
 //! - `task_cell.rs`: a task's shared state and its future in one allocation (TaskGroup).
 //! - `atomic.rs`: atomics from core or from loom.
 
 mod api;
 pub(crate) mod atomic;
+#[cfg(all(feature = "tokio", not(aiokit_loom)))]
+mod coop;
 mod drive;
 mod queue;
 mod slots;
