@@ -151,3 +151,48 @@ macro_rules! on_each_executor {
         }
     };
 }
+
+/// Manual polling for the rules that need an exact order of events: a waker that counts its
+/// wakes, one poll with a given waker, and a shared log.
+pub mod manual {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use futures::task::{ArcWake, waker};
+
+    /// A waker that counts its wakes.
+    pub struct Counter(AtomicUsize);
+
+    impl ArcWake for Counter {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A counting waker and the counter it bumps.
+    pub fn counting() -> (Arc<Counter>, Waker) {
+        let counter = Arc::new(Counter(AtomicUsize::new(0)));
+        (counter.clone(), waker(counter))
+    }
+
+    /// How many times the counter's waker was woken.
+    pub fn wakes(counter: &Counter) -> usize {
+        counter.0.load(Ordering::SeqCst)
+    }
+
+    /// Polls `fut` once with `waker`.
+    pub fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        fut.poll(&mut Context::from_waker(waker))
+    }
+
+    /// A log shared by the scenario's tasks.
+    pub type Log<T> = Arc<Mutex<Vec<T>>>;
+
+    /// An empty log.
+    pub fn log<T>() -> Log<T> {
+        Arc::new(Mutex::new(Vec::new()))
+    }
+}

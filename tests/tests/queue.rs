@@ -5,45 +5,18 @@
 //! woken tasks in wake order, as asyncio's loop does) or manual polls with counting wakers.
 //! Rules that involve threads run on every executor of the tests crate.
 
-use std::future::Future;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use aiokit::queue::{GetNowaitError, PutNowaitError, TaskDoneError};
 use aiokit::{LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull, QueueShutDown};
 use aiokit_tests::on_each_executor;
 use futures::executor::LocalPool;
-use futures::task::{ArcWake, LocalSpawnExt, waker};
+use futures::task::LocalSpawnExt;
 
-/// A waker that counts its wakes.
-struct Counter(AtomicUsize);
-
-impl ArcWake for Counter {
-    fn wake_by_ref(arc_self: &Arc<Self>) {
-        arc_self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counting() -> (Arc<Counter>, Waker) {
-    let counter = Arc::new(Counter(AtomicUsize::new(0)));
-    (counter.clone(), waker(counter))
-}
-
-fn wakes(counter: &Counter) -> usize {
-    counter.0.load(Ordering::SeqCst)
-}
-
-fn poll<F: Future>(fut: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    fut.poll(&mut Context::from_waker(waker))
-}
-
-type Log<T> = Arc<Mutex<Vec<T>>>;
-
-fn log<T>() -> Log<T> {
-    Arc::new(Mutex::new(Vec::new()))
-}
+use aiokit_tests::manual::{Log, counting, log, poll, wakes};
 
 mod items_come_out_in_fifo_order {
     use super::*;
