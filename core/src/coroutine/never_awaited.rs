@@ -41,12 +41,11 @@ mod hook {
     use std::boxed::Box;
     use std::cell::Cell;
     use std::fmt;
-    use std::sync::{Arc, PoisonError, RwLock};
 
-    type Hook = Box<dyn Fn(&NeverAwaited<'_>) + Send + Sync + 'static>;
+    use crate::hooks::HookCell;
 
-    /// An `Arc` so that the reporter clones the hook out and runs it with no lock held.
-    static HOOK: RwLock<Option<Arc<Hook>>> = RwLock::new(None);
+    /// The hook the reporter clones out and runs with no lock held.
+    static HOOK: HookCell<dyn Fn(&NeverAwaited<'_>) + Send + Sync> = HookCell::new();
 
     std::thread_local! {
         static SUPPRESSED: Cell<usize> = const { Cell::new(0) };
@@ -136,13 +135,7 @@ mod hook {
     /// # drop(aiokit::hooks::take_never_awaited_hook());
     /// ```
     pub fn set_never_awaited_hook(hook: impl Fn(&NeverAwaited<'_>) + Send + Sync + 'static) {
-        let hook: Hook = Box::new(hook);
-        let old = HOOK
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .replace(Arc::new(hook));
-        // The old hook is user data (its captures): dropped with the lock released.
-        drop(old);
+        HOOK.set(Box::new(hook));
     }
 
     /// Removes the hook set by [`set_never_awaited_hook`], restoring the default one, and
@@ -164,8 +157,7 @@ mod hook {
     /// # drop(aiokit::hooks::take_never_awaited_hook());
     /// ```
     pub fn take_never_awaited_hook() -> Box<dyn Fn(&NeverAwaited<'_>) + Send + Sync> {
-        let old = HOOK.write().unwrap_or_else(PoisonError::into_inner).take();
-        match old.map(Arc::try_unwrap) {
+        match HOOK.take() {
             None => Box::new(default_hook),
             Some(Ok(hook)) => hook,
             // A report is running it right now: hand back a hook that shares it.
@@ -179,7 +171,7 @@ mod hook {
         }
         // Cloned out so that the hook runs without the lock held: it may itself drop
         // coroutines or replace the hook.
-        let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let hook = HOOK.get();
         let info = NeverAwaited { name };
         match hook {
             Some(hook) => hook(&info),

@@ -5,9 +5,9 @@ use std::boxed::Box;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
 
 use super::Task;
+use crate::hooks::HookCell;
 
 /// A done-callback of a [`Task`]: called once, with the task as its only argument, after the
 /// task completed (asyncio's `add_done_callback(fn)`).
@@ -219,7 +219,7 @@ pub(crate) fn run_callback<T>(id: CallbackId, mut callback: LocalCallback<T>, ta
     // Cloned out of the lock, so that the hook runs with no lock held (it may set or take the
     // hook itself). A panicking hook has already been printed by the panic hook of std;
     // nothing else can be done with it here without stopping the other callbacks.
-    let hook = HOOK.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let hook = HOOK.get();
     let _ = catch_unwind(AssertUnwindSafe(|| match &hook {
         Some(hook) => hook(&info),
         None => default_hook(&info),
@@ -328,11 +328,8 @@ impl fmt::Display for DoneCallbackPanic<'_> {
     }
 }
 
-type Hook = Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync + 'static>;
-
-/// An `Arc` so that a panicking callback's reporter clones the hook out and runs it with no
-/// lock held.
-static HOOK: RwLock<Option<Arc<Hook>>> = RwLock::new(None);
+/// The hook a panicking callback's reporter clones out and runs with no lock held.
+static HOOK: HookCell<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync> = HookCell::new();
 
 fn default_hook(info: &DoneCallbackPanic<'_>) {
     std::eprintln!("aiokit: {info}");
@@ -366,13 +363,7 @@ fn default_hook(info: &DoneCallbackPanic<'_>) {
 /// # drop(aiokit::hooks::take_done_callback_panic_hook());
 /// ```
 pub fn set_done_callback_panic_hook(hook: impl Fn(&DoneCallbackPanic<'_>) + Send + Sync + 'static) {
-    let hook: Hook = Box::new(hook);
-    let old = HOOK
-        .write()
-        .unwrap_or_else(PoisonError::into_inner)
-        .replace(Arc::new(hook));
-    // The old hook is user data: drop it outside the lock.
-    drop(old);
+    HOOK.set(Box::new(hook));
 }
 
 /// Removes the hook set by [`set_done_callback_panic_hook`], restoring the default one, and
@@ -386,8 +377,7 @@ pub fn set_done_callback_panic_hook(hook: impl Fn(&DoneCallbackPanic<'_>) + Send
 /// drop(previous);
 /// ```
 pub fn take_done_callback_panic_hook() -> Box<dyn Fn(&DoneCallbackPanic<'_>) + Send + Sync> {
-    let old = HOOK.write().unwrap_or_else(PoisonError::into_inner).take();
-    match old.map(Arc::try_unwrap) {
+    match HOOK.take() {
         None => Box::new(default_hook),
         Some(Ok(hook)) => hook,
         // A callback's reporter is running it right now: hand back a hook that shares it.
