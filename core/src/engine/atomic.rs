@@ -18,6 +18,30 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, fence};
 
 use core::task::Waker;
 
+/// `core::cell::UnsafeCell` with loom's closure-based interface, so that loom tracks the
+/// accesses in a model (the task state's outcome).
+#[cfg(all(not(aiokit_loom), feature = "std"))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
+
+#[cfg(all(not(aiokit_loom), feature = "std"))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        UnsafeCell(core::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}
+
+#[cfg(all(aiokit_loom, feature = "std"))]
+pub(crate) use loom::cell::UnsafeCell;
+
 /// The waker of the task that polls a combinator, replaced on every poll and woken from any
 /// thread by a child's waker.
 #[derive(Debug, Default)]

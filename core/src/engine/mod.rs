@@ -29,6 +29,7 @@
 //! - `coop.rs`: tokio's cooperative budget, spent by the drives under the `tokio` feature.
 //! - `waker.rs`, `queue.rs`: the shared header, the child wakers and the ready queue.
 //! - `task_cell.rs`: a task's shared state and its future in one allocation (TaskGroup).
+//! - `task_state.rs`: the lock-free core of a task's state (atomic word, outcome, wakers).
 //! - `atomic.rs`: atomics from core or from loom.
 
 mod api;
@@ -40,6 +41,8 @@ mod queue;
 mod slots;
 #[cfg(feature = "std")]
 pub(crate) mod task_cell;
+#[cfg(feature = "std")]
+pub(crate) mod task_state;
 mod waker;
 
 #[cfg(all(test, aiokit_loom))]

@@ -1,5 +1,10 @@
 //! The shared state of one task: one reference-counted cell per task (see `engine::task_cell`),
 //! completed once by whoever drives it.
+//!
+//! The common path (no done-callback, one awaiting handle, maybe a cancel) takes no lock and
+//! allocates nothing beyond the cell: it is the atomic word of `engine::task_state`. What is
+//! rare (callbacks, a second awaiting handle, a name) lives in a `Slow` part, allocated and
+//! locked only when used.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -7,39 +12,48 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
-
-use atomic_waker::AtomicWaker;
 
 use super::Task;
 use super::callback::{
     CallbackId, Erased, LocalCallback, SendCallback, is_equal, is_type, local, run_callback,
 };
 use crate::engine::task_cell::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
+use crate::engine::task_state::{Await, FAST_WAITER, TaskState};
 use crate::error::CancelledError;
 
 /// asyncio numbers tasks from 1 across the whole program ("Task-1", "Task-2", ...).
 static NEXT_TASK_NUMBER: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) struct Inner<T> {
-    /// Set exactly once, under `state`, by the completer. Kept outside the lock so that
-    /// `result()` can hand out a plain `&T` for as long as the handle lives.
-    outcome: OnceLock<Result<T, CancelledError>>,
-    /// True once the outcome is set and every done-callback has run: awaiting handles return
-    /// only then, so an `.await` on a task never overtakes its callbacks.
-    finished: AtomicBool,
-    cancel_requested: AtomicBool,
-    /// The driver's waker, woken by `cancel()` so that the driver drops the future promptly.
-    driver: AtomicWaker,
+    /// The outcome (set once, read as a plain `&T` for as long as the handle lives), the
+    /// cancel request, whether the task finished (outcome set and every done-callback run:
+    /// awaiting handles return only then, so an `.await` never overtakes its callbacks), the
+    /// driver's waker and one awaiting handle's waker: all lock-free.
+    core: TaskState<Result<T, CancelledError>>,
     number: u64,
     /// For a local task: its thread, and how to reach its `!Send` callbacks there.
     local: Option<LocalStore<T>>,
+    /// Callbacks, further waiters and the name: allocated on first use.
+    slow: OnceLock<Box<Slow<T>>>,
+}
+
+/// The rarely used part of a task's state, behind a lock.
+struct Slow<T> {
     state: Mutex<State<T>>,
     /// Signalled whenever callbacks lent to a `remove_done_callback` comparison come back.
     returned: Condvar,
+}
+
+impl<T> Slow<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // User code never runs under this lock, so poisoning can only come from an allocation
+        // failure; the state is consistent between statements, so keep going.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Where a local task keeps its `!Send` callbacks: the thread-local store of `owner`. Function
@@ -61,10 +75,8 @@ struct State<T> {
     name: Option<Cow<'static, str>>,
     /// Pending callbacks, in registration order.
     callbacks: VecDeque<Slot<T>>,
+    /// The awaiting handles beyond the one in the lock-free slot.
     waiters: Waiters,
-    /// Mirrors `Inner::finished`; read under the lock to decide between queueing a callback
-    /// and running it at once without losing one to a concurrent completion.
-    finished: bool,
     /// Set by a completer that found the next callback lent to a comparison running on its own
     /// thread (an `eq` that drove the task's executor): that thread's `remove_done_callback`
     /// goes on running the callbacks when it gives the callback back.
@@ -151,67 +163,76 @@ impl Waiters {
 }
 
 impl<T> Inner<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // User code never runs under this lock, so poisoning can only come from an allocation
-        // failure; the state is consistent between statements, so keep going.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The slow part, allocated on first use (no user code runs in its initialization).
+    fn slow(&self) -> &Slow<T> {
+        self.slow.get_or_init(|| {
+            Box::new(Slow {
+                state: Mutex::new(State {
+                    name: None,
+                    callbacks: VecDeque::new(),
+                    waiters: Waiters::default(),
+                    parked: None,
+                }),
+                returned: Condvar::new(),
+            })
+        })
     }
 
     pub(crate) fn outcome(&self) -> Option<&Result<T, CancelledError>> {
-        self.outcome.get()
+        self.core.outcome()
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.finished.load(Ordering::Acquire)
+        self.core.is_finished()
     }
 
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        self.cancel_requested.load(Ordering::Acquire)
+        self.core.is_cancel_requested()
     }
 
     pub(crate) fn name(&self) -> String {
-        match &self.lock().name {
-            Some(name) => name.to_string(),
-            None => format!("Task-{}", self.number),
+        if let Some(slow) = self.slow.get() {
+            if let Some(name) = &slow.lock().name {
+                return name.to_string();
+            }
         }
+        format!("Task-{}", self.number)
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        let old = self.lock().name.replace(Cow::Owned(name));
+        let old = self.slow().lock().name.replace(Cow::Owned(name));
         drop(old);
     }
 
     /// Names the task `name` unless a name was set already (a coroutine's name is a default
     /// that `set_name` overrides, whichever comes first).
     pub(crate) fn set_default_name(&self, name: &'static str) {
-        self.lock().name.get_or_insert(Cow::Borrowed(name));
+        self.slow().lock().name.get_or_insert(Cow::Borrowed(name));
     }
 
-    /// asyncio's `Task.cancel()`: a request, honoured by the driver at its next wake-up.
+    /// asyncio's `Task.cancel()`: a request, honoured by the driver at its next wake-up. Once
+    /// this returned true, the completer is bound to record a cancellation.
     pub(crate) fn cancel(&self) -> bool {
-        {
-            // Under the lock so that a completion cannot slip in between the check and the
-            // request: once this returns true, the completer is bound to record a cancellation.
-            let _state = self.lock();
-            if self.outcome.get().is_some() {
-                return false;
-            }
-            self.cancel_requested.store(true, Ordering::Release);
-        }
-        self.driver.wake();
-        true
+        self.core.request_cancel()
     }
 
     /// Polls for the end of the task (outcome set and callbacks run) on behalf of one awaiting
-    /// future, identified by `key`.
+    /// future, identified by `key`. The first awaiting handle waits in the lock-free slot;
+    /// further ones in the slow part.
     pub(crate) fn poll_finished(&self, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_finished() {
-            *key = None;
-            return Poll::Ready(());
+        match self.core.poll_await(key, cx) {
+            Await::Ready => {
+                *key = None;
+                return Poll::Ready(());
+            }
+            Await::Pending => return Poll::Pending,
+            // `SLOW` is set: the completer finishes under the slow part's lock.
+            Await::Slow => {}
         }
+        let slow = self.slow();
         {
-            let state = self.lock();
-            if state.finished {
+            let state = slow.lock();
+            if self.is_finished() {
                 *key = None;
                 return Poll::Ready(());
             }
@@ -221,8 +242,8 @@ impl<T> Inner<T> {
         }
         // Cloning a waker is executor code: outside the lock, then checked again.
         let waker = cx.waker().clone();
-        let mut state = self.lock();
-        if state.finished {
+        let mut state = slow.lock();
+        if self.is_finished() {
             drop(state);
             *key = None;
             return Poll::Ready(());
@@ -234,8 +255,13 @@ impl<T> Inner<T> {
     }
 
     pub(crate) fn remove_waiter(&self, key: usize) {
-        if !self.is_finished() {
-            let old = self.lock().waiters.remove(key);
+        if self.is_finished() {
+            return;
+        }
+        if key == FAST_WAITER {
+            self.core.release_fast_waiter();
+        } else if let Some(slow) = self.slow.get() {
+            let old = slow.lock().waiters.remove(key);
             drop(old);
         }
     }
@@ -247,8 +273,12 @@ impl<T> Inner<T> {
         id: CallbackId,
         callback: SendCallback<T>,
     ) -> Option<SendCallback<T>> {
-        let mut state = self.lock();
-        if state.finished {
+        let slow = self.slow();
+        if self.core.mark_slow() {
+            return Some(callback);
+        }
+        let mut state = slow.lock();
+        if self.is_finished() {
             return Some(callback);
         }
         state.callbacks.push_back(Slot {
@@ -271,14 +301,18 @@ impl<T> Inner<T> {
         if self.is_finished() {
             return Some(callback);
         }
+        let slow = self.slow();
+        if self.core.mark_slow() {
+            return Some(callback);
+        }
         // Stored before its slot exists: the task's completer runs on this very thread, so it
         // cannot look for it in between.
         if let Err(callback) = (store.put)(id, callback) {
             // This thread is being torn down: nowhere to keep it.
             return Some(callback);
         }
-        let mut state = self.lock();
-        if state.finished {
+        let mut state = slow.lock();
+        if self.is_finished() {
             drop(state);
             return (store.take)(id);
         }
@@ -292,7 +326,10 @@ impl<T> Inner<T> {
 
     /// Removes the pending registration `id`; returns how many were removed (0 or 1).
     pub(crate) fn remove_id(&self, id: CallbackId) -> usize {
-        let mut state = self.lock();
+        let Some(slow) = self.slow.get() else {
+            return 0;
+        };
+        let mut state = slow.lock();
         let Some(pos) = state
             .callbacks
             .iter()
@@ -339,11 +376,14 @@ impl<T> Inner<T> {
         task: &CellRef<Inner<T>>,
         callback: &C,
     ) -> usize {
+        let Some(slow) = self.slow.get() else {
+            return 0;
+        };
         let me = thread::current().id();
         let local_here = self.local.as_ref().filter(|store| store.on_this_thread());
         let mut lent: Vec<(CallbackId, Lent<T>)> = Vec::new();
         {
-            let mut state = self.lock();
+            let mut state = slow.lock();
             for slot in state.callbacks.iter_mut().filter(|s| !s.removed) {
                 match &slot.held {
                     Held::Here(held) if is_type::<T, C>(&**held) => {
@@ -392,7 +432,7 @@ impl<T> Inner<T> {
         let mut count = 0;
         let mut dropped = Vec::new();
         let resume = {
-            let mut state = self.lock();
+            let mut state = slow.lock();
             for ((id, held), equal) in lent.into_iter().zip(equal) {
                 let Some(pos) = state.callbacks.iter().position(|s| s.id == id) else {
                     // Cannot happen: a lent slot stays until its callback comes back.
@@ -429,7 +469,7 @@ impl<T> Inner<T> {
             }
             resume
         };
-        self.returned.notify_all();
+        slow.returned.notify_all();
         // The removed callbacks are user data: dropped with no lock held; a panicking one is
         // handed on once the task's callbacks ran.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(dropped))) {
@@ -449,20 +489,10 @@ impl<T> Inner<T> {
     /// The state of a task that has not ended.
     fn pending(local: Option<LocalStore<T>>) -> Self {
         Inner {
-            outcome: OnceLock::new(),
-            finished: AtomicBool::new(false),
-            cancel_requested: AtomicBool::new(false),
-            driver: AtomicWaker::new(),
+            core: TaskState::new(),
             number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
             local,
-            state: Mutex::new(State {
-                name: None,
-                callbacks: VecDeque::new(),
-                waiters: Waiters::default(),
-                finished: false,
-                parked: None,
-            }),
-            returned: Condvar::new(),
+            slow: OnceLock::new(),
         }
     }
 }
@@ -563,12 +593,7 @@ impl<T> TaskCompleter<T> {
         let Some(inner) = &self.inner else {
             return false;
         };
-        if inner.is_cancel_requested() {
-            return true;
-        }
-        inner.driver.register(cx.waker());
-        // A cancel between the first check and the registration found no waker to wake.
-        inner.is_cancel_requested()
+        inner.core.poll_cancel_requested(cx)
     }
 
     /// Ends the task with `value`, or as cancelled if a cancel was requested first (then
@@ -616,12 +641,13 @@ impl<T> Drop for TaskCompleter<T> {
 /// A panic payload, as `catch_unwind` gives it.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
 
-/// Marks the task finished (every callback has run) and wakes its awaiters, outside the lock.
+/// Marks the task finished (every callback has run) under the slow part's lock, then wakes its
+/// awaiters outside it.
 fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
-    state.finished = true;
-    inner.finished.store(true, Ordering::Release);
+    inner.core.finish_slow();
     let waiters = mem::take(&mut state.waiters);
     drop(state);
+    inner.core.wake_awaiter();
     for waker in waiters.slots.into_iter().flatten() {
         waker.wake();
     }
@@ -631,29 +657,18 @@ fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
 /// whatever user code does meanwhile. A panic of the discarded value's drop is handed back
 /// once the task has ended.
 fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) -> Result<(), Payload> {
-    let mut dropped_value = None;
-    {
-        let state = inner.lock();
-        let outcome = match outcome {
-            Ok(value) if inner.is_cancel_requested() => {
-                // cancel() returned true: honour it even though the value arrived.
-                dropped_value = Some(value);
-                Err(CancelledError::new())
-            }
-            other => other,
-        };
-        if inner.outcome.set(outcome).is_err() {
-            unreachable!("a task is completed once: its completer is consumed");
-        }
-        if state.callbacks.is_empty() && dropped_value.is_none() {
-            // Fast path (most tasks have no callback): finish under this same lock.
-            mark_finished(&inner, state);
-            return Ok(());
-        }
+    // A cancel requested before the outcome is published wins: the value is handed back.
+    let displaced = match inner.core.complete(outcome, || Err(CancelledError::new())) {
+        Ok(displaced) => displaced,
+        Err(_) => unreachable!("a task is completed once: its completer is consumed"),
+    };
+    if displaced.is_none() && inner.core.try_finish_fast() {
+        // Fast path (most tasks have no callback): no lock, nothing more to run.
+        return Ok(());
     }
     // The value is user data whose drop may run arbitrary code, even panic: never under the
     // lock, and never in the way of the task's end.
-    let dropped = catch_unwind(AssertUnwindSafe(move || drop(dropped_value)));
+    let dropped = catch_unwind(AssertUnwindSafe(move || drop(displaced)));
     run_callbacks(&inner);
     dropped
 }
@@ -662,11 +677,17 @@ fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) -> Re
 /// task finished. Callbacks added meanwhile (by a callback or another thread) are queued
 /// behind and run too.
 fn run_callbacks<T>(inner: &CellRef<Inner<T>>) {
+    if inner.core.try_finish_fast() {
+        // No callback or slow waiter was ever added.
+        return;
+    }
+    // `SLOW` is set, so the slow part exists.
+    let slow = inner.slow();
     let me = thread::current().id();
     let task = Task::from_inner(inner.clone());
     loop {
         let slot = {
-            let mut state = inner.lock();
+            let mut state = slow.lock();
             loop {
                 match state.callbacks.front().map(|s| &s.held) {
                     None => {
@@ -680,7 +701,7 @@ fn run_callbacks<T>(inner: &CellRef<Inner<T>>) {
                     }
                     // Lent to a comparison on another thread: one `eq` call away.
                     Some(Held::Lent(_)) => {
-                        state = inner
+                        state = slow
                             .returned
                             .wait(state)
                             .unwrap_or_else(PoisonError::into_inner);

@@ -1,0 +1,267 @@
+//! The lock-free core of a task's shared state: one atomic word, the outcome written once, the
+//! driver's waker and the waker of one awaiting handle. What is rare (done-callbacks, more
+//! than one awaiting handle, a name) lives in `task::state`, behind a lock allocated on first
+//! use; this part never runs user code and never blocks.
+//!
+//! The word:
+//!
+//! - `CANCEL`: a cancel was requested before the outcome was published (and so it wins).
+//! - `WRITING`: the completer claimed the outcome slot (set once, by exactly one completer).
+//! - `COMPLETE`: the outcome is written and readable (`done()`); set with `Release` after the
+//!   write, read with `Acquire` before any read of the outcome.
+//! - `FINISHED`: the task has ended: outcome published and every done-callback run. Awaiting
+//!   handles return only once this is set.
+//! - `SLOW`: the slow part holds callbacks or waiters: the completer must go through its lock
+//!   to finish. Set by whoever adds one, before it looks at `FINISHED` under that lock.
+//! - `AWAITER`: one awaiting handle owns the fast waiter slot (`awaiter`).
+//!
+//! Finishing: with `SLOW` clear, the completer sets `FINISHED` by one compare-and-swap (failing
+//! if `SLOW` appeared meanwhile) and wakes `awaiter`; otherwise it takes the slow part's lock,
+//! runs the callbacks and sets `FINISHED` under that lock. An adder sets `SLOW` first, then
+//! takes the lock and checks `FINISHED`: both read-modify-writes hit the same word, so either
+//! the completer sees `SLOW` (and will look under the lock), or the adder sees `FINISHED` (and
+//! runs its callback itself).
+
+use core::mem::MaybeUninit;
+use core::task::Context;
+
+use crate::engine::atomic::{AtomicUsize, AtomicWaker, Ordering, UnsafeCell};
+
+const CANCEL: usize = 1 << 0;
+const WRITING: usize = 1 << 1;
+const COMPLETE: usize = 1 << 2;
+const FINISHED: usize = 1 << 3;
+const SLOW: usize = 1 << 4;
+const AWAITER: usize = 1 << 5;
+
+/// The key an awaiting handle keeps while it owns the fast waiter slot. Slow-path keys are
+/// indexes into a slab, far below this.
+pub(crate) const FAST_WAITER: usize = usize::MAX;
+
+/// What [`TaskState::poll_await`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Await {
+    /// The task has finished.
+    Ready,
+    /// The waker is registered in the fast slot.
+    Pending,
+    /// Another handle owns the fast slot: register in the slow part (`SLOW` is set already).
+    Slow,
+}
+
+/// A task's word, outcome and wakers.
+pub(crate) struct TaskState<R> {
+    word: AtomicUsize,
+    /// Written once by the completer that set `WRITING`, before `COMPLETE` is published;
+    /// read only after `COMPLETE` was observed with `Acquire`; never written again.
+    outcome: UnsafeCell<MaybeUninit<R>>,
+    /// The driver's waker, woken by a cancel request.
+    driver: AtomicWaker,
+    /// The waker of the handle that owns the fast slot (`AWAITER`).
+    awaiter: AtomicWaker,
+}
+
+// SAFETY: as for `OnceLock<R>`: the outcome is moved in by one thread and dropped by another
+// (`R: Send`), and handles on any thread read it by reference once published (`R: Sync`).
+// Everything else is atomics.
+unsafe impl<R: Send> Send for TaskState<R> {}
+// SAFETY: see above; a shared `&TaskState` allows reading `&R` on any thread (so `R: Sync`) and
+// completing it, which moves an `R` in from that thread (so `R: Send`).
+unsafe impl<R: Send + Sync> Sync for TaskState<R> {}
+
+impl<R> TaskState<R> {
+    pub(crate) fn new() -> Self {
+        TaskState {
+            word: AtomicUsize::new(0),
+            outcome: UnsafeCell::new(MaybeUninit::uninit()),
+            driver: AtomicWaker::new(),
+            awaiter: AtomicWaker::new(),
+        }
+    }
+
+    /// The outcome, once published.
+    pub(crate) fn outcome(&self) -> Option<&R> {
+        if self.word.load(Ordering::Acquire) & COMPLETE == 0 {
+            return None;
+        }
+        // SAFETY: `COMPLETE` was observed with `Acquire`, pairing with the `Release` that
+        // published it after the one write of the outcome: the value is initialized, and it is
+        // never written or dropped again while `&self` lives.
+        Some(self.outcome.with(|ptr| unsafe { (*ptr).assume_init_ref() }))
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.word.load(Ordering::Acquire) & FINISHED != 0
+    }
+
+    pub(crate) fn is_cancel_requested(&self) -> bool {
+        self.word.load(Ordering::Acquire) & CANCEL != 0
+    }
+
+    /// asyncio's `cancel()`: sets `CANCEL` unless the outcome is published; wakes the driver.
+    /// Once this returned true, the outcome is a cancellation.
+    pub(crate) fn request_cancel(&self) -> bool {
+        let requested = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                (s & COMPLETE == 0).then_some(s | CANCEL)
+            })
+            .is_ok();
+        if requested {
+            self.driver.wake();
+        }
+        requested
+    }
+
+    /// Whether a cancel was requested; if not, registers `cx`'s waker for the next request.
+    pub(crate) fn poll_cancel_requested(&self, cx: &Context<'_>) -> bool {
+        if self.is_cancel_requested() {
+            return true;
+        }
+        self.driver.register(cx.waker());
+        // A request between the check and the registration found no waker to wake.
+        self.is_cancel_requested()
+    }
+
+    /// Publishes the outcome `value`, or `cancelled()` if a cancel was requested first; hands
+    /// back the value a cancel displaced, for the caller to drop (user code: not here).
+    ///
+    /// Returns `Err(value)` if the outcome was already claimed (a second completer).
+    pub(crate) fn complete(
+        &self,
+        value: R,
+        cancelled: impl FnOnce() -> R,
+    ) -> Result<Option<R>, R> {
+        if self.word.fetch_or(WRITING, Ordering::Acquire) & WRITING != 0 {
+            return Err(value);
+        }
+        // SAFETY: we set `WRITING`, so we are the only writer ever; nobody reads before
+        // `COMPLETE` is published below. The slot is uninitialized: nothing is overwritten.
+        self.outcome
+            .with_mut(|ptr| unsafe { (*ptr).write(value) });
+        let mut cancelled = Some(cancelled);
+        let mut displaced = None;
+        let mut s = self.word.load(Ordering::Relaxed);
+        loop {
+            if s & CANCEL != 0 {
+                if let Some(cancelled) = cancelled.take() {
+                    // SAFETY: still unpublished and ours alone (see above); the value is
+                    // initialized, moved out once and replaced by the cancellation.
+                    displaced = Some(self.outcome.with_mut(|ptr| unsafe {
+                        let old = (*ptr).assume_init_read();
+                        (*ptr).write(cancelled());
+                        old
+                    }));
+                }
+            }
+            match self.word.compare_exchange_weak(
+                s,
+                s | COMPLETE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(displaced),
+                Err(now) => s = now,
+            }
+        }
+    }
+
+    /// Finishes the task if no callback or slow waiter was ever added (`SLOW` clear): sets
+    /// `FINISHED` and wakes the fast awaiter. Returns false, changing nothing, otherwise: then
+    /// finish under the slow part's lock with [`finish_slow`](Self::finish_slow).
+    pub(crate) fn try_finish_fast(&self) -> bool {
+        let done = self
+            .word
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
+                debug_assert!(s & COMPLETE != 0, "finished before completed");
+                (s & SLOW == 0).then_some(s | FINISHED)
+            })
+            .is_ok();
+        if done {
+            self.awaiter.wake();
+        }
+        done
+    }
+
+    /// Sets `FINISHED` (the caller holds the slow part's lock and ran every callback); once
+    /// the lock is released, the caller wakes the slow waiters and calls
+    /// [`wake_awaiter`](Self::wake_awaiter).
+    pub(crate) fn finish_slow(&self) {
+        self.word.fetch_or(FINISHED, Ordering::AcqRel);
+    }
+
+    /// Wakes the handle in the fast waiter slot, if any.
+    pub(crate) fn wake_awaiter(&self) {
+        self.awaiter.wake();
+    }
+
+    /// Sets `SLOW` (a callback or a slow waiter is about to be added under the slow part's
+    /// lock). Returns whether the task had already finished: then add nothing.
+    pub(crate) fn mark_slow(&self) -> bool {
+        let s = self.word.load(Ordering::Acquire);
+        if s & FINISHED != 0 {
+            return true;
+        }
+        if s & SLOW != 0 {
+            return false;
+        }
+        self.word.fetch_or(SLOW, Ordering::AcqRel) & FINISHED != 0
+    }
+
+    /// Polls for the end of the task on behalf of one awaiting handle. `key` is the handle's
+    /// waiter key: `None`, [`FAST_WAITER`] once it owns the fast slot, or a slow-part key.
+    pub(crate) fn poll_await(&self, key: &mut Option<usize>, cx: &Context<'_>) -> Await {
+        if self.is_finished() {
+            // The fast slot stays claimed: nobody needs it any more.
+            if *key == Some(FAST_WAITER) {
+                *key = None;
+            }
+            return Await::Ready;
+        }
+        match *key {
+            Some(FAST_WAITER) => {}
+            Some(_) => return Await::Slow,
+            None => {
+                let s = self.word.fetch_or(AWAITER, Ordering::AcqRel);
+                if s & FINISHED != 0 {
+                    return Await::Ready;
+                }
+                if s & AWAITER != 0 {
+                    // Owned by another handle.
+                    return if self.mark_slow() {
+                        Await::Ready
+                    } else {
+                        Await::Slow
+                    };
+                }
+                *key = Some(FAST_WAITER);
+            }
+        }
+        self.awaiter.register(cx.waker());
+        // A finish between the check and the registration woke no one (or our old waker).
+        if self.is_finished() {
+            *key = None;
+            return Await::Ready;
+        }
+        Await::Pending
+    }
+
+    /// Gives up the fast slot (an awaiting handle dropped before the end).
+    pub(crate) fn release_fast_waiter(&self) {
+        // The waker first, then the slot: nobody else registers while we own it.
+        drop(self.awaiter.take());
+        self.word.fetch_and(!AWAITER, Ordering::AcqRel);
+    }
+}
+
+impl<R> Drop for TaskState<R> {
+    fn drop(&mut self) {
+        let complete = self.word.load(Ordering::Acquire) & COMPLETE != 0;
+        if complete {
+            // SAFETY: `&mut self`: nobody else reads; the outcome was written (`COMPLETE`) and
+            // is dropped once, here.
+            self.outcome
+                .with_mut(|ptr| unsafe { (*ptr).assume_init_drop() });
+        }
+    }
+}
