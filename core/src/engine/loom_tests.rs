@@ -322,3 +322,122 @@ mod raw_cell {
         });
     }
 }
+
+// The task state's word (`engine::task_state`): the outcome published once, cancel racing
+// completion, the fast awaiter racing the finish, the slow path entered racing the finish.
+
+#[cfg(feature = "std")]
+mod task_state {
+    use core::task::Context;
+
+    use loom::sync::Arc;
+    use loom::sync::atomic::Ordering;
+    use loom::thread;
+
+    use super::noop_count;
+    use crate::engine::task_state::{Await, TaskState};
+
+    /// The completer's side, as `task::state::finish` does it with no callback.
+    fn complete(state: &TaskState<Result<u32, ()>>, value: u32) -> Option<Result<u32, ()>> {
+        let displaced = state.complete(Ok(value), || Err(())).expect("one completer");
+        if !state.try_finish_fast() {
+            // A slow waiter or callback appeared: finish as under the slow lock.
+            state.finish_slow();
+            state.wake_awaiter();
+        }
+        displaced
+    }
+
+    #[test]
+    fn loom_task_cancel_racing_completion() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::<Result<u32, ()>>::new());
+            let canceller = {
+                let state = state.clone();
+                thread::spawn(move || state.request_cancel())
+            };
+            let displaced = complete(&state, 7);
+            let cancelled = canceller.join().unwrap();
+            let outcome = *state.outcome().expect("published");
+            if cancelled {
+                // cancel() returned true: the outcome is a cancellation, the value handed back.
+                assert_eq!(outcome, Err(()));
+                assert_eq!(displaced, Some(Ok(7)));
+            } else {
+                assert_eq!(outcome, Ok(7));
+                assert_eq!(displaced, None);
+            }
+            assert!(state.is_finished());
+            assert_eq!(state.is_cancel_requested(), cancelled);
+        });
+    }
+
+    #[test]
+    fn loom_task_await_racing_completion() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::<Result<u32, ()>>::new());
+            let completer = {
+                let state = state.clone();
+                thread::spawn(move || {
+                    complete(&state, 3);
+                })
+            };
+            let (waker, count) = noop_count();
+            let mut key = None;
+            let first = state.poll_await(&mut key, &Context::from_waker(&waker));
+            completer.join().unwrap();
+            match first {
+                Await::Ready => {}
+                Await::Pending => {
+                    // Registered before the finish: it must have been woken exactly once.
+                    assert_eq!(count.load(Ordering::SeqCst), 1, "the awaiter was woken");
+                }
+                Await::Slow => panic!("the only awaiter owns the fast slot"),
+            }
+            assert_eq!(
+                state.poll_await(&mut key, &Context::from_waker(&waker)),
+                Await::Ready
+            );
+            assert_eq!(state.outcome(), Some(&Ok(3)));
+        });
+    }
+
+    #[test]
+    fn loom_task_cancel_wakes_a_registered_driver() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::<Result<u32, ()>>::new());
+            let (waker, count) = noop_count();
+            let canceller = {
+                let state = state.clone();
+                thread::spawn(move || assert!(state.request_cancel()))
+            };
+            let seen = state.poll_cancel_requested(&Context::from_waker(&waker));
+            canceller.join().unwrap();
+            // Either the driver saw the request, or its registered waker was woken.
+            assert!(seen || count.load(Ordering::SeqCst) == 1);
+        });
+    }
+
+    #[test]
+    fn loom_task_slow_path_racing_finish() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::<Result<u32, ()>>::new());
+            let finished_fast = {
+                let state = state.clone();
+                thread::spawn(move || {
+                    state.complete(Ok(1), || Err(())).unwrap();
+                    state.try_finish_fast()
+                })
+            };
+            // An adder: sets SLOW first; if the task had not finished, the completer must have
+            // been refused the fast finish.
+            let already = state.mark_slow();
+            let fast = finished_fast.join().unwrap();
+            assert_eq!(already, fast, "exactly one side saw the other");
+            if !fast {
+                state.finish_slow();
+            }
+            assert!(state.is_finished());
+        });
+    }
+}

@@ -29,7 +29,7 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
-use core::mem::MaybeUninit;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ops::Deref;
 use core::pin::Pin;
 use core::ptr::NonNull;
@@ -179,6 +179,85 @@ impl<S> Drop for CellRef<S> {
 impl<S: fmt::Debug> fmt::Debug for CellRef<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<S> CellRef<S> {
+    /// This handle, seen through `view` (a trait object of the state, as `Rc<dyn Trait>`):
+    /// the state's type is erased, with no allocation. `view` is typically `|s| s`, an unsizing
+    /// coercion.
+    pub(crate) fn into_dyn<D: ?Sized>(self, view: for<'s> fn(&'s S) -> &'s D) -> DynCellRef<D> {
+        let this = ManuallyDrop::new(self);
+        // The reference `view` returns lives as long as the state it was borrowed from: the
+        // state is only dropped by the last owner, which this handle stays (its count moves
+        // into the `DynCellRef`).
+        let state = NonNull::from(view(&**this));
+        DynCellRef {
+            prefix: this.prefix.cast::<Header>(),
+            state,
+            release: release_erased::<S>,
+        }
+    }
+}
+
+/// # Safety
+/// As for [`release`], `header` being the header of a cell whose state is an `S`.
+unsafe fn release_erased<S>(header: NonNull<Header>) {
+    // SAFETY: the header is at offset 0 of the `Prefix<S>` (`repr(C)`), and the caller's
+    // contract is `release`'s.
+    unsafe { release(header.cast::<Prefix<S>>()) }
+}
+
+/// A handle to a cell whose state is seen through the trait object `D` (see
+/// [`CellRef::into_dyn`]): clonable, reference counted with the cell's other owners. Neither
+/// `Send` nor `Sync` (it stands in for an `Rc<dyn Trait>`).
+pub(crate) struct DynCellRef<D: ?Sized> {
+    prefix: NonNull<Header>,
+    /// Borrowed from the state by the view function: valid while the cell's state lives.
+    state: NonNull<D>,
+    /// Gives up one count of a cell of the original state type.
+    release: unsafe fn(NonNull<Header>),
+}
+
+impl<D: ?Sized> DynCellRef<D> {
+    /// Whether both refer to the same cell.
+    pub(crate) fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.prefix == b.prefix
+    }
+}
+
+impl<D: ?Sized> Deref for DynCellRef<D> {
+    type Target = D;
+
+    fn deref(&self) -> &D {
+        // SAFETY: we own a count, so the state is alive, and `state` was borrowed from it (see
+        // `into_dyn`); the state is only ever accessed through shared references until the
+        // last owner drops it.
+        unsafe { self.state.as_ref() }
+    }
+}
+
+impl<D: ?Sized> Clone for DynCellRef<D> {
+    fn clone(&self) -> Self {
+        // SAFETY: we own a count, so the cell is alive.
+        let refs = unsafe { &(*self.prefix.as_ptr()).refs };
+        // Relaxed: see `CellRef::clone`.
+        if refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            abort_on_overflow();
+        }
+        DynCellRef {
+            prefix: self.prefix,
+            state: self.state,
+            release: self.release,
+        }
+    }
+}
+
+impl<D: ?Sized> Drop for DynCellRef<D> {
+    fn drop(&mut self) {
+        // SAFETY: we own a count and give it up here; `release` was made for the cell's state
+        // type; as for `CellRef`, a driver keeps a count of its own while its future lives.
+        unsafe { (self.release)(self.prefix) }
     }
 }
 

@@ -7,13 +7,14 @@ use core::task::{Context, Poll};
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::{Rc, Weak};
+use std::rc::Weak;
 
 use pin_project_lite::pin_project;
 
 use super::inner::LoopInner;
 use super::running_loop;
-use crate::task::Task;
+use crate::engine::task_cell::DynCellRef;
+use crate::task::{Task, TaskView};
 
 /// A handle to any task of the loop, whatever its output type: what
 /// [`current_task`](crate::current_task) and [`all_tasks`](crate::all_tasks) return.
@@ -33,43 +34,14 @@ use crate::task::Task;
 /// ```
 #[derive(Clone)]
 pub struct AnyTask {
-    inner: Rc<dyn ErasedTask>,
-}
-
-trait ErasedTask {
-    fn name(&self) -> String;
-    fn set_name(&self, name: String);
-    fn done(&self) -> bool;
-    fn cancelled(&self) -> bool;
-    fn cancel(&self) -> bool;
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
-}
-
-impl<T> ErasedTask for Task<T> {
-    fn name(&self) -> String {
-        Task::name(self)
-    }
-    fn set_name(&self, name: String) {
-        Task::set_name(self, name)
-    }
-    fn done(&self) -> bool {
-        Task::done(self)
-    }
-    fn cancelled(&self) -> bool {
-        Task::cancelled(self)
-    }
-    fn cancel(&self) -> bool {
-        Task::cancel(self)
-    }
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
+    /// The task's own allocation, its output type erased: no allocation of its own.
+    inner: DynCellRef<dyn TaskView>,
 }
 
 impl AnyTask {
     pub(crate) fn new<T: 'static>(task: Task<T>) -> Self {
         AnyTask {
-            inner: Rc::new(task),
+            inner: task.erased(),
         }
     }
 
@@ -146,7 +118,7 @@ impl AnyTask {
     /// });
     /// ```
     pub fn same(&self, other: &AnyTask) -> bool {
-        Rc::ptr_eq(&self.inner, &other.inner)
+        DynCellRef::ptr_eq(&self.inner, &other.inner)
     }
 }
 

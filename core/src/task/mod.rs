@@ -9,7 +9,7 @@ mod local;
 mod shield;
 mod state;
 
-use crate::engine::task_cell::CellRef;
+use crate::engine::task_cell::{CellRef, DynCellRef};
 use crate::error::{CancelledError, InvalidStateError};
 use core::fmt;
 use core::future::{Future, IntoFuture};
@@ -407,13 +407,62 @@ impl<T> Drop for Task<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = match self.inner.outcome() {
-            None if self.inner.is_cancel_requested() => "cancelling",
+        TaskView::fmt(&*self.inner, f)
+    }
+}
+
+/// What a handle that does not know the output type offers (the event loop's `AnyTask`),
+/// implemented by the task's shared state so that such a handle needs no allocation of its
+/// own (see [`Task::erased`]).
+pub(crate) trait TaskView {
+    fn name(&self) -> String;
+    fn set_name(&self, name: String);
+    fn done(&self) -> bool;
+    fn cancelled(&self) -> bool;
+    fn cancel(&self) -> bool;
+    /// `Debug` as [`Task`]'s: `<Task pending name='Task-1'>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+impl<T> TaskView for Inner<T> {
+    fn name(&self) -> String {
+        Inner::name(self)
+    }
+    fn set_name(&self, name: String) {
+        Inner::set_name(self, name)
+    }
+    fn done(&self) -> bool {
+        self.outcome().is_some()
+    }
+    fn cancelled(&self) -> bool {
+        matches!(self.outcome(), Some(Err(_)))
+    }
+    fn cancel(&self) -> bool {
+        Inner::cancel(self)
+    }
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.outcome() {
+            None if self.is_cancel_requested() => "cancelling",
             None => "pending",
             Some(Ok(_)) => "finished",
             Some(Err(_)) => "cancelled",
         };
-        write!(f, "<Task {state} name='{}'>", self.name())
+        write!(f, "<Task {state} name='{}'>", Inner::name(self))
+    }
+}
+
+impl<T: 'static> Task<T> {
+    /// A handle to this task that does not name its output type; it shares the task's
+    /// allocation (no allocation of its own).
+    #[cfg_attr(
+        not(feature = "event-loop"),
+        allow(dead_code, reason = "only the event loop erases handles")
+    )]
+    pub(crate) fn erased(&self) -> DynCellRef<dyn TaskView> {
+        fn view<T: 'static>(inner: &Inner<T>) -> &(dyn TaskView + 'static) {
+            inner
+        }
+        self.inner.clone().into_dyn(view::<T>)
     }
 }
 
