@@ -1145,3 +1145,119 @@ fn remove_done_callback_compares_and_drops_with_no_lock_held() {
     // destructor both reached the task.
     assert!(calls >= 1, "{calls}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The task state is lock-free on its common path: a cancel, an await and the completion race
+// on an atomic word. These run the task's driver on a thread of their own, lined up with the
+// caller by a barrier, many times over; each run must end in one of the allowed orders.
+
+/// Spawns `fut` and hands back its driver, to run wherever the test wants.
+fn task_and_driver<T: Send + Sync + 'static>(
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> (Task<T>, aiokit::spawn::SpawnFuture) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let task = aiokit::spawn_task(&move |fut| tx.send(fut).unwrap(), fut);
+    (task, rx.recv().unwrap())
+}
+
+/// Runs `driver` on a new thread once the caller also reached the barrier.
+fn race(driver: aiokit::spawn::SpawnFuture) -> (Arc<std::sync::Barrier>, thread::JoinHandle<()>) {
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let start = barrier.clone();
+    let runner = thread::spawn(move || {
+        start.wait();
+        futures::executor::block_on(driver);
+    });
+    (barrier, runner)
+}
+
+mod cancel_racing_completion_one_wins {
+    use super::*;
+
+    #[test]
+    fn on_two_threads() {
+        for _ in 0..if cfg!(miri) { 3 } else { 300 } {
+            let (task, driver) = task_and_driver(async { 5u32 });
+            let (barrier, runner) = race(driver);
+            barrier.wait();
+            let cancelled = task.cancel();
+            runner.join().unwrap();
+            assert!(task.done());
+            // cancel() returned true: the task ends cancelled, whatever the future produced.
+            assert_eq!(task.cancelled(), cancelled);
+            if !cancelled {
+                assert_eq!(task.result(), Ok(&5));
+                assert!(!task.cancel(), "done: a later cancel changes nothing");
+            }
+        }
+    }
+}
+
+mod await_racing_completion_is_woken_or_ready {
+    use super::*;
+    use aiokit_tests::manual::{counting, poll, wakes};
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    #[test]
+    fn on_two_threads() {
+        for _ in 0..if cfg!(miri) { 3 } else { 300 } {
+            let (task, driver) = task_and_driver(async { 5u32 });
+            let (counter, waker) = counting();
+            let mut awaiting = task.clone();
+            let (barrier, runner) = race(driver);
+            barrier.wait();
+            let first = poll(Pin::new(&mut awaiting), &waker);
+            runner.join().unwrap();
+            match first {
+                Poll::Ready(out) => assert_eq!(out, Ok(5)),
+                Poll::Pending => {
+                    assert_eq!(wakes(&counter), 1, "a pending await is woken once");
+                    assert_eq!(poll(Pin::new(&mut awaiting), &waker), Poll::Ready(Ok(5)));
+                }
+            }
+        }
+    }
+}
+
+mod every_awaiting_handle_is_woken_once {
+    use super::*;
+    use aiokit_tests::manual::{counting, poll, wakes};
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    #[test]
+    fn first_second_and_a_replacement() {
+        let (tx, rx) = oneshot::channel::<()>();
+        let (task, driver) = task_and_driver(async move {
+            let _ = rx.await;
+            7u32
+        });
+        let mut driver = driver;
+        let (driver_counter, driver_waker) = counting();
+        assert!(poll(Pin::new(&mut driver), &driver_waker).is_pending());
+
+        // The first await takes the lock-free slot, the second one waits in the slow part.
+        let (a_count, a) = counting();
+        let (b_count, b) = counting();
+        let (c_count, c) = counting();
+        let mut first = Box::pin(shield(&task));
+        let mut second = Box::pin(shield(&task));
+        assert!(poll(first.as_mut(), &a).is_pending());
+        assert!(poll(second.as_mut(), &b).is_pending());
+        // Dropping the first (by reference: no cancel) frees its slot for a third.
+        drop(first);
+        let mut third = Box::pin(shield(&task));
+        assert!(poll(third.as_mut(), &c).is_pending());
+
+        tx.send(()).unwrap();
+        assert_eq!(wakes(&driver_counter), 1);
+        assert!(poll(Pin::new(&mut driver), &driver_waker).is_ready());
+        assert_eq!(wakes(&a_count), 0, "a dropped await is not woken");
+        assert_eq!(wakes(&b_count), 1);
+        assert_eq!(wakes(&c_count), 1);
+        assert_eq!(poll(second.as_mut(), &b), Poll::Ready(Ok(&7)));
+        assert_eq!(poll(third.as_mut(), &c), Poll::Ready(Ok(&7)));
+        assert!(!task.cancelled());
+    }
+}

@@ -330,3 +330,58 @@ fn raw_handle_and_send_driver_auto_traits() {
     unpin::<CellRef<core::marker::PhantomPinned>>();
     unpin::<RawDriver<'static, core::marker::PhantomPinned>>();
 }
+
+/// What the loop's `AnyTask` sees of a task state: a trait object.
+trait Label {
+    fn label(&self) -> String;
+}
+
+struct Labelled(String, DropCount);
+
+impl Label for Labelled {
+    fn label(&self) -> String {
+        self.0.clone()
+    }
+}
+
+fn as_label(state: &Labelled) -> &(dyn Label + 'static) {
+    state
+}
+
+#[test]
+fn dyn_handle_shares_the_cell_and_the_last_owner_drops_the_state_once() {
+    let drops = Rc::new(StdCell::new(0));
+    let handle = CellRef::new(Labelled(String::from("tea"), DropCount(drops.clone())));
+    let erased = handle.clone().into_dyn(as_label);
+    let other = erased.clone();
+    assert!(DynCellRef::ptr_eq(&erased, &other));
+    assert_eq!(handle.refs(), 3);
+    assert_eq!(other.label(), "tea");
+    drop(handle);
+    drop(erased);
+    assert_eq!(drops.get(), 0);
+    assert_eq!(other.label(), "tea");
+    drop(other);
+    assert_eq!(drops.get(), 1, "the state dropped once, by the last (erased) owner");
+}
+
+#[test]
+fn dyn_handle_of_a_cell_with_a_future_outlives_the_driver() {
+    let drops = Rc::new(StdCell::new(0));
+    let (handle, mut driver) = new_cell(
+        Labelled(String::from("green"), DropCount(drops.clone())),
+        |_| Countdown {
+            n: 1,
+            value: "done",
+            _drops: DropCount(drops.clone()),
+        },
+    );
+    let erased = handle.into_dyn(as_label);
+    assert!(poll_once(&mut driver).is_pending());
+    assert_eq!(poll_once(&mut driver), Poll::Ready("done"));
+    assert_eq!(drops.get(), 1, "the future, dropped when it completed");
+    drop(driver);
+    assert_eq!(erased.label(), "green");
+    drop(erased);
+    assert_eq!(drops.get(), 2);
+}
