@@ -335,17 +335,21 @@ mod task_state {
     use loom::thread;
 
     use super::noop_count;
-    use crate::engine::task_state::{Await, TaskState};
+    use crate::engine::task_state::{Await, Completed, TaskState};
 
     /// The completer's side, as `task::state::finish` does it with no callback.
     fn complete(state: &TaskState<Result<u32, ()>>, value: u32) -> Option<Result<u32, ()>> {
-        let displaced = state.complete(Ok(value), || Err(())).expect("one completer");
-        if !state.try_finish_fast() {
-            // A slow waiter or callback appeared: finish as under the slow lock.
-            state.finish_slow();
-            state.wake_awaiter();
+        match state.complete(Ok(value), || Err(())).expect("one completer") {
+            Completed::Finished => None,
+            Completed::Published(displaced) => {
+                // A value displaced by a cancel is dropped first, then the task finishes.
+                if !state.try_finish_fast() {
+                    state.finish_slow();
+                    state.wake_awaiter();
+                }
+                displaced
+            }
         }
-        displaced
     }
 
     #[test]
@@ -425,8 +429,10 @@ mod task_state {
             let finished_fast = {
                 let state = state.clone();
                 thread::spawn(move || {
-                    state.complete(Ok(1), || Err(())).unwrap();
-                    state.try_finish_fast()
+                    match state.complete(Ok(1), || Err(())).unwrap() {
+                        Completed::Finished => true,
+                        Completed::Published(_) => false,
+                    }
                 })
             };
             // An adder: sets SLOW first; if the task had not finished, the completer must have

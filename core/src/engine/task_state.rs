@@ -38,6 +38,16 @@ const AWAITER: usize = 1 << 5;
 /// indexes into a slab, far below this.
 pub(crate) const FAST_WAITER: usize = usize::MAX;
 
+/// What [`TaskState::complete`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Completed<R> {
+    /// Published and finished: nothing left to do.
+    Finished,
+    /// Published, not finished: drop the displaced value (if any), run the callbacks, then
+    /// finish (see [`TaskState::try_finish_fast`], [`TaskState::finish_slow`]).
+    Published(Option<R>),
+}
+
 /// What [`TaskState::poll_await`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Await {
@@ -123,22 +133,24 @@ impl<R> TaskState<R> {
         self.is_cancel_requested()
     }
 
-    /// Publishes the outcome `value`, or `cancelled()` if a cancel was requested first; hands
-    /// back the value a cancel displaced, for the caller to drop (user code: not here).
+    /// Publishes the outcome `value`, or `cancelled()` if a cancel was requested first. If no
+    /// callback or slow waiter was ever added (`SLOW` clear) and no value was displaced, the
+    /// task finishes in the same step (and the fast awaiter, if any, is woken). Otherwise it
+    /// hands back the value a cancel displaced, for the caller to drop (user code: not here)
+    /// before it finishes the task.
     ///
     /// Returns `Err(value)` if the outcome was already claimed (a second completer).
     pub(crate) fn complete(
         &self,
         value: R,
         cancelled: impl FnOnce() -> R,
-    ) -> Result<Option<R>, R> {
+    ) -> Result<Completed<R>, R> {
         if self.word.fetch_or(WRITING, Ordering::Acquire) & WRITING != 0 {
             return Err(value);
         }
         // SAFETY: we set `WRITING`, so we are the only writer ever; nobody reads before
         // `COMPLETE` is published below. The slot is uninitialized: nothing is overwritten.
-        self.outcome
-            .with_mut(|ptr| unsafe { (*ptr).write(value) });
+        self.outcome.with_mut(|ptr| unsafe { (*ptr).write(value) });
         let mut cancelled = Some(cancelled);
         let mut displaced = None;
         let mut s = self.word.load(Ordering::Relaxed);
@@ -154,13 +166,19 @@ impl<R> TaskState<R> {
                     }));
                 }
             }
-            match self.word.compare_exchange_weak(
-                s,
-                s | COMPLETE,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Ok(displaced),
+            let finish = displaced.is_none() && s & SLOW == 0;
+            let new = s | COMPLETE | if finish { FINISHED } else { 0 };
+            match self
+                .word
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(_) if finish => {
+                    if s & AWAITER != 0 {
+                        self.awaiter.wake();
+                    }
+                    return Ok(Completed::Finished);
+                }
+                Ok(_) => return Ok(Completed::Published(displaced)),
                 Err(now) => s = now,
             }
         }
@@ -170,17 +188,21 @@ impl<R> TaskState<R> {
     /// `FINISHED` and wakes the fast awaiter. Returns false, changing nothing, otherwise: then
     /// finish under the slow part's lock with [`finish_slow`](Self::finish_slow).
     pub(crate) fn try_finish_fast(&self) -> bool {
-        let done = self
+        match self
             .word
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |s| {
                 debug_assert!(s & COMPLETE != 0, "finished before completed");
                 (s & SLOW == 0).then_some(s | FINISHED)
-            })
-            .is_ok();
-        if done {
-            self.awaiter.wake();
+            }) {
+            Ok(s) => {
+                // No awaiter ever claimed the slot: a later one sees `FINISHED`.
+                if s & AWAITER != 0 {
+                    self.awaiter.wake();
+                }
+                true
+            }
+            Err(_) => false,
         }
-        done
     }
 
     /// Sets `FINISHED` (the caller holds the slow part's lock and ran every callback); once

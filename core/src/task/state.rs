@@ -22,7 +22,7 @@ use super::callback::{
     CallbackId, Erased, LocalCallback, SendCallback, is_equal, is_type, local, run_callback,
 };
 use crate::engine::task_cell::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
-use crate::engine::task_state::{Await, FAST_WAITER, TaskState};
+use crate::engine::task_state::{Await, Completed, FAST_WAITER, TaskState};
 use crate::error::CancelledError;
 
 /// asyncio numbers tasks from 1 across the whole program ("Task-1", "Task-2", ...).
@@ -659,13 +659,11 @@ fn mark_finished<T>(inner: &Inner<T>, mut state: MutexGuard<'_, State<T>>) {
 fn finish<T>(inner: CellRef<Inner<T>>, outcome: Result<T, CancelledError>) -> Result<(), Payload> {
     // A cancel requested before the outcome is published wins: the value is handed back.
     let displaced = match inner.core.complete(outcome, || Err(CancelledError::new())) {
-        Ok(displaced) => displaced,
+        // Fast path (most tasks have no callback): finished in one step, no lock.
+        Ok(Completed::Finished) => return Ok(()),
+        Ok(Completed::Published(displaced)) => displaced,
         Err(_) => unreachable!("a task is completed once: its completer is consumed"),
     };
-    if displaced.is_none() && inner.core.try_finish_fast() {
-        // Fast path (most tasks have no callback): no lock, nothing more to run.
-        return Ok(());
-    }
     // The value is user data whose drop may run arbitrary code, even panic: never under the
     // lock, and never in the way of the task's end.
     let dropped = catch_unwind(AssertUnwindSafe(move || drop(displaced)));
