@@ -339,7 +339,10 @@ mod task_state {
 
     /// The completer's side, as `task::state::finish` does it with no callback.
     fn complete(state: &TaskState<Result<u32, ()>>, value: u32) -> Option<Result<u32, ()>> {
-        match state.complete(Ok(value), || Err(())).expect("one completer") {
+        match state
+            .complete(Ok(value), || Err(()))
+            .expect("one completer")
+        {
             Completed::Finished => None,
             Completed::Published(displaced) => {
                 // A value displaced by a cancel is dropped first, then the task finishes.
@@ -428,11 +431,9 @@ mod task_state {
             let state = Arc::new(TaskState::<Result<u32, ()>>::new());
             let finished_fast = {
                 let state = state.clone();
-                thread::spawn(move || {
-                    match state.complete(Ok(1), || Err(())).unwrap() {
-                        Completed::Finished => true,
-                        Completed::Published(_) => false,
-                    }
+                thread::spawn(move || match state.complete(Ok(1), || Err(())).unwrap() {
+                    Completed::Finished => true,
+                    Completed::Published(_) => false,
                 })
             };
             // An adder: sets SLOW first; if the task had not finished, the completer must have

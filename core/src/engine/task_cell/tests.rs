@@ -336,7 +336,11 @@ trait Label {
     fn label(&self) -> String;
 }
 
-struct Labelled(String, DropCount);
+/// A label, and a drop counter held only to be dropped with the state.
+struct Labelled(
+    String,
+    #[allow(dead_code, reason = "held for its drop")] DropCount,
+);
 
 impl Label for Labelled {
     fn label(&self) -> String {
@@ -362,7 +366,11 @@ fn dyn_handle_shares_the_cell_and_the_last_owner_drops_the_state_once() {
     assert_eq!(drops.get(), 0);
     assert_eq!(other.label(), "tea");
     drop(other);
-    assert_eq!(drops.get(), 1, "the state dropped once, by the last (erased) owner");
+    assert_eq!(
+        drops.get(),
+        1,
+        "the state dropped once, by the last (erased) owner"
+    );
 }
 
 #[test]
