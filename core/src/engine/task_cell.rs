@@ -221,6 +221,10 @@ pub(crate) struct DynCellRef<D: ?Sized> {
 
 impl<D: ?Sized> DynCellRef<D> {
     /// Whether both refer to the same cell.
+    #[cfg_attr(
+        not(any(test, feature = "event-loop")),
+        allow(dead_code, reason = "the event loop's AnyTask compares them")
+    )]
     pub(crate) fn ptr_eq(a: &Self, b: &Self) -> bool {
         a.prefix == b.prefix
     }

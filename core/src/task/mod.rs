@@ -414,6 +414,10 @@ impl<T> fmt::Debug for Task<T> {
 /// What a handle that does not know the output type offers (the event loop's `AnyTask`),
 /// implemented by the task's shared state so that such a handle needs no allocation of its
 /// own (see [`Task::erased`]).
+#[cfg_attr(
+    not(feature = "event-loop"),
+    allow(dead_code, reason = "only the event loop's AnyTask calls all of them")
+)]
 pub(crate) trait TaskView {
     fn name(&self) -> String;
     fn set_name(&self, name: String);
