@@ -287,3 +287,115 @@ impl<R> Drop for TaskState<R> {
         }
     }
 }
+
+/// Unit tests of the word's protocol with real threads; run under miri too
+/// (`scripts/miri.sh task_state`), which checks the outcome's one write and its reads.
+#[cfg(all(test, not(aiokit_loom)))]
+mod tests {
+    use alloc::string::String;
+    use alloc::sync::Arc;
+    use core::task::{Context, Waker};
+    use std::thread;
+
+    use super::*;
+
+    type State = TaskState<Result<String, ()>>;
+
+    #[test]
+    fn the_outcome_is_published_once_and_read_by_reference() {
+        let state = State::new();
+        assert_eq!(state.outcome(), None);
+        assert_eq!(
+            state.complete(Ok(String::from("tea")), || Err(())),
+            Ok(Completed::Finished)
+        );
+        assert_eq!(state.outcome(), Some(&Ok(String::from("tea"))));
+        assert!(state.is_finished());
+        // A second completer is refused, its value handed back.
+        assert_eq!(
+            state.complete(Ok(String::from("milk")), || Err(())),
+            Err(Ok(String::from("milk")))
+        );
+        assert!(!state.request_cancel(), "done: cancel changes nothing");
+    }
+
+    #[test]
+    fn a_cancel_before_the_outcome_displaces_the_value() {
+        let state = State::new();
+        assert!(state.request_cancel());
+        assert!(state.request_cancel(), "again before the end: true again");
+        assert_eq!(
+            state.complete(Ok(String::from("tea")), || Err(())),
+            Ok(Completed::Published(Some(Ok(String::from("tea")))))
+        );
+        assert_eq!(state.outcome(), Some(&Err(())));
+        assert!(
+            !state.is_finished(),
+            "the caller drops the value, then finishes"
+        );
+        assert!(state.try_finish_fast());
+        assert!(state.is_finished());
+    }
+
+    #[test]
+    fn a_slow_adder_keeps_the_completer_from_the_fast_finish() {
+        let state = State::new();
+        assert!(!state.mark_slow());
+        assert_eq!(
+            state.complete(Ok(String::new()), || Err(())),
+            Ok(Completed::Published(None))
+        );
+        assert!(!state.try_finish_fast());
+        state.finish_slow();
+        assert!(state.is_finished());
+        assert!(state.mark_slow(), "finished: nothing more is added");
+    }
+
+    #[test]
+    fn cancel_and_await_racing_completion_on_threads() {
+        for _ in 0..if cfg!(miri) { 4 } else { 200 } {
+            let state = Arc::new(State::new());
+            let completer = {
+                let state = state.clone();
+                thread::spawn(move || state.complete(Ok(String::from("tea")), || Err(())))
+            };
+            let cancelled = state.request_cancel();
+            let mut key = None;
+            let first = state.poll_await(&mut key, &Context::from_waker(Waker::noop()));
+            match completer.join().unwrap().unwrap() {
+                Completed::Finished => assert!(!cancelled),
+                Completed::Published(displaced) => {
+                    assert!(cancelled);
+                    assert_eq!(displaced, Some(Ok(String::from("tea"))));
+                    drop(displaced);
+                    assert!(state.try_finish_fast());
+                }
+            }
+            let expected = if cancelled {
+                Err(())
+            } else {
+                Ok(String::from("tea"))
+            };
+            assert_eq!(state.outcome(), Some(&expected));
+            if first == Await::Pending {
+                assert_eq!(key, Some(FAST_WAITER));
+            }
+            assert_eq!(
+                state.poll_await(&mut key, &Context::from_waker(Waker::noop())),
+                Await::Ready
+            );
+        }
+    }
+
+    #[test]
+    fn a_second_awaiter_goes_to_the_slow_part_and_a_released_slot_is_reused() {
+        let state = State::new();
+        let cx = Context::from_waker(Waker::noop());
+        let (mut a, mut b, mut c) = (None, None, None);
+        assert_eq!(state.poll_await(&mut a, &cx), Await::Pending);
+        assert_eq!(state.poll_await(&mut b, &cx), Await::Slow);
+        state.release_fast_waiter();
+        assert_eq!(state.poll_await(&mut c, &cx), Await::Pending);
+        assert_eq!(c, Some(FAST_WAITER));
+    }
+}

@@ -273,6 +273,10 @@ impl<T> Inner<T> {
         id: CallbackId,
         callback: SendCallback<T>,
     ) -> Option<SendCallback<T>> {
+        if self.is_finished() {
+            // No need to allocate the slow part.
+            return Some(callback);
+        }
         let slow = self.slow();
         if self.core.mark_slow() {
             return Some(callback);
