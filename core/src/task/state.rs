@@ -7,7 +7,6 @@
 //! locked only when used.
 
 use std::any::Any;
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::mem;
@@ -35,9 +34,13 @@ pub(crate) struct Inner<T> {
     /// driver's waker and one awaiting handle's waker: all lock-free.
     core: TaskState<Result<T, CancelledError>>,
     number: u64,
+    /// The name of the `#[aiokit::coroutine]` the task runs, if any: the default name, which a
+    /// name given by `set_name` overrides. Kept here (no lock, no allocation) because every
+    /// task that runs a coroutine gets one.
+    coroutine: OnceLock<&'static str>,
     /// For a local task: its thread, and how to reach its `!Send` callbacks there.
     local: Option<LocalStore<T>>,
-    /// Callbacks, further waiters and the name: allocated on first use.
+    /// Callbacks, further waiters and a name given by `set_name`: allocated on first use.
     slow: OnceLock<Box<Slow<T>>>,
 }
 
@@ -71,8 +74,8 @@ impl<T> LocalStore<T> {
 }
 
 struct State<T> {
-    /// `Cow` so that a coroutine's `&'static` name costs no allocation (TaskGroup children).
-    name: Option<Cow<'static, str>>,
+    /// The name given by `set_name`, which wins over the coroutine's.
+    name: Option<String>,
     /// Pending callbacks, in registration order.
     callbacks: VecDeque<Slot<T>>,
     /// The awaiting handles beyond the one in the lock-free slot.
@@ -193,21 +196,25 @@ impl<T> Inner<T> {
     pub(crate) fn name(&self) -> String {
         if let Some(slow) = self.slow.get() {
             if let Some(name) = &slow.lock().name {
-                return name.to_string();
+                return name.clone();
             }
         }
-        format!("Task-{}", self.number)
+        match self.coroutine.get() {
+            Some(name) => (*name).to_owned(),
+            None => format!("Task-{}", self.number),
+        }
     }
 
     pub(crate) fn set_name(&self, name: String) {
-        let old = self.slow().lock().name.replace(Cow::Owned(name));
+        let old = self.slow().lock().name.replace(name);
         drop(old);
     }
 
     /// Names the task `name` unless a name was set already (a coroutine's name is a default
     /// that `set_name` overrides, whichever comes first).
     pub(crate) fn set_default_name(&self, name: &'static str) {
-        self.slow().lock().name.get_or_insert(Cow::Borrowed(name));
+        // The first coroutine's name stays; a name from `set_name` wins either way.
+        let _ = self.coroutine.set(name);
     }
 
     /// asyncio's `Task.cancel()`: a request, honoured by the driver at its next wake-up. Once
@@ -495,6 +502,7 @@ impl<T> Inner<T> {
         Inner {
             core: TaskState::new(),
             number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
+            coroutine: OnceLock::new(),
             local,
             slow: OnceLock::new(),
         }
