@@ -99,6 +99,11 @@ impl<T> Future for Boxed<'_, T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        if let Some(name) = self.name {
+            // The coroutine inside is on the heap: a combinator holding the box learns the
+            // name from the box.
+            crate::names::announce(&*self as *const Self as usize, name);
+        }
         self.fut.as_mut().poll(cx)
     }
 }

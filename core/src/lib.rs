@@ -132,6 +132,7 @@ mod gather;
 mod gather_tuple;
 #[cfg(feature = "std")]
 pub mod hooks;
+mod names;
 pub mod partial;
 mod pending;
 #[cfg(feature = "std")]

@@ -178,6 +178,7 @@ impl<F: Future> Future for Coroutine<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let addr = &*self as *const Self as usize;
         let this = self.project();
         match *this.state {
             CoroutineState::Done => {
@@ -189,6 +190,8 @@ impl<F: Future> Future for Coroutine<F> {
                 *this.state = CoroutineState::Running;
                 #[cfg(feature = "std")]
                 probe::offer(this.name);
+                // A combinator holding this coroutine learns the name of its child.
+                crate::names::announce(addr, this.name);
             }
             CoroutineState::Running => {}
         }

@@ -1,0 +1,382 @@
+//! The names of a combinator's children, learned while they run.
+//!
+//! A combinator's children are of a generic type `F`, and stable Rust cannot ask an `F`
+//! whether it is a [`Coroutine`](crate::Coroutine). So the named futures announce themselves:
+//! a `Coroutine` on its first poll and a named [`Boxed`](crate::boxed::Boxed) on every poll
+//! hand their own address and name to [`announce`] while a combinator listens (around each
+//! drive of its children). The combinator keeps the names whose address lies inside one of its
+//! children's slots: that future is stored inside the child (it is the child, or a coroutine
+//! the child runs inline), and the first one heard for a child names it. The first heard is
+//! the outermost: a coroutine is first polled before the coroutines it awaits.
+//!
+//! Not heard: children never polled yet, coroutines boxed on the heap by a child (their
+//! address is outside the slot; `boxed!` keeps the name on the box itself) and every name
+//! under `no_std` (the listener is thread-local).
+
+use alloc::vec::Vec;
+use core::future::Future;
+use core::task::Context;
+
+use crate::engine::{Drive, Engine, Span, State, Step};
+
+#[cfg(feature = "std")]
+mod heard {
+    use alloc::vec::Vec;
+    use core::cell::RefCell;
+
+    pub(super) struct Heard {
+        /// How many drives are listening (nested combinators each add one).
+        pub(super) listening: usize,
+        /// `(address, name)`, in the order heard; each drive takes what was heard after its
+        /// own start.
+        pub(super) names: Vec<(usize, &'static str)>,
+    }
+
+    std::thread_local! {
+        pub(super) static HEARD: RefCell<Heard> = const {
+            RefCell::new(Heard { listening: 0, names: Vec::new() })
+        };
+    }
+}
+
+/// Called by a named future from its `poll`: `addr` is its own address. Does nothing unless a
+/// combinator on this thread is driving its children.
+#[inline]
+pub(crate) fn announce(addr: usize, name: &'static str) {
+    #[cfg(feature = "std")]
+    {
+        // `try_with`: a future polled during thread teardown must not panic here.
+        let _ = heard::HEARD.try_with(|heard| {
+            if let Ok(mut heard) = heard.try_borrow_mut() {
+                if heard.listening > 0 {
+                    heard.names.push((addr, name));
+                }
+            }
+        });
+    }
+    #[cfg(not(feature = "std"))]
+    let _ = (addr, name);
+}
+
+/// The names of one engine's children, by index (empty until a name is heard, so children
+/// that are plain futures cost nothing but the listening itself).
+#[derive(Debug, Default)]
+pub(crate) struct ChildNames {
+    by_index: Vec<Option<&'static str>>,
+}
+
+impl ChildNames {
+    /// No name known yet.
+    pub(crate) const fn new() -> Self {
+        ChildNames {
+            by_index: Vec::new(),
+        }
+    }
+
+    /// The name of child `index`, if one was heard.
+    pub(crate) fn get(&self, index: usize) -> Option<&'static str> {
+        self.by_index.get(index).copied().flatten()
+    }
+
+    /// Keeps the first name heard for each child; the names of addresses outside the children
+    /// (a nested combinator's children, anything on the heap) are ignored.
+    fn learn(&mut self, span: Span, heard: impl Iterator<Item = (usize, &'static str)>) {
+        for (addr, name) in heard {
+            if let Some(index) = span.index_of(addr) {
+                if self.by_index.len() <= index {
+                    self.by_index.resize(index + 1, None);
+                }
+                self.by_index[index].get_or_insert(name);
+            }
+        }
+    }
+
+    /// Drives `engine` as [`Engine::poll_drive`] does, listening for the children's names;
+    /// `on_done` also gets the finished child's name.
+    pub(crate) fn drive<F, C>(
+        &mut self,
+        engine: &mut Engine<F>,
+        cx: &mut Context<'_>,
+        mut on_done: C,
+    ) -> Drive
+    where
+        F: Future,
+        C: FnMut(usize, Option<&'static str>, &mut Option<F::Output>) -> Step,
+    {
+        let span = engine.span();
+        let listen = Listen::start();
+        let drive = engine.poll_drive(cx, |index, out| {
+            listen.take_into(self, span);
+            on_done(index, self.get(index), out)
+        });
+        listen.take_into(self, span);
+        drive
+    }
+
+    /// Writes `name<state>` for each child, as the combinators' `Debug` shows them (see
+    /// `docs/semantics.md#debug-output-of-the-combinators`): at most [`SHOWN`] children, then
+    /// how many more there are.
+    pub(crate) fn debug_children<'a, F: Future>(
+        &'a self,
+        engine: &'a Engine<F>,
+    ) -> impl core::fmt::Debug + 'a {
+        DebugChildren {
+            names: self,
+            states: engine,
+        }
+    }
+}
+
+/// How many children a combinator's `Debug` lists before it writes `...N more`.
+pub(crate) const SHOWN: usize = 32;
+
+struct DebugChildren<'a, F: Future> {
+    names: &'a ChildNames,
+    states: &'a Engine<F>,
+}
+
+impl<F: Future> core::fmt::Debug for DebugChildren<'_, F> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut list = f.debug_list();
+        let states = self.states.states();
+        let total = states.len();
+        for (index, state) in states.enumerate().take(SHOWN) {
+            list.entry(&ChildEntry {
+                index,
+                name: self.names.get(index),
+                state,
+            });
+        }
+        if total > SHOWN {
+            list.entry(&More(total - SHOWN));
+        }
+        list.finish()
+    }
+}
+
+/// One child in a combinator's `Debug`: `make_tea<pending>`, `<future #3><done>`.
+pub(crate) struct ChildEntry<'a> {
+    pub(crate) index: usize,
+    pub(crate) name: Option<&'a str>,
+    pub(crate) state: State,
+}
+
+impl core::fmt::Debug for ChildEntry<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let state = match self.state {
+            State::Running => "pending",
+            State::Done | State::Empty => "done",
+        };
+        match self.name {
+            Some(name) => write!(f, "{name}<{state}>"),
+            None => write!(f, "<future #{}><{state}>", self.index),
+        }
+    }
+}
+
+struct More(usize);
+
+impl core::fmt::Debug for More {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "...{} more", self.0)
+    }
+}
+
+/// A drive listening for names: started in [`Listen::start`], ended on drop (also when a
+/// child's panic unwinds through the drive).
+struct Listen {
+    #[cfg(feature = "std")]
+    mark: usize,
+}
+
+impl Listen {
+    fn start() -> Self {
+        #[cfg(feature = "std")]
+        {
+            let mark = heard::HEARD.with(|heard| {
+                let mut heard = heard.borrow_mut();
+                heard.listening += 1;
+                heard.names.len()
+            });
+            Listen { mark }
+        }
+        #[cfg(not(feature = "std"))]
+        Listen {}
+    }
+
+    /// Moves the names heard since the start into `names`.
+    fn take_into(&self, names: &mut ChildNames, span: Span) {
+        #[cfg(feature = "std")]
+        heard::HEARD.with(|heard| {
+            let mut heard = heard.borrow_mut();
+            if heard.names.len() > self.mark {
+                names.learn(span, heard.names.drain(self.mark..));
+            }
+        });
+        #[cfg(not(feature = "std"))]
+        let _ = (names, span);
+    }
+}
+
+impl Drop for Listen {
+    fn drop(&mut self) {
+        #[cfg(feature = "std")]
+        let _ = heard::HEARD.try_with(|heard| {
+            let mut heard = heard.borrow_mut();
+            heard.listening -= 1;
+            heard.names.truncate(self.mark);
+        });
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use alloc::format;
+    use alloc::vec::Vec;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
+
+    use futures::channel::oneshot;
+
+    use crate::coroutine::Coroutine;
+    use crate::{ReturnWhen, gather, wait};
+
+    fn make_tea(rx: oneshot::Receiver<u8>) -> Coroutine<impl Future<Output = u8>> {
+        Coroutine::new("make_tea", async move { rx.await.unwrap_or(0) })
+    }
+
+    fn ready_tea(n: u8) -> Coroutine<impl Future<Output = u8>> {
+        Coroutine::new("ready_tea", async move { n })
+    }
+
+    fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+        Pin::new(fut).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    mod a_done_child_is_named_after_its_coroutine {
+        use super::*;
+
+        #[test]
+        fn heard_on_the_first_poll_kept_until_it_completes() {
+            let (tx, rx) = oneshot::channel();
+            let (tx2, rx2) = oneshot::channel();
+            let mut first = wait([make_tea(rx), make_tea(rx2)], ReturnWhen::FirstCompleted);
+            assert!(poll_once(&mut first).is_pending());
+            tx2.send(2).unwrap();
+            let Poll::Ready((done, pending)) = poll_once(&mut first) else {
+                panic!("child 1 completed");
+            };
+            assert_eq!((done[0].index, done[0].name()), (1, Some("make_tea")));
+            // The pending set keeps the names heard: the next wait knows child 0.
+            tx.send(1).unwrap();
+            let mut second = wait(pending, ReturnWhen::AllCompleted);
+            let Poll::Ready((done, _)) = poll_once(&mut second) else {
+                panic!("child 0 completed");
+            };
+            assert_eq!((done[0].index, done[0].name()), (0, Some("make_tea")));
+        }
+
+        #[test]
+        fn an_async_block_is_named_after_the_coroutine_it_runs_inline() {
+            let (done, _) = futures::executor::block_on(wait(
+                [async { ready_tea(1).await + 1 }],
+                ReturnWhen::AllCompleted,
+            ));
+            assert_eq!(done[0].name(), Some("ready_tea"));
+        }
+    }
+
+    mod a_plain_child_has_no_name {
+        use super::*;
+
+        #[test]
+        fn not_even_the_name_of_a_coroutine_a_sibling_ran_in_the_same_drive() {
+            // Child 0 completes a coroutine inline and stays pending; child 1, a plain future,
+            // completes in the same drive, after it.
+            let (tx, rx) = oneshot::channel::<u8>();
+            let child0 = futures::future::Either::Left(async move {
+                ready_tea(1).await;
+                rx.await.unwrap_or(0)
+            });
+            let child1 = futures::future::Either::Right(async { 2 });
+            let mut waiting = wait([child0, child1], ReturnWhen::FirstCompleted);
+            let Poll::Ready((done, pending)) = poll_once(&mut waiting) else {
+                panic!("child 1 completed");
+            };
+            assert_eq!((done[0].index, done[0].name()), (1, None));
+            assert_eq!(done[0].name_or_default(), "<future #1>");
+            tx.send(0).unwrap();
+            let (done, _) = futures::executor::block_on(wait(pending, ReturnWhen::AllCompleted));
+            assert_eq!((done[0].index, done[0].name()), (0, Some("ready_tea")));
+        }
+
+        #[test]
+        fn nor_the_names_of_a_nested_combinators_children() {
+            let (done, _) = futures::executor::block_on(wait(
+                [async { gather([ready_tea(1), ready_tea(2)]).await }],
+                ReturnWhen::AllCompleted,
+            ));
+            assert_eq!(done[0].name(), None);
+        }
+
+        #[test]
+        fn nor_a_coroutine_it_boxed_itself() {
+            let (done, _) = futures::executor::block_on(wait(
+                [async { alloc::boxed::Box::pin(ready_tea(1)).await }],
+                ReturnWhen::AllCompleted,
+            ));
+            assert_eq!(done[0].name(), None);
+        }
+    }
+
+    #[test]
+    fn nothing_is_kept_when_no_combinator_listens() {
+        futures::executor::block_on(ready_tea(1));
+        super::heard::HEARD.with(|heard| {
+            let heard = heard.borrow();
+            assert_eq!((heard.listening, heard.names.len()), (0, 0));
+        });
+    }
+
+    mod debug_lists_the_children_by_name_and_state {
+        use super::*;
+
+        #[test]
+        fn names_once_heard_states_always() {
+            let (tx, rx) = oneshot::channel();
+            let (_tx2, rx2) = oneshot::channel::<u8>();
+            let children = [
+                futures::future::Either::Left(make_tea(rx)),
+                futures::future::Either::Right(async move { rx2.await.unwrap_or(0) }),
+            ];
+            let mut gathering = gather(children);
+            assert_eq!(
+                format!("{gathering:?}"),
+                "Gather { running: 2, done: false, children: [<future #0><pending>, <future #1><pending>] }"
+            );
+            assert!(poll_once(&mut gathering).is_pending());
+            tx.send(1).unwrap();
+            assert!(poll_once(&mut gathering).is_pending());
+            assert_eq!(
+                format!("{gathering:?}"),
+                "Gather { running: 1, done: false, children: [make_tea<done>, <future #1><pending>] }"
+            );
+        }
+
+        #[test]
+        fn at_most_32_children_then_how_many_more() {
+            let pending = crate::wait::IntoChildren::into_pending(
+                (0..40).map(|_| core::future::pending::<()>()),
+            );
+            let shown = format!("{pending:?}");
+            assert!(shown.starts_with("Pending { running: 40, children: [<future #0><pending>"));
+            assert!(
+                shown.ends_with("<future #31><pending>, ...8 more] }"),
+                "{shown}"
+            );
+            let listed: Vec<_> = shown.matches("<pending>").collect();
+            assert_eq!(listed.len(), 32);
+        }
+    }
+}
