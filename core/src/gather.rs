@@ -113,7 +113,7 @@ impl<F: Future> Future for Gather<F> {
         assert!(!this.done, "`Gather` polled after it returned its output");
         match this
             .names
-            .drive(&mut this.engine, cx, |_, _, _| Step::Continue)
+            .drive(&mut this.engine, cx, |_, _| Step::Continue)
         {
             Drive::AllDone => {
                 this.done = true;
@@ -237,7 +237,7 @@ impl<F: TryFuture> Future for TryGather<F> {
             "`TryGather` polled after it returned its output"
         );
         let mut error = None;
-        let drive = this.names.drive(&mut this.engine, cx, |_, _, out| {
+        let drive = this.names.drive(&mut this.engine, cx, |_, out| {
             if matches!(out, Some(Err(_))) {
                 if let Some(Err(e)) = out.take() {
                     error = Some(e);

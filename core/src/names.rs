@@ -22,20 +22,25 @@ use crate::engine::{Drive, Engine, Span, State, Step};
 #[cfg(feature = "std")]
 mod heard {
     use alloc::vec::Vec;
-    use core::cell::RefCell;
+    use core::cell::{Cell, RefCell};
 
-    pub(super) struct Heard {
+    /// Plain counters (no destructor, so reading them is a plain thread-local load): what a
+    /// drive that hears nothing pays.
+    pub(super) struct Counters {
         /// How many drives are listening (nested combinators each add one).
-        pub(super) listening: usize,
-        /// `(address, name)`, in the order heard; each drive takes what was heard after its
-        /// own start.
-        pub(super) names: Vec<(usize, &'static str)>,
+        pub(super) listening: Cell<usize>,
+        /// How many names [`NAMES`] holds.
+        pub(super) heard: Cell<usize>,
     }
 
     std::thread_local! {
-        pub(super) static HEARD: RefCell<Heard> = const {
-            RefCell::new(Heard { listening: 0, names: Vec::new() })
+        pub(super) static COUNTERS: Counters = const {
+            Counters { listening: Cell::new(0), heard: Cell::new(0) }
         };
+        /// `(address, name)`, in the order heard; each drive takes what was heard after its
+        /// own start.
+        pub(super) static NAMES: RefCell<Vec<(usize, &'static str)>> =
+            const { RefCell::new(Vec::new()) };
     }
 }
 
@@ -46,16 +51,24 @@ pub(crate) fn announce(addr: usize, name: &'static str) {
     #[cfg(feature = "std")]
     {
         // `try_with`: a future polled during thread teardown must not panic here.
-        let _ = heard::HEARD.try_with(|heard| {
-            if let Ok(mut heard) = heard.try_borrow_mut() {
-                if heard.listening > 0 {
-                    heard.names.push((addr, name));
-                }
-            }
-        });
+        let listening = heard::COUNTERS.try_with(|c| c.listening.get() > 0);
+        if listening == Ok(true) {
+            hear(addr, name);
+        }
     }
     #[cfg(not(feature = "std"))]
     let _ = (addr, name);
+}
+
+#[cfg(feature = "std")]
+#[cold]
+fn hear(addr: usize, name: &'static str) {
+    let _ = heard::NAMES.try_with(|names| {
+        if let Ok(mut names) = names.try_borrow_mut() {
+            names.push((addr, name));
+            heard::COUNTERS.with(|c| c.heard.set(names.len()));
+        }
+    });
 }
 
 /// The names of one engine's children, by index (empty until a name is heard, so children
@@ -91,25 +104,24 @@ impl ChildNames {
         }
     }
 
-    /// Drives `engine` as [`Engine::poll_drive`] does, listening for the children's names;
-    /// `on_done` also gets the finished child's name.
+    /// Drives `engine` as [`Engine::poll_drive`] does, listening for the children's names:
+    /// once it returns, [`get`](Self::get) knows the names heard during the drive (also those
+    /// of the children that finished in it).
+    #[inline]
     pub(crate) fn drive<F, C>(
         &mut self,
         engine: &mut Engine<F>,
         cx: &mut Context<'_>,
-        mut on_done: C,
+        on_done: C,
     ) -> Drive
     where
         F: Future,
-        C: FnMut(usize, Option<&'static str>, &mut Option<F::Output>) -> Step,
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         let span = engine.span();
         let listen = Listen::start();
-        let drive = engine.poll_drive(cx, |index, out| {
-            listen.take_into(self, span);
-            on_done(index, self.get(index), out)
-        });
-        listen.take_into(self, span);
+        let drive = engine.poll_drive(cx, on_done);
+        listen.finish(self, span);
         drive
     }
 
@@ -190,13 +202,13 @@ struct Listen {
 }
 
 impl Listen {
+    #[inline]
     fn start() -> Self {
         #[cfg(feature = "std")]
         {
-            let mark = heard::HEARD.with(|heard| {
-                let mut heard = heard.borrow_mut();
-                heard.listening += 1;
-                heard.names.len()
+            let mark = heard::COUNTERS.with(|c| {
+                c.listening.set(c.listening.get() + 1);
+                c.heard.get()
             });
             Listen { mark }
         }
@@ -204,27 +216,46 @@ impl Listen {
         Listen {}
     }
 
-    /// Moves the names heard since the start into `names`.
-    fn take_into(&self, names: &mut ChildNames, span: Span) {
+    /// Ends the listening, moving the names heard since the start into `names`.
+    #[inline]
+    fn finish(self, names: &mut ChildNames, span: Span) {
         #[cfg(feature = "std")]
-        heard::HEARD.with(|heard| {
-            let mut heard = heard.borrow_mut();
-            if heard.names.len() > self.mark {
-                names.learn(span, heard.names.drain(self.mark..));
+        {
+            let heard = heard::COUNTERS.with(|c| {
+                c.listening.set(c.listening.get() - 1);
+                c.heard.get()
+            });
+            if heard > self.mark {
+                take_heard(self.mark, names, span);
             }
-        });
+        }
         #[cfg(not(feature = "std"))]
         let _ = (names, span);
+        core::mem::forget(self);
     }
 }
 
+/// Moves the names heard after `mark` into `names`.
+#[cfg(feature = "std")]
+#[cold]
+fn take_heard(mark: usize, names: &mut ChildNames, span: Span) {
+    heard::NAMES.with(|heard| {
+        let mut heard = heard.borrow_mut();
+        names.learn(span, heard.drain(mark..));
+    });
+    heard::COUNTERS.with(|c| c.heard.set(mark));
+}
+
 impl Drop for Listen {
+    #[inline]
     fn drop(&mut self) {
         #[cfg(feature = "std")]
-        let _ = heard::HEARD.try_with(|heard| {
-            let mut heard = heard.borrow_mut();
-            heard.listening -= 1;
-            heard.names.truncate(self.mark);
+        let _ = heard::COUNTERS.try_with(|c| {
+            c.listening.set(c.listening.get() - 1);
+            if c.heard.get() > self.mark {
+                c.heard.set(self.mark);
+                let _ = heard::NAMES.try_with(|names| names.borrow_mut().truncate(self.mark));
+            }
         });
     }
 }
@@ -333,10 +364,10 @@ mod tests {
     #[test]
     fn nothing_is_kept_when_no_combinator_listens() {
         futures::executor::block_on(ready_tea(1));
-        super::heard::HEARD.with(|heard| {
-            let heard = heard.borrow();
-            assert_eq!((heard.listening, heard.names.len()), (0, 0));
+        super::heard::COUNTERS.with(|c| {
+            assert_eq!((c.listening.get(), c.heard.get()), (0, 0));
         });
+        super::heard::NAMES.with(|names| assert!(names.borrow().is_empty()));
     }
 
     mod debug_lists_the_children_by_name_and_state {

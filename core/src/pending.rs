@@ -59,13 +59,18 @@ impl<F: Future> Pending<F> {
         &mut self.engine
     }
 
-    /// Drives the children, learning their names; `on_done` gets each finished child's index,
-    /// name and output (see [`Engine::poll_drive`]).
+    /// Drives the children, learning their names (see [`Engine::poll_drive`]).
+    #[inline]
     pub(crate) fn drive<C>(&mut self, cx: &mut core::task::Context<'_>, on_done: C) -> Drive
     where
-        C: FnMut(usize, Option<&'static str>, &mut Option<F::Output>) -> Step,
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         self.names.drive(&mut self.engine, cx, on_done)
+    }
+
+    /// The name of child `index`, if one was heard.
+    pub(crate) fn name(&self, index: usize) -> Option<&'static str> {
+        self.names.get(index)
     }
 
     /// How many children are still running (asyncio's `len(pending)`).

@@ -562,14 +562,11 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
         .expect("`Wait` polled after it returned its output");
     let check_failures = mode == Mode::FirstException;
     let mut failed = false;
-    let drive = set.drive(cx, |index, name, out| {
+    let named_from = done.len();
+    let drive = set.drive(cx, |index, out| {
         let output = out.take().expect("the engine hands over each output once");
         let stop = check_failures && is_failure(&output);
-        done.push(Done {
-            index,
-            output,
-            name,
-        });
+        done.push(Done::new(index, output));
         if stop {
             failed = true;
             Step::Stop
@@ -577,6 +574,10 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
             Step::Continue
         }
     });
+    // The names heard in the drive are known once it has returned.
+    for d in &mut done[named_from..] {
+        d.name = set.name(d.index);
+    }
     // Children first, then the deadline: a child completing in the deadline's poll is done.
     let finished = match drive {
         Drive::AllDone => true,
