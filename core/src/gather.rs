@@ -113,8 +113,9 @@ impl<F: Future> Future for Gather<F> {
         assert!(!this.done, "`Gather` polled after it returned its output");
         match this
             .names
-            .drive(&mut this.engine, cx, |_, _| Step::Continue)
-        {
+            .drive("aiokit::gather", &mut this.engine, cx, |_, _| {
+                Step::Continue
+            }) {
             Drive::AllDone => {
                 this.done = true;
                 Poll::Ready(this.engine.take_outputs(|output| output))
@@ -237,16 +238,18 @@ impl<F: TryFuture> Future for TryGather<F> {
             "`TryGather` polled after it returned its output"
         );
         let mut error = None;
-        let drive = this.names.drive(&mut this.engine, cx, |_, out| {
-            if matches!(out, Some(Err(_))) {
-                if let Some(Err(e)) = out.take() {
-                    error = Some(e);
+        let drive = this
+            .names
+            .drive("aiokit::try_gather", &mut this.engine, cx, |_, out| {
+                if matches!(out, Some(Err(_))) {
+                    if let Some(Err(e)) = out.take() {
+                        error = Some(e);
+                    }
+                    Step::Stop
+                } else {
+                    Step::Continue
                 }
-                Step::Stop
-            } else {
-                Step::Continue
-            }
-        });
+            });
         if let Some(e) = error {
             this.done = true;
             this.engine.cancel_all();

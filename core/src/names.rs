@@ -108,8 +108,12 @@ impl ChildNames {
     /// once it returns, [`get`](Self::get) knows the names heard during the drive (also those
     /// of the children that finished in it).
     #[inline]
+    ///
+    /// `combinator` names the combinator's frame for
+    /// [`capture_call_graph`](crate::capture_call_graph) (`aiokit::gather`, ...).
     pub(crate) fn drive<F, C>(
         &mut self,
+        combinator: &'static str,
         engine: &mut Engine<F>,
         cx: &mut Context<'_>,
         on_done: C,
@@ -118,6 +122,10 @@ impl ChildNames {
         F: Future,
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        #[cfg(feature = "std")]
+        let _frame = crate::graph::Frame::enter(combinator, crate::graph::FrameKind::Combinator);
+        #[cfg(not(feature = "std"))]
+        let _ = combinator;
         let span = engine.span();
         let listen = Listen::start();
         let drive = engine.poll_drive(cx, on_done);

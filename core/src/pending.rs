@@ -61,11 +61,16 @@ impl<F: Future> Pending<F> {
 
     /// Drives the children, learning their names (see [`Engine::poll_drive`]).
     #[inline]
-    pub(crate) fn drive<C>(&mut self, cx: &mut core::task::Context<'_>, on_done: C) -> Drive
+    pub(crate) fn drive<C>(
+        &mut self,
+        combinator: &'static str,
+        cx: &mut core::task::Context<'_>,
+        on_done: C,
+    ) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        self.names.drive(&mut self.engine, cx, on_done)
+        self.names.drive(combinator, &mut self.engine, cx, on_done)
     }
 
     /// The name of child `index`, if one was heard.

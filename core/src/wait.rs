@@ -563,7 +563,7 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
     let check_failures = mode == Mode::FirstException;
     let mut failed = false;
     let named_from = done.len();
-    let drive = set.drive(cx, |index, out| {
+    let drive = set.drive("aiokit::wait", cx, |index, out| {
         let output = out.take().expect("the engine hands over each output once");
         let stop = check_failures && is_failure(&output);
         done.push(Done::new(index, output));
