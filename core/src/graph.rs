@@ -367,7 +367,10 @@ mod tests {
                 [capture_in("a")],
                 crate::ReturnWhen::AllCompleted,
             ));
-            assert_eq!(names(done[0].output.as_ref().unwrap()), ["a", "aiokit::wait"]);
+            assert_eq!(
+                names(done[0].output.as_ref().unwrap()),
+                ["a", "aiokit::wait"]
+            );
             let mut stream = crate::as_completed([capture_in("b")]);
             let graph = futures::executor::block_on(stream.next()).unwrap();
             assert_eq!(names(&graph.unwrap()), ["b", "aiokit::as_completed"]);

@@ -151,6 +151,8 @@ pub mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
+#[cfg(feature = "std")]
+mod trace;
 cfg_timer! {
     mod timer;
 }
