@@ -338,9 +338,10 @@ mod tests {
 
         #[test]
         fn plain_async_blocks_push_nothing() {
-            let graph = futures::executor::block_on(async {
-                Coroutine::new("main", async { async { capture_call_graph() }.await }).await
-            });
+            async fn plain() -> Option<FutureCallGraph> {
+                capture_call_graph()
+            }
+            let graph = futures::executor::block_on(Coroutine::new("main", plain()));
             assert_eq!(names(&graph.unwrap()), ["main"]);
         }
 

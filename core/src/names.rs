@@ -93,6 +93,7 @@ impl ChildNames {
 
     /// Keeps the first name heard for each child; the names of addresses outside the children
     /// (a nested combinator's children, anything on the heap) are ignored.
+    #[cfg(feature = "std")]
     fn learn(&mut self, span: Span, heard: impl Iterator<Item = (usize, &'static str)>) {
         for (addr, name) in heard {
             if let Some(index) = span.index_of(addr) {
