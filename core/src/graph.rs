@@ -112,7 +112,7 @@ impl FrameCallGraphEntry {
 #[non_exhaustive]
 pub enum CallGraphFuture {
     /// A task of aiokit's event loop, by name (asyncio's `Task`).
-    Task {
+    LoopTask {
         /// The task's name, as [`Task::name`](crate::Task::name).
         name: String,
     },
@@ -202,7 +202,7 @@ pub fn capture_call_graph() -> Option<FutureCallGraph> {
 fn current_future() -> CallGraphFuture {
     #[cfg(feature = "event-loop")]
     if let Some(task) = crate::event_loop::current_task() {
-        return CallGraphFuture::Task { name: task.name() };
+        return CallGraphFuture::LoopTask { name: task.name() };
     }
     CallGraphFuture::Poll
 }
@@ -238,7 +238,7 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) -> fmt::Resul
         out.push('\n');
     }
     match &graph.future {
-        CallGraphFuture::Task { name } => write!(out, "{pad}* Task(name='{name}')")?,
+        CallGraphFuture::LoopTask { name } => write!(out, "{pad}* Task(name='{name}')")?,
         CallGraphFuture::Poll => write!(out, "{pad}* Future(polled on this thread)")?,
     }
     if !graph.call_stack.is_empty() {
@@ -418,7 +418,7 @@ mod tests {
     #[test]
     fn on_the_event_loop_the_future_is_the_current_task() {
         let graph = crate::run(capture_in("main")).unwrap();
-        let CallGraphFuture::Task { name } = &graph.future else {
+        let CallGraphFuture::LoopTask { name } = &graph.future else {
             panic!("a task of the loop: {graph:?}");
         };
         assert!(name.starts_with("Task-") || name == "main", "{name}");
@@ -432,12 +432,12 @@ mod tests {
         fn task_call_stack_and_awaited_by() {
             let frame = |name, kind| FrameCallGraphEntry { name, kind };
             let graph = FutureCallGraph {
-                future: CallGraphFuture::Task {
+                future: CallGraphFuture::LoopTask {
                     name: "test".into(),
                 },
                 call_stack: vec![frame("test", FrameKind::Coroutine)],
                 awaited_by: vec![FutureCallGraph {
-                    future: CallGraphFuture::Task {
+                    future: CallGraphFuture::LoopTask {
                         name: "Task-1".into(),
                     },
                     call_stack: vec![
