@@ -23,8 +23,9 @@
 //!   stack; `awaited_by` is always empty;
 //! - anything of a future that is not being polled: capture is only from inside a poll.
 //!
-//! Cost when nobody captures: a coroutine's or a combinator's poll writes one frame and two
-//! counters of a thread-local array (no allocation, no lock); see `docs/semantics.md#looking-inside`.
+//! Cost when nobody captures: a coroutine's or a combinator's poll writes one frame of a
+//! thread-local array and raises then lowers its depth (no allocation, no lock); see
+//! `docs/semantics.md#capture_call_graph-shows-the-chain-being-polled`.
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -2,7 +2,7 @@
 //!
 //! A combinator's children are of a generic type `F`, and stable Rust cannot ask an `F`
 //! whether it is a [`Coroutine`](crate::Coroutine). So the named futures announce themselves:
-//! a `Coroutine` on its first poll and a named [`Boxed`](crate::boxed::Boxed) on every poll
+//! a `Coroutine` and a named [`Boxed`](crate::boxed::Boxed) on their first poll
 //! hand their own address and name to [`announce`] while a combinator listens (around each
 //! drive of its children). The combinator keeps the names whose address lies inside one of its
 //! children's slots: that future is stored inside the child (it is the child, or a coroutine

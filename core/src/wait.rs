@@ -237,8 +237,7 @@ impl<T> Done<T> {
     /// other futures, and without the `std` feature.
     ///
     /// The name is learned while the child runs: a coroutine hands its name to the `wait`
-    /// driving it on its first poll, and a named [`Boxed`](crate::boxed::Boxed) on every
-    /// poll. A coroutine that the child boxes itself (`Box::pin(make_tea())`) lives outside
+    /// driving it on its first poll, as does a named [`Boxed`](crate::boxed::Boxed). A coroutine that the child boxes itself (`Box::pin(make_tea())`) lives outside
     /// the child and is not heard. asyncio's `wait` hands back tasks, whose `get_name()` is
     /// `Task-N` when unnamed; [`Done::name_or_default`] gives that form.
     ///
