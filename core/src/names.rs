@@ -98,7 +98,8 @@ impl ChildNames {
         for (addr, name) in heard {
             if let Some(index) = span.index_of(addr) {
                 if self.by_index.len() <= index {
-                    self.by_index.resize(index + 1, None);
+                    // One allocation for every child of the span.
+                    self.by_index.resize(span.len().max(index + 1), None);
                 }
                 self.by_index[index].get_or_insert(name);
             }

@@ -188,10 +188,7 @@ impl<F: Future> Future for Coroutine<F> {
             // reported as never awaited.
             CoroutineState::Pending => {
                 *this.state = CoroutineState::Running;
-                #[cfg(feature = "std")]
-                probe::offer(this.name);
-                // A combinator holding this coroutine learns the name of its child.
-                crate::names::announce(addr, this.name);
+                first_poll(this.name, addr);
             }
             CoroutineState::Running => {}
         }
@@ -204,6 +201,16 @@ impl<F: Future> Future for Coroutine<F> {
         }
         out
     }
+}
+
+/// What a coroutine's first poll tells the listeners: the task naming itself after it, and the
+/// combinator holding it (its `addr`). Out of line, so the poll itself stays small.
+#[cold]
+#[inline(never)]
+fn first_poll(name: &'static str, addr: usize) {
+    #[cfg(feature = "std")]
+    probe::offer(name);
+    crate::names::announce(addr, name);
 }
 
 impl<F: Future> FusedFuture for Coroutine<F> {

@@ -30,6 +30,12 @@ impl Span {
         let index = offset / self.stride.max(1);
         (index < self.count).then_some(index)
     }
+
+    /// How many children the span covers.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn len(self) -> usize {
+        self.count
+    }
 }
 
 impl<F: Future> Engine<F> {
