@@ -406,6 +406,18 @@ mod tests {
         }
 
         #[test]
+        fn try_gather_names_the_coroutine_inside_its_wrapper() {
+            let (_tx, rx) = oneshot::channel::<u8>();
+            let child = Coroutine::new("brew", async move { rx.await.map_err(|_| ()) });
+            let mut gathering = crate::try_gather([child]);
+            assert!(poll_once(&mut gathering).is_pending());
+            assert_eq!(
+                format!("{gathering:?}"),
+                "TryGather { running: 1, done: false, children: [brew<pending>] }"
+            );
+        }
+
+        #[test]
         fn at_most_32_children_then_how_many_more() {
             let pending = crate::wait::IntoChildren::into_pending(
                 (0..40).map(|_| core::future::pending::<()>()),
