@@ -49,6 +49,8 @@ use crate::coroutine::Coroutine;
 pub struct Boxed<'a, T> {
     fut: Pin<Box<dyn Future<Output = T> + Send + 'a>>,
     name: Option<&'static str>,
+    /// Whether the name was announced to the combinator driving the box (on its first poll).
+    announced: bool,
 }
 
 impl<'a, T> Boxed<'a, T> {
@@ -65,6 +67,7 @@ impl<'a, T> Boxed<'a, T> {
         Boxed {
             fut: Box::pin(fut),
             name: None,
+            announced: false,
         }
     }
 
@@ -86,6 +89,7 @@ impl<'a, T> Boxed<'a, T> {
         Boxed {
             fut: Box::pin(coro),
             name: Some(name),
+            announced: false,
         }
     }
 
@@ -99,6 +103,12 @@ impl<T> Future for Boxed<'_, T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        if let (Some(name), false) = (self.name, self.announced) {
+            // The coroutine inside is on the heap: a combinator holding the box learns the
+            // name from the box, on its first poll (as a coroutine announces itself).
+            self.announced = true;
+            crate::names::announce(&*self as *const Self as usize, name);
+        }
         self.fut.as_mut().poll(cx)
     }
 }

@@ -9,6 +9,7 @@ use core::task::{Context, Poll};
 use futures_core::future::{FusedFuture, TryFuture};
 
 use crate::engine::{Drive, Engine, Step};
+use crate::names::ChildNames;
 use crate::pending::IntoChildren;
 
 /// Runs every future of `iter` concurrently and returns their outputs in input order
@@ -88,8 +89,10 @@ use crate::pending::IntoChildren;
 ///
 /// [`try_gather`], [`gather!`](crate::gather!), [`wait`](crate::wait()).
 pub fn gather<I: IntoChildren>(iter: I) -> Gather<I::Future> {
+    let (engine, names) = iter.into_pending().into_parts();
     Gather {
-        engine: iter.into_pending().into_engine(),
+        engine,
+        names,
         done: false,
     }
 }
@@ -98,6 +101,7 @@ pub fn gather<I: IntoChildren>(iter: I) -> Gather<I::Future> {
 #[must_use = "futures do nothing unless polled"]
 pub struct Gather<F: Future> {
     engine: Engine<F>,
+    names: ChildNames,
     done: bool,
 }
 
@@ -107,7 +111,11 @@ impl<F: Future> Future for Gather<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`Gather` polled after it returned its output");
-        match this.engine.poll_drive(cx, |_, _| Step::Continue) {
+        match this
+            .names
+            .drive("aiokit::gather", &mut this.engine, cx, |_, _| {
+                Step::Continue
+            }) {
             Drive::AllDone => {
                 this.done = true;
                 Poll::Ready(this.engine.take_outputs(|output| output))
@@ -125,21 +133,23 @@ impl<F: Future> FusedFuture for Gather<F> {
 
 impl<F: Future> fmt::Debug for Gather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_progress(f, "Gather", &self.engine, self.done)
+        fmt_progress(f, "Gather", &self.engine, &self.names, self.done)
     }
 }
 
-/// `Name { children, running, done }`, shared by both gathers.
+/// `Name { running, done, children: [name<state>, ...] }`, shared by both gathers (see
+/// `docs/semantics.md#debug-output-of-the-combinators`).
 fn fmt_progress<F: Future>(
     f: &mut fmt::Formatter<'_>,
     name: &str,
     engine: &Engine<F>,
+    names: &ChildNames,
     done: bool,
 ) -> fmt::Result {
     f.debug_struct(name)
-        .field("children", &engine.len())
         .field("running", &engine.running())
         .field("done", &done)
+        .field("children", &names.debug_children(engine))
         .finish()
 }
 
@@ -188,6 +198,7 @@ where
 {
     TryGather {
         engine: Engine::from_iter(iter.into_iter().map(|fut| TryChild { fut })),
+        names: ChildNames::new(),
         done: false,
     }
 }
@@ -213,6 +224,7 @@ impl<F: TryFuture> Future for TryChild<F> {
 #[must_use = "futures do nothing unless polled"]
 pub struct TryGather<F: TryFuture> {
     engine: Engine<TryChild<F>>,
+    names: ChildNames,
     done: bool,
 }
 
@@ -226,16 +238,18 @@ impl<F: TryFuture> Future for TryGather<F> {
             "`TryGather` polled after it returned its output"
         );
         let mut error = None;
-        let drive = this.engine.poll_drive(cx, |_, out| {
-            if matches!(out, Some(Err(_))) {
-                if let Some(Err(e)) = out.take() {
-                    error = Some(e);
+        let drive = this
+            .names
+            .drive("aiokit::try_gather", &mut this.engine, cx, |_, out| {
+                if matches!(out, Some(Err(_))) {
+                    if let Some(Err(e)) = out.take() {
+                        error = Some(e);
+                    }
+                    Step::Stop
+                } else {
+                    Step::Continue
                 }
-                Step::Stop
-            } else {
-                Step::Continue
-            }
-        });
+            });
         if let Some(e) = error {
             this.done = true;
             this.engine.cancel_all();
@@ -262,6 +276,6 @@ impl<F: TryFuture> FusedFuture for TryGather<F> {
 
 impl<F: TryFuture> fmt::Debug for TryGather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt_progress(f, "TryGather", &self.engine, self.done)
+        fmt_progress(f, "TryGather", &self.engine, &self.names, self.done)
     }
 }

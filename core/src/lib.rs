@@ -27,6 +27,7 @@
 //! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
 //! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
 //! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()`, `format_call_graph(g)` | [`capture_call_graph`], [`print_call_graph`], [`format_call_graph`]: the coroutines and combinators being polled (see [`graph`]) (`std`) |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
@@ -45,7 +46,7 @@
 //! [`wait`](mod@wait) (the kinds of `ReturnWhen`, `Outcome`, `IntoChildren`), [`partial`](mod@partial) (the
 //! `PartialFn*` traits), [`spawn`] (the boxed futures spawners take), [`task`] (`CallbackId`,
 //! `DoneCallback`, `TaskStateError`, `SendBody`), [`coroutine`](mod@coroutine) (`CoroutineState`,
-//! `suppress_never_awaited`), [`hooks`] (the program-wide report hooks), [`event_loop`]
+//! `suppress_never_awaited`), [`hooks`] (the program-wide report hooks), [`graph`] (the call graph's types), [`event_loop`]
 //! (`Handle`, `LoopHandle`, `EventLoopError`, `try_run`), [`streams`] (`Server`, `ReadError`),
 //! [`queue`], [`sync`] and [`tuple`](mod@tuple).
 //!
@@ -131,7 +132,10 @@ pub mod event_loop;
 mod gather;
 mod gather_tuple;
 #[cfg(feature = "std")]
+pub mod graph;
+#[cfg(feature = "std")]
 pub mod hooks;
+mod names;
 pub mod partial;
 mod pending;
 #[cfg(feature = "std")]
@@ -147,6 +151,8 @@ pub mod task;
 #[cfg(feature = "std")]
 mod task_group;
 mod timeout;
+#[cfg(feature = "std")]
+mod trace;
 cfg_timer! {
     mod timer;
 }
@@ -169,6 +175,8 @@ pub use event_loop::{
     run_coroutine_threadsafe, to_thread,
 };
 pub use gather::{Gather, TryGather, gather, try_gather};
+#[cfg(feature = "std")]
+pub use graph::{capture_call_graph, format_call_graph, print_call_graph};
 pub use partial::Partial;
 pub use pending::Pending;
 #[cfg(feature = "std")]

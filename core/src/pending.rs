@@ -4,7 +4,8 @@
 use core::fmt;
 use core::future::Future;
 
-use crate::engine::{Engine, State};
+use crate::engine::{Drive, Engine, State, Step};
+use crate::names::ChildNames;
 
 /// The children still running after a [`wait`](crate::wait()) (asyncio's `pending` set), or
 /// given back by [`AsCompleted::into_pending`](crate::AsCompleted::into_pending).
@@ -38,19 +39,43 @@ use crate::engine::{Engine, State};
 /// ```
 pub struct Pending<F: Future> {
     engine: Engine<F>,
+    /// The names of the children heard so far (see `names`).
+    names: ChildNames,
 }
 
 impl<F: Future> Pending<F> {
     pub(crate) fn from_engine(engine: Engine<F>) -> Self {
-        Pending { engine }
+        Pending {
+            engine,
+            names: ChildNames::new(),
+        }
     }
 
-    pub(crate) fn into_engine(self) -> Engine<F> {
-        self.engine
+    pub(crate) fn into_parts(self) -> (Engine<F>, ChildNames) {
+        (self.engine, self.names)
     }
 
     pub(crate) fn engine_mut(&mut self) -> &mut Engine<F> {
         &mut self.engine
+    }
+
+    /// Drives the children, learning their names (see [`Engine::poll_drive`]).
+    #[inline]
+    pub(crate) fn drive<C>(
+        &mut self,
+        combinator: &'static str,
+        cx: &mut core::task::Context<'_>,
+        on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        self.names.drive(combinator, &mut self.engine, cx, on_done)
+    }
+
+    /// The name of child `index`, if one was heard.
+    pub(crate) fn name(&self, index: usize) -> Option<&'static str> {
+        self.names.get(index)
     }
 
     /// How many children are still running (asyncio's `len(pending)`).
@@ -133,11 +158,14 @@ impl<F: Future> Pending<F> {
     }
 }
 
+/// Lists the children by name and state, as every combinator does (see
+/// `docs/semantics.md#debug-output-of-the-combinators`): `Pending { running: 1, children:
+/// [make_tea<pending>, <future #1><done>] }`.
 impl<F: Future> fmt::Debug for Pending<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pending")
-            .field("children", &self.engine.len())
             .field("running", &self.engine.running())
+            .field("children", &self.names.debug_children(&self.engine))
             .finish()
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use pin_project_lite::pin_project;
 
 use crate::task::{LocalTask, Step, Task, TaskCell, local_task_pair, task_pair};
+use crate::trace::{Ended, TaskTrace};
 
 /// The future a [`Spawn`] executor is given to run: it drives one task to its end.
 pub type SpawnFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -175,6 +176,7 @@ where
     let (task, completer) = task_pair();
     spawner.spawn_boxed(Box::pin(Driver {
         cell: TaskCell::new(fut, completer),
+        trace: TaskTrace::created("spawn_task"),
     }));
     task
 }
@@ -208,6 +210,7 @@ where
     let (task, completer) = local_task_pair();
     spawner.spawn_local_boxed(Box::pin(Driver {
         cell: TaskCell::new(fut, completer),
+        trace: TaskTrace::created("spawn_local_task"),
     }));
     LocalTask::new(task)
 }
@@ -219,6 +222,7 @@ pub(crate) fn task_driver<F: Future>(fut: F) -> (Task<F::Output>, impl Future<Ou
     let (task, completer) = task_pair();
     let driver = Driver {
         cell: TaskCell::new(fut, completer),
+        trace: TaskTrace::created("create_task"),
     };
     (task, driver)
 }
@@ -229,6 +233,8 @@ pin_project! {
     struct Driver<F: Future> {
         #[pin]
         cell: TaskCell<F, F::Output>,
+        // The `tracing` feature's span (an empty type without it).
+        trace: TaskTrace,
     }
 }
 
@@ -236,18 +242,35 @@ impl<F: Future> Future for Driver<F> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut cell = self.project().cell;
-        let ended = match cell.as_mut().poll_step(cx) {
+        let this = self.project();
+        let (mut cell, trace) = (this.cell, this.trace);
+        let step = trace.poll(|| cell.as_mut().poll_step(cx));
+        trace.record_name(|| cell.name());
+        let (ended, how) = match step {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(Step::Output(value)) => cell.complete(value),
-            Poll::Ready(Step::Ended(ended)) => ended,
+            Poll::Ready(Step::Output(value)) => {
+                let how = trace_end_of_output(&cell);
+                (cell.complete(value), how)
+            }
+            Poll::Ready(Step::Ended(ended)) => (ended, Ended::Cancelled),
         };
+        trace.ended(if ended.is_err() { Ended::Panicked } else { how });
         // The task has ended (callbacks run, awaiters woken): a panic goes on to the executor
         // as it would without aiokit.
         if let Err(payload) = ended {
             resume_unwind(payload);
         }
         Poll::Ready(())
+    }
+}
+
+/// How a task whose future returned ends: done, or cancelled if a cancel request came first.
+#[inline(always)]
+fn trace_end_of_output<F: Future, T>(cell: &Pin<&mut TaskCell<F, T>>) -> Ended {
+    if cfg!(feature = "tracing") && cell.is_cancel_requested() {
+        Ended::Cancelled
+    } else {
+        Ended::Done
     }
 }
 

@@ -190,7 +190,7 @@ impl<T: Outcome> ReturnCondition<T> for OnFailure {
     }
 }
 
-/// A child that completed: its original index and its output.
+/// A child that completed: its original index, its output and its name.
 ///
 /// The index is the child's position in the input of the first `wait` / `as_completed` /
 /// `gather` it was given to; a [`Pending`] set passed on keeps it.
@@ -200,7 +200,8 @@ impl<T: Outcome> ReturnCondition<T> for OnFailure {
 /// ```
 /// # futures::executor::block_on(async {
 /// let (done, _) = aiokit::wait(['a', 'b'].map(std::future::ready), aiokit::ReturnWhen::AllCompleted).await;
-/// assert_eq!(done[1], aiokit::Done { index: 1, output: 'b' });
+/// assert_eq!(done[1], aiokit::Done::new(1, 'b'));
+/// assert_eq!((done[1].index, done[1].output), (1, 'b'));
 /// assert_eq!(done[1].clone().into_output(), 'b');
 /// # });
 /// ```
@@ -210,9 +211,73 @@ pub struct Done<T> {
     pub index: usize,
     /// What the child returned.
     pub output: T,
+    name: Option<&'static str>,
 }
 
 impl<T> Done<T> {
+    /// A completed child with no name (to compare with what `wait` returned).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let done = aiokit::Done::new(2, "tea");
+    /// assert_eq!((done.index, done.output, done.name()), (2, "tea", None));
+    /// ```
+    pub const fn new(index: usize, output: T) -> Self {
+        Done {
+            index,
+            output,
+            name: None,
+        }
+    }
+
+    /// The child's name: the name of the [`Coroutine`](crate::Coroutine) it was (what a
+    /// `#[aiokit::coroutine]` function returns), of the first coroutine it ran inline (an
+    /// `async` block awaiting one), or of the [`boxed!`](crate::boxed!) coroutine; `None` for
+    /// other futures, and without the `std` feature.
+    ///
+    /// The name is learned while the child runs: a coroutine hands its name to the `wait`
+    /// driving it on its first poll, as does a named [`Boxed`](crate::boxed::Boxed). A coroutine that the child boxes itself (`Box::pin(make_tea())`) lives outside
+    /// the child and is not heard. asyncio's `wait` hands back tasks, whose `get_name()` is
+    /// `Task-N` when unnamed; [`Done::name_or_default`] gives that form.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::{ReturnWhen, wait};
+    ///
+    /// #[aiokit::coroutine]
+    /// async fn make_tea() -> &'static str {
+    ///     "tea"
+    /// }
+    ///
+    /// # futures::executor::block_on(async {
+    /// let children = [aiokit::boxed!(make_tea()), aiokit::boxed!(async { "water" })];
+    /// let (done, _) = wait(children, ReturnWhen::AllCompleted).await;
+    /// assert!(done[0].name().unwrap().ends_with("make_tea"));
+    /// assert_eq!(done[1].name(), None);
+    /// assert_eq!(done[1].name_or_default(), "<future #1>");
+    /// # });
+    /// ```
+    pub fn name(&self) -> Option<&'static str> {
+        self.name
+    }
+
+    /// The name, or `<future #i>` (`i` the index) for a child without one: the form the
+    /// combinators' `Debug` output uses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(aiokit::Done::new(3, ()).name_or_default(), "<future #3>");
+    /// ```
+    pub fn name_or_default(&self) -> alloc::borrow::Cow<'static, str> {
+        match self.name {
+            Some(name) => alloc::borrow::Cow::Borrowed(name),
+            None => alloc::borrow::Cow::Owned(alloc::format!("<future #{}>", self.index)),
+        }
+    }
+
     /// The output, without the index.
     pub fn into_output(self) -> T {
         self.output
@@ -496,10 +561,11 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
         .expect("`Wait` polled after it returned its output");
     let check_failures = mode == Mode::FirstException;
     let mut failed = false;
-    let drive = set.engine_mut().poll_drive(cx, |index, out| {
+    let named_from = done.len();
+    let drive = set.drive("aiokit::wait", cx, |index, out| {
         let output = out.take().expect("the engine hands over each output once");
         let stop = check_failures && is_failure(&output);
-        done.push(Done { index, output });
+        done.push(Done::new(index, output));
         if stop {
             failed = true;
             Step::Stop
@@ -507,6 +573,10 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
             Step::Continue
         }
     });
+    // The names heard in the drive are known once it has returned.
+    for d in &mut done[named_from..] {
+        d.name = set.name(d.index);
+    }
     // Children first, then the deadline: a child completing in the deadline's poll is done.
     let finished = match drive {
         Drive::AllDone => true,

@@ -226,7 +226,8 @@ on_each_executor! {
             assert_eq!(futures::Stream::size_hint(&*stream), (1, Some(1)));
             assert_eq!(
                 format!("{stream:?}"),
-                "AsCompleted { pending: Pending { children: 1, running: 1 }, has_deadline: false, \
+                "AsCompleted { pending: Pending { running: 1, children: [<future #0><pending>] }, \
+                 has_deadline: false, \
                  ended: false }"
             );
             assert_eq!(stream.next().await, Some(1));

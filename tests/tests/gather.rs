@@ -353,10 +353,11 @@ fn polling_a_gather_after_it_returned_panics() {
 
 #[test]
 fn gather_debug_shows_progress() {
-    let g = gather((0..20).map(|i| async move { i }));
+    let g = gather((0..3).map(|i| async move { i }));
     assert_eq!(
         format!("{g:?}"),
-        "Gather { children: 20, running: 20, done: false }"
+        "Gather { running: 3, done: false, \
+         children: [<future #0><pending>, <future #1><pending>, <future #2><pending>] }"
     );
 }
 

@@ -152,10 +152,7 @@ on_each_executor! {
             };
             assert_eq!(
                 done,
-                [Done {
-                    index: 1,
-                    output: 10
-                }]
+                [Done::new(1, 10)]
             );
             assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 2]);
         });
@@ -204,14 +201,8 @@ on_each_executor! {
             assert_eq!(
                 done,
                 [
-                    Done {
-                        index: 0,
-                        output: Ok(0)
-                    },
-                    Done {
-                        index: 1,
-                        output: Err("burnt")
-                    }
+                    Done::new(0, Ok(0)),
+                    Done::new(1, Err("burnt"))
                 ]
             );
             assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
@@ -280,10 +271,7 @@ on_each_executor! {
             };
             assert_eq!(
                 done,
-                [Done {
-                    index: 2,
-                    output: 2
-                }]
+                [Done::new(2, 2)]
             );
             assert_eq!(pending.indices().collect::<Vec<_>>(), [0, 1]);
             let polls = probes.polls.get();
@@ -313,10 +301,7 @@ on_each_executor! {
             };
             assert_eq!(
                 done,
-                [Done {
-                    index: 1,
-                    output: 1
-                }]
+                [Done::new(1, 1)]
             );
             assert_eq!(pending.len(), 1);
         });
@@ -335,10 +320,7 @@ on_each_executor! {
                 .await;
             assert_eq!(
                 done,
-                [Done {
-                    index: 0,
-                    output: 1
-                }]
+                [Done::new(0, 1)]
             );
             assert_eq!(pending.len(), 1);
         });
@@ -458,7 +440,8 @@ on_each_executor! {
             assert!(!waiting.is_terminated());
             assert_eq!(
                 format!("{waiting:?}"),
-                "Wait { return_when: AllCompleted, pending: Some(Pending { children: 1, running: 1 }), \
+                "Wait { return_when: AllCompleted, pending: Some(Pending { running: 1, \
+                 children: [<future #0><pending>] }), \
                  done: 0, has_deadline: false }"
             );
             let (done, _) = (&mut waiting).await;
@@ -478,19 +461,7 @@ async fn timeout_duration_form_counts_a_child_done_at_the_deadline() {
     let (done, pending) = wait(children, ReturnWhen::AllCompleted)
         .timeout(Duration::from_secs(2))
         .await;
-    assert_eq!(
-        done,
-        [
-            Done {
-                index: 0,
-                output: 1
-            },
-            Done {
-                index: 1,
-                output: 2
-            }
-        ]
-    );
+    assert_eq!(done, [Done::new(0, 1), Done::new(1, 2)]);
     assert_eq!(pending.indices().collect::<Vec<_>>(), [2]);
     assert_eq!(gather(pending).await, [3]);
 }

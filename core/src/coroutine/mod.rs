@@ -178,6 +178,7 @@ impl<F: Future> Future for Coroutine<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let addr = &*self as *const Self as usize;
         let this = self.project();
         match *this.state {
             CoroutineState::Done => {
@@ -187,17 +188,29 @@ impl<F: Future> Future for Coroutine<F> {
             // reported as never awaited.
             CoroutineState::Pending => {
                 *this.state = CoroutineState::Running;
-                #[cfg(feature = "std")]
-                probe::offer(this.name);
+                first_poll(this.name, addr);
             }
             CoroutineState::Running => {}
         }
+        // The frame `capture_call_graph` reads, for the duration of the body's poll.
+        #[cfg(feature = "std")]
+        let _frame = crate::graph::Frame::enter(this.name, crate::graph::FrameKind::Coroutine);
         let out = this.future.poll(cx);
         if out.is_ready() {
             *this.state = CoroutineState::Done;
         }
         out
     }
+}
+
+/// What a coroutine's first poll tells the listeners: the task naming itself after it, and the
+/// combinator holding it (its `addr`). Out of line, so the poll itself stays small.
+#[cold]
+#[inline(never)]
+fn first_poll(name: &'static str, addr: usize) {
+    #[cfg(feature = "std")]
+    probe::offer(name);
+    crate::names::announce(addr, name);
 }
 
 impl<F: Future> FusedFuture for Coroutine<F> {

@@ -49,7 +49,7 @@ pub(crate) struct Engine<F: Future> {
     header: Option<Arc<Header>>,
     /// A separate field from the header, so that a poll borrows the header and mutates the
     /// slots at once, without an `Arc` clone (two atomic operations) per poll.
-    slots: Slots<F>,
+    pub(super) slots: Slots<F>,
 }
 
 impl<F: Future> Engine<F> {

@@ -26,6 +26,7 @@
 //! - `api.rs`: [`Engine`], what the combinators call.
 //! - `slots.rs`: where the children live (segments, `locate`, outputs, cancelling).
 //! - `drive.rs`: polling them (`poll_direct`, `poll_queued`).
+//! - `inspect.rs`: read-only views for `Debug` and the children's names (no polling).
 //! - `coop.rs`: tokio's cooperative budget, spent by the drives under the `tokio` feature.
 //! - `waker.rs`, `queue.rs`: the shared header, the child wakers and the ready queue.
 //! - `task_cell.rs`: a task's shared state and its future in one allocation (TaskGroup).
@@ -37,6 +38,7 @@ pub(crate) mod atomic;
 #[cfg(all(feature = "tokio", not(aiokit_loom)))]
 mod coop;
 mod drive;
+mod inspect;
 mod queue;
 mod slots;
 #[cfg(feature = "std")]
@@ -55,3 +57,4 @@ pub(crate) use self::api::DIRECT_MAX;
 pub(crate) use self::api::{Drive, Engine, State, Step};
 #[cfg(all(test, not(aiokit_loom)))]
 pub(crate) use self::drive::YIELD_LIMIT;
+pub(crate) use self::inspect::Span;

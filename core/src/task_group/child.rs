@@ -19,6 +19,7 @@ use std::panic::resume_unwind;
 use crate::coroutine::suppress_never_awaited;
 use crate::engine::task_cell::{RawDriver, SendDriver};
 use crate::task::{Step, Task, TaskCell, TaskCompleter};
+use crate::trace::{Ended, TaskTrace};
 
 std::thread_local! {
     /// True while this thread ends the handle of a child that failed: a body woken then (it
@@ -180,6 +181,8 @@ pin_project! {
     pub(super) struct Child<F, T> {
         #[pin]
         cell: TaskCell<F, T>,
+        // The `tracing` feature's span (an empty type without it).
+        trace: TaskTrace,
     }
 }
 
@@ -187,6 +190,7 @@ impl<F, T> Child<F, T> {
     pub(super) fn new(fut: F, completer: TaskCompleter<T>) -> Self {
         Child {
             cell: TaskCell::new(fut, completer),
+            trace: TaskTrace::created("TaskGroup"),
         }
     }
 }
@@ -198,14 +202,34 @@ where
     type Output = Outcome<E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<E>> {
-        let mut cell = self.project().cell;
-        let Poll::Ready(step) = cell.as_mut().poll_step(cx) else {
+        let this = self.project();
+        let (mut cell, trace) = (this.cell, this.trace);
+        let step = trace.poll(|| cell.as_mut().poll_step(cx));
+        trace.record_name(|| cell.name());
+        let Poll::Ready(step) = step else {
             return Poll::Pending;
         };
+        let cancel_first = cfg!(feature = "tracing") && cell.is_cancel_requested();
         let ended = match step {
-            Step::Output(Ok(value)) => cell.complete(value),
+            Step::Output(Ok(value)) => {
+                let ended = cell.complete(value);
+                trace.ended(match ended {
+                    Err(_) => Ended::Panicked,
+                    Ok(()) if cancel_first => Ended::Cancelled,
+                    Ok(()) => Ended::Done,
+                });
+                ended
+            }
             // A cancel requested before the error came wins, as it does for a value.
-            Step::Output(Err(_)) if cell.is_cancel_requested() => cell.cancel(),
+            Step::Output(Err(_)) if cell.is_cancel_requested() => {
+                let ended = cell.cancel();
+                trace.ended(if ended.is_err() {
+                    Ended::Panicked
+                } else {
+                    Ended::Cancelled
+                });
+                ended
+            }
             Step::Output(Err(error)) => {
                 let name = cell.name();
                 // Its error goes to the group; the handle ends cancelled. One outcome: the
@@ -214,12 +238,28 @@ where
                 // (even from the future's own destructor, which runs after). A cancel that
                 // returned true before that, on another thread, wins: no failure.
                 match cell.end_then_drop(end_failed) {
-                    Ok(false) => return Poll::Ready(Outcome::Failed(name, error)),
-                    Ok(true) => Ok(()),
-                    Err(payload) => Err(payload),
+                    Ok(false) => {
+                        trace.ended(Ended::Failed);
+                        return Poll::Ready(Outcome::Failed(name, error));
+                    }
+                    Ok(true) => {
+                        trace.ended(Ended::Cancelled);
+                        Ok(())
+                    }
+                    Err(payload) => {
+                        trace.ended(Ended::Panicked);
+                        Err(payload)
+                    }
                 }
             }
-            Step::Ended(ended) => ended,
+            Step::Ended(ended) => {
+                trace.ended(if ended.is_err() {
+                    Ended::Panicked
+                } else {
+                    Ended::Cancelled
+                });
+                ended
+            }
         };
         // A panic of the child (its poll, its drop, its value's drop) goes on to the group once
         // the handle has ended.

@@ -138,6 +138,12 @@ where
             let errors = &mut self.errors;
             let (wake, body_running) = (&*self.wake, self.body.is_some());
             let mut body_resuming = false;
+            // The children run under the group's frame for `capture_call_graph`; the body
+            // does not (it is the awaiting code's own).
+            let frame = crate::graph::Frame::enter(
+                "aiokit::TaskGroup",
+                crate::graph::FrameKind::Combinator,
+            );
             let drive = self.engine.poll_drive(cx, |_, out| {
                 if let Some(Outcome::Failed(name, error)) = out.take() {
                     if errors.is_empty() {
@@ -152,6 +158,7 @@ where
                 // all reported.
                 Step::Continue
             });
+            drop(frame);
             if !self.errors.is_empty() {
                 if body_resuming {
                     // Its last poll: an error it returns now comes after the children's; a
