@@ -27,7 +27,7 @@
 //! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
 //! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
 //! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
-//! | `asyncio.capture_call_graph()`, `print_call_graph()`, `format_call_graph(g)` | [`capture_call_graph`], [`print_call_graph`], [`format_call_graph`]: the coroutines and combinators being polled (see [`graph`]) (`std`) |
+//! | `asyncio.capture_call_graph()`, `print_call_graph()`, `format_call_graph(g)` | [`capture_call_graph`], [`print_call_graph`], [`format_call_graph`]: the coroutines and combinators being polled (see [`graph`]) (feature `inspect`) |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
@@ -131,7 +131,7 @@ mod error;
 pub mod event_loop;
 mod gather;
 mod gather_tuple;
-#[cfg(feature = "std")]
+#[cfg(feature = "inspect")]
 pub mod graph;
 #[cfg(feature = "std")]
 pub mod hooks;
@@ -175,7 +175,7 @@ pub use event_loop::{
     run_coroutine_threadsafe, to_thread,
 };
 pub use gather::{Gather, TryGather, gather, try_gather};
-#[cfg(feature = "std")]
+#[cfg(feature = "inspect")]
 pub use graph::{capture_call_graph, format_call_graph, print_call_graph};
 pub use partial::Partial;
 pub use pending::Pending;

@@ -17,9 +17,11 @@ use alloc::vec::Vec;
 use core::future::Future;
 use core::task::Context;
 
-use crate::engine::{Drive, Engine, Span, State, Step};
+#[cfg(feature = "inspect")]
+use crate::engine::Span;
+use crate::engine::{Drive, Engine, State, Step};
 
-#[cfg(feature = "std")]
+#[cfg(feature = "inspect")]
 mod heard {
     use alloc::vec::Vec;
     use core::cell::{Cell, RefCell};
@@ -48,7 +50,7 @@ mod heard {
 /// combinator on this thread is driving its children.
 #[inline]
 pub(crate) fn announce(addr: usize, name: &'static str) {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "inspect")]
     {
         // `try_with`: a future polled during thread teardown must not panic here.
         let listening = heard::COUNTERS.try_with(|c| c.listening.get() > 0);
@@ -56,11 +58,11 @@ pub(crate) fn announce(addr: usize, name: &'static str) {
             hear(addr, name);
         }
     }
-    #[cfg(not(feature = "std"))]
+    #[cfg(not(feature = "inspect"))]
     let _ = (addr, name);
 }
 
-#[cfg(feature = "std")]
+#[cfg(feature = "inspect")]
 #[cold]
 fn hear(addr: usize, name: &'static str) {
     let _ = heard::NAMES.try_with(|names| {
@@ -93,7 +95,7 @@ impl ChildNames {
 
     /// Keeps the first name heard for each child; the names of addresses outside the children
     /// (a nested combinator's children, anything on the heap) are ignored.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "inspect")]
     fn learn(&mut self, span: Span, heard: impl Iterator<Item = (usize, &'static str)>) {
         for (addr, name) in heard {
             if let Some(index) = span.index_of(addr) {
@@ -124,15 +126,21 @@ impl ChildNames {
         F: Future,
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        #[cfg(feature = "std")]
-        let _frame = crate::graph::Frame::enter(combinator, crate::graph::FrameKind::Combinator);
-        #[cfg(not(feature = "std"))]
-        let _ = combinator;
-        let span = engine.span();
-        let listen = Listen::start();
-        let drive = engine.poll_drive(cx, on_done);
-        listen.finish(self, span);
-        drive
+        #[cfg(feature = "inspect")]
+        {
+            let _frame =
+                crate::graph::Frame::enter(combinator, crate::graph::FrameKind::Combinator);
+            let span = engine.span();
+            let listen = Listen::start();
+            let drive = engine.poll_drive(cx, on_done);
+            listen.finish(self, span);
+            drive
+        }
+        #[cfg(not(feature = "inspect"))]
+        {
+            let _ = combinator;
+            engine.poll_drive(cx, on_done)
+        }
     }
 
     /// Writes `name<state>` for each child, as the combinators' `Debug` shows them (see
@@ -204,17 +212,19 @@ impl core::fmt::Debug for More {
     }
 }
 
+#[cfg(feature = "inspect")]
 /// A drive listening for names: started in [`Listen::start`], ended on drop (also when a
 /// child's panic unwinds through the drive).
 struct Listen {
-    #[cfg(feature = "std")]
+    #[cfg(feature = "inspect")]
     mark: usize,
 }
 
+#[cfg(feature = "inspect")]
 impl Listen {
     #[inline]
     fn start() -> Self {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "inspect")]
         {
             let mark = heard::COUNTERS.with(|c| {
                 c.listening.set(c.listening.get() + 1);
@@ -222,14 +232,14 @@ impl Listen {
             });
             Listen { mark }
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "inspect"))]
         Listen {}
     }
 
     /// Ends the listening, moving the names heard since the start into `names`.
     #[inline]
     fn finish(self, names: &mut ChildNames, span: Span) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "inspect")]
         {
             let heard = heard::COUNTERS.with(|c| {
                 c.listening.set(c.listening.get() - 1);
@@ -239,14 +249,14 @@ impl Listen {
                 take_heard(self.mark, names, span);
             }
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(not(feature = "inspect"))]
         let _ = (names, span);
         core::mem::forget(self);
     }
 }
 
 /// Moves the names heard after `mark` into `names`.
-#[cfg(feature = "std")]
+#[cfg(feature = "inspect")]
 #[cold]
 fn take_heard(mark: usize, names: &mut ChildNames, span: Span) {
     heard::NAMES.with(|heard| {
@@ -256,10 +266,11 @@ fn take_heard(mark: usize, names: &mut ChildNames, span: Span) {
     heard::COUNTERS.with(|c| c.heard.set(mark));
 }
 
+#[cfg(feature = "inspect")]
 impl Drop for Listen {
     #[inline]
     fn drop(&mut self) {
-        #[cfg(feature = "std")]
+        #[cfg(feature = "inspect")]
         let _ = heard::COUNTERS.try_with(|c| {
             c.listening.set(c.listening.get() - 1);
             if c.heard.get() > self.mark {
@@ -270,7 +281,7 @@ impl Drop for Listen {
     }
 }
 
-#[cfg(all(test, feature = "std"))]
+#[cfg(all(test, feature = "inspect"))]
 mod tests {
     use alloc::format;
     use alloc::vec::Vec;

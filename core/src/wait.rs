@@ -221,7 +221,7 @@ impl<T> Done<T> {
     ///
     /// ```
     /// let done = aiokit::Done::new(2, "tea");
-    /// assert_eq!((done.index, done.output, done.name()), (2, "tea", None));
+    /// assert_eq!((done.index, done.output), (2, "tea"));
     /// ```
     pub const fn new(index: usize, output: T) -> Self {
         Done {
@@ -234,7 +234,10 @@ impl<T> Done<T> {
     /// The child's name: the name of the [`Coroutine`](crate::Coroutine) it was (what a
     /// `#[aiokit::coroutine]` function returns), of the first coroutine it ran inline (an
     /// `async` block awaiting one), or of the [`boxed!`](crate::boxed!) coroutine; `None` for
-    /// other futures, and without the `std` feature.
+    /// other futures.
+    ///
+    /// Needs the `inspect` feature: names are learned only when it is on, so that code which
+    /// never asks pays nothing for them.
     ///
     /// The name is learned while the child runs: a coroutine hands its name to the `wait`
     /// driving it on its first poll, as does a named [`Boxed`](crate::boxed::Boxed). A coroutine that the child boxes itself (`Box::pin(make_tea())`) lives outside
@@ -259,6 +262,7 @@ impl<T> Done<T> {
     /// assert_eq!(done[1].name_or_default(), "<future #1>");
     /// # });
     /// ```
+    #[cfg(feature = "inspect")]
     pub fn name(&self) -> Option<&'static str> {
         self.name
     }
@@ -271,6 +275,7 @@ impl<T> Done<T> {
     /// ```
     /// assert_eq!(aiokit::Done::new(3, ()).name_or_default(), "<future #3>");
     /// ```
+    #[cfg(feature = "inspect")]
     pub fn name_or_default(&self) -> alloc::borrow::Cow<'static, str> {
         match self.name {
             Some(name) => alloc::borrow::Cow::Borrowed(name),

@@ -193,7 +193,7 @@ impl<F: Future> Future for Coroutine<F> {
             CoroutineState::Running => {}
         }
         // The frame `capture_call_graph` reads, for the duration of the body's poll.
-        #[cfg(feature = "std")]
+        #[cfg(feature = "inspect")]
         let _frame = crate::graph::Frame::enter(this.name, crate::graph::FrameKind::Coroutine);
         let out = this.future.poll(cx);
         if out.is_ready() {

@@ -12,8 +12,8 @@ use super::slots::Slot;
 /// child an address belongs to can be found while the engine is being driven (mutably
 /// borrowed). Slots never move while their engine lives, so a span stays true until the
 /// engine is dropped; it covers the children pushed when it was taken.
-// Names are heard through a thread-local: without `std` nothing reads a span.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
+// Names are heard only with the `inspect` feature: without it nothing reads a span.
+#[cfg_attr(not(feature = "inspect"), allow(dead_code))]
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Span {
     start: usize,
@@ -24,7 +24,7 @@ pub(crate) struct Span {
 impl Span {
     /// The index of the child whose slot holds `addr` (the address of a value stored inside
     /// the child itself, such as a `Coroutine` it runs inline).
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    #[cfg_attr(not(feature = "inspect"), allow(dead_code))]
     pub(crate) fn index_of(self, addr: usize) -> Option<usize> {
         let offset = addr.checked_sub(self.start)?;
         let index = offset / self.stride.max(1);
@@ -32,7 +32,7 @@ impl Span {
     }
 
     /// How many children the span covers.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    #[cfg_attr(not(feature = "inspect"), allow(dead_code))]
     pub(crate) fn len(self) -> usize {
         self.count
     }
@@ -41,6 +41,7 @@ impl Span {
 impl<F: Future> Engine<F> {
     /// The span of the first segment's slots (every child of `gather`, `wait` and
     /// `as_completed`, whose children are all given up front).
+    #[cfg_attr(not(feature = "inspect"), allow(dead_code))]
     pub(crate) fn span(&self) -> Span {
         Span {
             start: self.slots.first.as_ptr() as usize,

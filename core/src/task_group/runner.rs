@@ -140,6 +140,7 @@ where
             let mut body_resuming = false;
             // The children run under the group's frame for `capture_call_graph`; the body
             // does not (it is the awaiting code's own).
+            #[cfg(feature = "inspect")]
             let frame = crate::graph::Frame::enter(
                 "aiokit::TaskGroup",
                 crate::graph::FrameKind::Combinator,
@@ -158,6 +159,7 @@ where
                 // all reported.
                 Step::Continue
             });
+            #[cfg(feature = "inspect")]
             drop(frame);
             if !self.errors.is_empty() {
                 if body_resuming {
