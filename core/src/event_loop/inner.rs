@@ -18,7 +18,7 @@ use slab::Slab;
 
 use super::backend::{Backend, Kind, LoopTimer};
 use super::error::{EventLoopError, ExceptionContext};
-use super::handle::{Callback, Handle, Ready, TimerHandle};
+use super::handle::{Callback, Handle, Pending, Ready, TimerHandle, run_local, run_remote};
 use super::remote::{LoopHandle, Remote, Shared};
 use super::task::{AnyTask, Entry, Tracked};
 use super::thread::ToThread;
@@ -26,10 +26,12 @@ use super::{RunningGuard, running_loop};
 use crate::spawn::task_driver;
 use crate::task::Task;
 
+/// A timer in the loop's heap: its callback waits in the loop's table under `key` (gone from
+/// there if it was cancelled).
 struct Timer {
     when: Instant,
     seq: u64,
-    ready: Ready,
+    key: usize,
 }
 
 impl PartialEq for Timer {
@@ -51,12 +53,22 @@ impl Ord for Timer {
 
 type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
 
+/// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, cancelled ones are only
+/// removed when they reach the top of the heap.
+const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
+
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
     kind: Kind,
+    /// The callbacks of the loop's thread not run yet (in the ready queue or among the
+    /// timers); a cancelled one leaves at once.
+    calls: RefCell<Slab<Pending>>,
     ready: RefCell<VecDeque<Ready>>,
     timers: RefCell<BinaryHeap<Reverse<Timer>>>,
-    timer_seq: Cell<u64>,
+    /// Timers cancelled while in the heap, not removed from it yet (asyncio's
+    /// `_timer_cancelled_count`).
+    timer_cancelled: Cell<usize>,
+    seq: Cell<u64>,
     stopping: Cell<bool>,
     running: Cell<bool>,
     closed: Cell<bool>,
@@ -176,9 +188,11 @@ impl EventLoop {
             inner: Rc::new(LoopInner {
                 shared: Arc::new(Shared::new(kind)),
                 kind,
+                calls: RefCell::new(Slab::new()),
                 ready: RefCell::new(VecDeque::new()),
                 timers: RefCell::new(BinaryHeap::new()),
-                timer_seq: Cell::new(0),
+                timer_cancelled: Cell::new(0),
+                seq: Cell::new(0),
                 stopping: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
@@ -661,12 +675,23 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn call_soon<C: Callback>(&self, callback: C) -> Result<Handle, EventLoopError> {
+    fn next_seq(&self) -> u64 {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        seq
+    }
+
+    pub(crate) fn call_soon<C: Callback>(
+        self: &Rc<Self>,
+        callback: C,
+    ) -> Result<Handle, EventLoopError> {
         self.check_open()?;
-        let (ready, handle) = Ready::local(callback);
-        self.ready.borrow_mut().push_back(ready);
+        let seq = self.next_seq();
+        let (pending, name) = Pending::new(seq, callback, false);
+        let key = self.calls.borrow_mut().insert(pending);
+        self.ready.borrow_mut().push_back(Ready::Local { key, seq });
         self.wake_driver();
-        Ok(handle)
+        Ok(Handle::local(Rc::downgrade(self), key, seq, name))
     }
 
     pub(crate) fn push_ready(&self, ready: Ready) {
@@ -674,19 +699,71 @@ impl LoopInner {
     }
 
     fn call_at<C: Callback>(
-        &self,
+        self: &Rc<Self>,
         when: Instant,
         callback: C,
     ) -> Result<TimerHandle, EventLoopError> {
         self.check_open()?;
-        let (ready, handle) = Ready::local(callback);
-        let seq = self.timer_seq.get();
-        self.timer_seq.set(seq + 1);
+        let seq = self.next_seq();
+        let (pending, name) = Pending::new(seq, callback, true);
+        let key = self.calls.borrow_mut().insert(pending);
         self.timers
             .borrow_mut()
-            .push(Reverse(Timer { when, seq, ready }));
+            .push(Reverse(Timer { when, seq, key }));
         self.wake_driver();
-        Ok(TimerHandle { handle, when })
+        Ok(TimerHandle {
+            handle: Handle::local(Rc::downgrade(self), key, seq, name),
+            when,
+        })
+    }
+
+    /// Takes the callback `key` out of the loop's table if it is still the one of `seq`.
+    fn take_call(&self, key: usize, seq: u64) -> Option<Pending> {
+        let mut calls = self.calls.borrow_mut();
+        match calls.get(key) {
+            Some(pending) if pending.seq == seq => Some(calls.remove(key)),
+            _ => None,
+        }
+    }
+
+    fn is_live(&self, key: usize, seq: u64) -> bool {
+        matches!(self.calls.borrow().get(key), Some(pending) if pending.seq == seq)
+    }
+
+    /// A handle's `cancel`: the callback leaves the loop's table and is dropped now (outside
+    /// the loop's borrows); a timer's heap entry is counted, and the heap purged if cancelled
+    /// timers are most of it.
+    pub(crate) fn cancel_local(&self, key: usize, seq: u64) {
+        let Some(pending) = self.take_call(key, seq) else {
+            return;
+        };
+        if pending.in_heap {
+            self.timer_cancelled.set(self.timer_cancelled.get() + 1);
+            self.purge_cancelled_timers();
+        }
+        drop(pending);
+    }
+
+    /// asyncio's rule (`_run_once`): when the heap holds more than
+    /// [`MIN_SCHEDULED_TIMER_HANDLES`] timers and more than half of them are cancelled, the
+    /// cancelled ones are removed at once.
+    fn purge_cancelled_timers(&self) {
+        let cancelled = self.timer_cancelled.get();
+        let scheduled = self.timers.borrow().len();
+        if scheduled <= MIN_SCHEDULED_TIMER_HANDLES || cancelled * 2 <= scheduled {
+            return;
+        }
+        let calls = self.calls.borrow();
+        self.timers
+            .borrow_mut()
+            .retain(|Reverse(t)| matches!(calls.get(t.key), Some(pending) if pending.seq == t.seq));
+        self.timer_cancelled.set(0);
+    }
+
+    /// How many timers the loop's heap holds, cancelled ones not yet removed included.
+    #[cfg(test)]
+    pub(crate) fn scheduled_timers(&self) -> usize {
+        self.timers.borrow().len()
     }
 
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
@@ -767,20 +844,18 @@ impl LoopInner {
         }
     }
 
-    /// The earliest timer's time, dropping cancelled timers from the top of the heap.
+    /// The earliest timer's time, dropping cancelled timers from the top of the heap (their
+    /// callbacks were dropped when they were cancelled).
     fn next_timer(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
         loop {
-            let cancelled = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    None => return None,
-                    Some(Reverse(t)) if !t.ready.is_cancelled() => return Some(t.when),
-                    Some(_) => timers.pop(),
-                }
-            };
-            if let Some(Reverse(timer)) = cancelled {
-                timer.ready.discard();
+            let Reverse(t) = timers.peek()?;
+            if self.is_live(t.key, t.seq) {
+                return Some(t.when);
             }
+            timers.pop();
+            self.timer_cancelled
+                .set(self.timer_cancelled.get().saturating_sub(1));
         }
     }
 
@@ -827,20 +902,30 @@ impl LoopInner {
                 Remote::Spawn(spawn) => spawn(self),
             }
         }
+        self.purge_cancelled_timers();
         let now = self.kind.now();
-        loop {
-            let due = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    Some(Reverse(t)) if t.when <= now => timers.pop(),
-                    _ => None,
+        {
+            let mut timers = self.timers.borrow_mut();
+            let mut calls = self.calls.borrow_mut();
+            let mut ready = self.ready.borrow_mut();
+            while let Some(Reverse(t)) = timers.peek() {
+                match calls.get_mut(t.key) {
+                    Some(pending) if pending.seq == t.seq => {
+                        if t.when > now {
+                            break;
+                        }
+                        pending.in_heap = false;
+                        ready.push_back(Ready::Local {
+                            key: t.key,
+                            seq: t.seq,
+                        });
+                    }
+                    // Cancelled: its callback is gone already.
+                    _ => self
+                        .timer_cancelled
+                        .set(self.timer_cancelled.get().saturating_sub(1)),
                 }
-            };
-            let Some(Reverse(timer)) = due else { break };
-            if timer.ready.is_cancelled() {
-                timer.ready.discard();
-            } else {
-                self.push_ready(timer.ready);
+                timers.pop();
             }
         }
         let ntodo = self.ready.borrow().len();
@@ -849,13 +934,23 @@ impl LoopInner {
             let Some(ready) = next else {
                 break;
             };
-            if ready.is_cancelled() {
-                ready.discard();
-                continue;
-            }
-            if let Err((payload, name)) = ready.run() {
-                let message = format!("Exception in callback {name}");
-                self.report(&message, &name, &*payload);
+            match ready {
+                Ready::Local { key, seq } => {
+                    // Gone if it was cancelled.
+                    let Some(mut pending) = self.take_call(key, seq) else {
+                        continue;
+                    };
+                    if let Err(payload) = run_local(&mut pending) {
+                        let message = format!("Exception in callback {}", pending.name);
+                        self.report(&message, &pending.name, &*payload);
+                    }
+                }
+                Ready::Remote(callback, state) => {
+                    if let Err((payload, name)) = run_remote(callback, &state) {
+                        let message = format!("Exception in callback {name}");
+                        self.report(&message, &name, &*payload);
+                    }
+                }
             }
         }
     }
@@ -881,12 +976,15 @@ impl LoopInner {
         let remote = self.shared.close();
         let ready = mem::take(&mut *self.ready.borrow_mut());
         let timers = mem::take(&mut *self.timers.borrow_mut());
+        self.timer_cancelled.set(0);
+        let calls = mem::take(&mut *self.calls.borrow_mut());
         let backend = self.backend.borrow_mut().take();
         let tasks = mem::take(&mut *self.tasks.borrow_mut());
         let handler = self.exception_handler.borrow_mut().take();
         drop(remote);
         drop(ready);
         drop(timers);
+        drop(calls);
         // Dropping the executor drops the tasks' futures: their tasks end cancelled.
         drop(backend);
         drop(tasks);
