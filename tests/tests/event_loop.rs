@@ -705,3 +705,183 @@ on_each_loop!(a_threadsafe_callback_is_cancelled_from_its_thread, |lp| {
     lp.run_forever().unwrap();
     assert_eq!(*ran.lock().unwrap(), ["kept"]);
 });
+
+// ---- cancelled callbacks and timers ---------------------------------------------------------
+
+/// Counts the drops of the values it hands out: proves when a callback was dropped.
+#[derive(Clone, Default)]
+struct DropLedger(Rc<std::cell::Cell<usize>>);
+
+struct Counted(DropLedger);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let cell = &(self.0).0;
+        cell.set(cell.get() + 1);
+    }
+}
+
+impl DropLedger {
+    fn value(&self) -> Counted {
+        Counted(self.clone())
+    }
+    fn dropped(&self) -> usize {
+        self.0.get()
+    }
+}
+
+on_each_loop!(cancel_drops_a_call_soon_callback_at_once, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let handle = lp
+        .call_soon(move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    assert_eq!(ledger.dropped(), 0);
+    handle.cancel();
+    // Dropped by `cancel`, before the loop reached it.
+    assert_eq!(ledger.dropped(), 1);
+    handle.cancel();
+    assert_eq!(ledger.dropped(), 1);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert!(handle.cancelled());
+});
+
+on_each_loop!(a_cancelled_far_future_timer_holds_no_user_value, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    let value = ledger.value();
+    let at = lp
+        .call_at(lp.time() + Duration::from_secs(7200), move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    timer.cancel();
+    at.cancel();
+    // Dropped at cancel time, not an hour from now.
+    assert_eq!(ledger.dropped(), 2);
+    assert!(timer.cancelled() && at.cancelled());
+});
+
+on_each_loop!(a_handles_clones_share_its_cancel_flag, |lp| {
+    let log = log();
+    let handle = lp.call_soon(push(&log, "never")).unwrap();
+    let clone = handle.clone();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), push(&log, "never"))
+        .unwrap();
+    let timer_clone = timer.clone();
+    assert!(!clone.cancelled() && !timer_clone.cancelled());
+    clone.cancel();
+    timer.cancel();
+    assert!(handle.cancelled() && clone.cancelled());
+    assert!(timer.cancelled() && timer_clone.cancelled());
+    assert_eq!(format!("{handle:?}"), format!("{clone:?}"));
+    assert!(format!("{handle:?}").starts_with("<Handle cancelled "));
+    // A clone made after the cancel sees it too.
+    assert!(handle.clone().cancelled());
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert!(entries(&log).is_empty());
+});
+
+on_each_loop!(cancelling_a_callback_after_it_ran_changes_nothing, |lp| {
+    let log = log();
+    let handle = lp.call_soon(push(&log, "ran")).unwrap();
+    // Made after the first callback left the table: it may reuse its slot.
+    let later = Rc::new(RefCell::new(None));
+    lp.call_soon({
+        let lp = lp.clone();
+        let log = log.clone();
+        let later = later.clone();
+        move || *later.borrow_mut() = Some(lp.call_soon(push(&log, "later")).unwrap())
+    })
+    .unwrap();
+    lp.stop();
+    lp.run_forever().unwrap();
+    handle.cancel();
+    assert!(handle.cancelled());
+    assert!(!later.borrow().as_ref().unwrap().cancelled());
+    lp.stop();
+    lp.run_forever().unwrap();
+    // The stale handle did not cancel the callback that took its slot.
+    assert_eq!(entries(&log), ["ran", "later"]);
+});
+
+on_each_loop!(
+    a_callback_may_cancel_itself_and_others_while_running,
+    |lp| {
+        let log = log();
+        let slot: Rc<RefCell<Vec<aiokit::event_loop::Handle>>> = Rc::new(RefCell::new(Vec::new()));
+        let me = {
+            let slot = slot.clone();
+            let log = log.clone();
+            lp.call_soon(move || {
+                for handle in slot.borrow().iter() {
+                    handle.cancel();
+                }
+                log.borrow_mut().push("first".into());
+            })
+            .unwrap()
+        };
+        let other = lp.call_soon(push(&log, "second")).unwrap();
+        slot.borrow_mut().extend([me, other]);
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["first"]);
+    }
+);
+
+// ---- servers --------------------------------------------------------------------------------
+
+on_each_loop!(all_tasks_does_not_list_a_servers_background_task, |lp| {
+    async fn greet(
+        _reader: aiokit::StreamReader,
+        mut writer: aiokit::StreamWriter,
+    ) -> std::io::Result<()> {
+        writer.write(b"Welcome.\n");
+        writer.drain().await
+    }
+    let server = lp
+        .run_until_complete(async {
+            let server = aiokit::start_server(greet, "127.0.0.1", 0).await.unwrap();
+            // asyncio's Server is not a Task: only this main task is listed.
+            assert_eq!(aiokit::all_tasks().len(), 1);
+            let port = server.local_addr().port();
+            let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await.unwrap();
+            assert_eq!(reader.readline().await.unwrap(), b"Welcome.\n");
+            assert_eq!(aiokit::all_tasks().len(), 1);
+            server
+        })
+        .unwrap();
+    // Still serving between runs; closing the loop closes it.
+    assert!(server.is_serving());
+    lp.close().unwrap();
+    assert!(!server.is_serving());
+});
+
+#[test]
+fn run_closes_a_server_started_on_its_loop() {
+    let server = aiokit::run(async {
+        aiokit::start_server(
+            |_r: aiokit::StreamReader, _w: aiokit::StreamWriter| async {
+                Ok::<_, std::io::Error>(())
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap()
+    });
+    assert!(!server.is_serving());
+}

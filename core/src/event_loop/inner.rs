@@ -766,6 +766,34 @@ impl LoopInner {
         self.timers.borrow().len()
     }
 
+    /// Runs `fut` on the loop's executor without making it a task of the loop: `all_tasks`
+    /// does not list it, `aiokit::run`'s shutdown does not cancel it; it is dropped when the
+    /// loop closes. A panic is reported to the exception handler under `name`.
+    pub(crate) fn spawn_background<F: Future<Output = ()> + 'static>(
+        self: &Rc<Self>,
+        name: &'static str,
+        fut: F,
+    ) {
+        let Some(backend) = self.backend() else {
+            return;
+        };
+        let lp = Rc::downgrade(self);
+        let mut fut = Box::pin(fut);
+        backend.spawn(async move {
+            let outcome = core::future::poll_fn(|cx| {
+                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                    Ok(poll) => poll.map(Ok),
+                    Err(payload) => Poll::Ready(Err(payload)),
+                }
+            })
+            .await;
+            if let (Err(payload), Some(lp)) = (outcome, lp.upgrade()) {
+                let message = format!("Exception in background future {name}");
+                lp.report(&message, name, &*payload);
+            }
+        });
+    }
+
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
         let key = self.tasks.borrow_mut().insert(task.clone());
         Entry {
@@ -995,5 +1023,90 @@ impl LoopInner {
 impl Drop for LoopInner {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loops() -> Vec<EventLoop> {
+        #[cfg(feature = "tokio")]
+        return vec![EventLoop::smol(), EventLoop::tokio()];
+        #[cfg(not(feature = "tokio"))]
+        return vec![EventLoop::smol()];
+    }
+
+    /// asyncio's `_run_once`: cancelled timers are purged once they are more than half of a
+    /// heap of more than `_MIN_SCHEDULED_TIMER_HANDLES`; here `cancel` applies the rule too.
+    mod cancelled_timers_are_purged_when_they_are_most_of_the_heap {
+        use super::*;
+
+        #[test]
+        fn a_server_rearming_a_far_future_timeout_per_request_keeps_the_heap_bounded() {
+            for lp in loops() {
+                let mut most = 0;
+                for _ in 0..10_000 {
+                    let timeout = lp.call_later(Duration::from_secs(3600), || {}).unwrap();
+                    timeout.cancel();
+                    most = most.max(lp.inner.scheduled_timers());
+                }
+                assert!(most <= 2 * MIN_SCHEDULED_TIMER_HANDLES + 1, "{most}");
+                assert!(lp.inner.calls.borrow().is_empty());
+                lp.close().unwrap();
+            }
+        }
+
+        #[test]
+        fn live_timers_survive_the_purge_and_run_in_time_order() {
+            for lp in loops() {
+                let log = Rc::new(RefCell::new(Vec::new()));
+                let start = lp.time();
+                let mut doomed = Vec::new();
+                for i in 0..300u64 {
+                    let log = log.clone();
+                    let timer = lp
+                        .call_at(start + Duration::from_micros(300 - i), move || {
+                            log.borrow_mut().push(i)
+                        })
+                        .unwrap();
+                    if i % 3 != 0 {
+                        doomed.push(timer);
+                    }
+                }
+                for timer in &doomed {
+                    timer.cancel();
+                }
+                // The 151st cancel made them more than half of 300: those 151 were purged;
+                // the 49 cancelled after are under half of the 149 left, so they stay.
+                assert_eq!(lp.inner.scheduled_timers(), 149);
+                let stopper = lp.clone();
+                lp.call_at(start + Duration::from_millis(1), move || stopper.stop())
+                    .unwrap();
+                lp.run_forever().unwrap();
+                let expected: Vec<u64> = (0..300).rev().filter(|i| i % 3 == 0).collect();
+                assert_eq!(*log.borrow(), expected);
+                assert_eq!(lp.inner.scheduled_timers(), 0);
+                lp.close().unwrap();
+            }
+        }
+
+        #[test]
+        fn a_small_heap_keeps_its_cancelled_timers_until_they_reach_the_head() {
+            for lp in loops() {
+                let far = lp.call_later(Duration::from_secs(3600), || {}).unwrap();
+                let near = lp.call_later(Duration::from_secs(1), || {}).unwrap();
+                far.cancel();
+                // Below the threshold: nothing purged.
+                assert_eq!(lp.inner.scheduled_timers(), 2);
+                near.cancel();
+                // One turn: the cancelled ones at the head are popped.
+                lp.stop();
+                lp.run_forever().unwrap();
+                assert_eq!(lp.inner.scheduled_timers(), 0);
+                assert_eq!(lp.inner.timer_cancelled.get(), 0);
+                lp.close().unwrap();
+            }
+        }
     }
 }

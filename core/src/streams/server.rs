@@ -282,9 +282,10 @@ fn start_serving(server: &Server) {
     #[cfg(feature = "event-loop")]
     if let Some(lp) = crate::event_loop::running_loop() {
         server.start_serving_local(&|fut: crate::spawn::LocalSpawnFuture| {
-            // The task handle is not needed: closing the server ends the drive, and the loop
-            // cancels the task (dropping the drive closes the server) when it shuts down.
-            drop(lp.create_task(fut));
+            // Not a task of the loop (asyncio's Server is not a Task: `all_tasks()` does not
+            // list it). Closing the server ends the drive; the loop drops it when it closes,
+            // and dropping the drive closes the server.
+            lp.inner.spawn_background("Server", fut);
         });
     }
     #[cfg(not(feature = "event-loop"))]
