@@ -6,11 +6,11 @@ use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use smallbox::space::S4;
+use smallbox::space::S2;
 use smallbox::{SmallBox, smallbox};
 
 use super::inner::LoopInner;
@@ -74,43 +74,51 @@ where
 pub(crate) struct HandleState {
     cancelled: AtomicBool,
     name: Cow<'static, str>,
+    /// Taken out (and run or dropped) by the loop, on its thread; no user code runs under
+    /// this lock.
+    callback: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl HandleState {
-    pub(crate) fn new(name: Cow<'static, str>) -> Arc<Self> {
-        Arc::new(HandleState {
-            cancelled: AtomicBool::new(false),
-            name,
-        })
+    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.callback
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }
 
 /// A callback of the loop's own thread, type-erased: runs it once (later calls do nothing).
 pub(crate) trait LocalCall {
-    fn run(&mut self);
+    /// Runs the callback; a panic is caught and handed back with the callback's name.
+    fn run(&mut self) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)>;
 }
 
 struct Slot<C>(Option<C>);
 
 impl<C: Callback> LocalCall for Slot<C> {
-    fn run(&mut self) {
-        if let Some(callback) = self.0.take() {
-            callback.call();
-        }
+    fn run(&mut self) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)> {
+        let Some(callback) = self.0.take() else {
+            return Ok(());
+        };
+        // A closure's name is its type's (nothing to compute); a partial's is formatted again
+        // here rather than kept in the table, whose entries stay small.
+        let name = callback.name();
+        catch_unwind(AssertUnwindSafe(move || callback.call())).map_err(|payload| (payload, name))
     }
 }
 
-/// A callback kept inline in the loop's table when it fits in four words (a closure that
-/// captures a few references or `Rc`s), boxed otherwise.
-pub(crate) type CallBox = SmallBox<dyn LocalCall, S4>;
+/// A callback kept inline in the loop's table when it fits in two words (a closure that
+/// captures one or two references or `Rc`s, a partial of a function with small arguments),
+/// boxed otherwise: a table entry is 40 bytes.
+pub(crate) type CallBox = SmallBox<dyn LocalCall, S2>;
 
 /// A callback of the loop's thread waiting in the loop's table of pending callbacks: its
 /// sequence number tells it from a later callback that reuses its slot.
 pub(crate) struct Pending {
-    pub(crate) seq: u64,
-    /// Among the loop's timers (not yet moved to the ready queue).
-    pub(crate) in_heap: bool,
-    pub(crate) name: Cow<'static, str>,
+    /// The sequence number, shifted left once; the low bit tells that the callback is among
+    /// the loop's timers (not yet moved to the ready queue).
+    tag: u64,
     pub(crate) call: CallBox,
 }
 
@@ -124,36 +132,58 @@ impl Pending {
         let call: CallBox = smallbox!(Slot(Some(callback)));
         (
             Pending {
-                seq,
-                in_heap,
-                name: name.clone(),
+                tag: seq << 1 | u64::from(in_heap),
                 call,
             },
             name,
         )
     }
+
+    pub(crate) fn seq(&self) -> u64 {
+        self.tag >> 1
+    }
+
+    pub(crate) fn in_heap(&self) -> bool {
+        self.tag & 1 == 1
+    }
+
+    pub(crate) fn leave_heap(&mut self) {
+        self.tag &= !1;
+    }
 }
 
-/// A callback from another thread: `Send`, unlike a [`Pending`] one, until the loop takes it
-/// in.
-pub(crate) type RemoteCall = (Box<dyn FnOnce() + Send>, Arc<HandleState>);
+/// A callback from another thread, as the loop's queues hold it: dropping the entry drops the
+/// callback (if it has not run), outside the state's lock.
+pub(crate) struct RemoteCall(Arc<HandleState>);
 
-/// One entry of the loop's ready queue.
+impl Drop for RemoteCall {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+/// One entry of the loop's ready queue (16 bytes: the queue of a burst of `call_soon`s stays
+/// small). A local entry names a callback of the loop's table by its key and the low 32 bits
+/// of its sequence number (an entry lives one turn, far less than 2^32 callbacks).
 pub(crate) enum Ready {
     /// A callback of the loop's table (it is gone from there if it was cancelled).
     Local {
-        key: usize,
-        seq: u64,
+        key: u32,
+        seq: u32,
     },
-    Remote(Box<dyn FnOnce() + Send>, Arc<HandleState>),
+    Remote(RemoteCall),
 }
 
 impl Ready {
     /// A callback from another thread, as the remote queue keeps it, and its handle.
     pub(crate) fn remote<C: Callback + Send>(callback: C) -> (RemoteCall, Handle) {
-        let state = HandleState::new(callback.name());
+        let state = Arc::new(HandleState {
+            cancelled: AtomicBool::new(false),
+            name: callback.name(),
+            callback: Mutex::new(Some(Box::new(move || callback.call()))),
+        });
         (
-            (Box::new(move || callback.call()), state.clone()),
+            RemoteCall(state.clone()),
             Handle {
                 inner: HandleRef::Shared(state),
             },
@@ -161,21 +191,24 @@ impl Ready {
     }
 }
 
-/// Runs a remote callback; a panic is caught and handed back with the callback's name.
-pub(crate) fn run_remote(
-    callback: Box<dyn FnOnce() + Send>,
-    state: &HandleState,
-) -> Result<(), (Box<dyn Any + Send>, String)> {
-    if state.cancelled.load(Ordering::Acquire) {
+/// Runs a remote callback unless it was cancelled (then drops it); a panic is caught and
+/// handed back with the callback's name.
+pub(crate) fn run_remote(call: RemoteCall) -> Result<(), (Box<dyn Any + Send>, String)> {
+    let Some(callback) = call.0.take() else {
+        return Ok(());
+    };
+    if call.0.cancelled.load(Ordering::Acquire) {
         drop(callback);
         return Ok(());
     }
-    catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| (payload, state.name.to_string()))
+    catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| (payload, call.0.name.to_string()))
 }
 
 /// Runs a local callback; a panic is caught and handed back.
-pub(crate) fn run_local(pending: &mut Pending) -> Result<(), Box<dyn Any + Send>> {
-    catch_unwind(AssertUnwindSafe(|| pending.call.run()))
+pub(crate) fn run_local(
+    pending: &mut Pending,
+) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)> {
+    pending.call.run()
 }
 
 /// A handle on a callback of the loop's thread: where the loop keeps it, and the cancel flag.

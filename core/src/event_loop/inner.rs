@@ -53,6 +53,11 @@ impl Ord for Timer {
 
 type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
 
+/// A key of the loop's table of callbacks, as the ready queue keeps it.
+fn table_key(key: usize) -> u32 {
+    u32::try_from(key).expect("aiokit: more than 2^32 callbacks pending on one event loop")
+}
+
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, cancelled ones are only
 /// removed when they reach the top of the heap.
 const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
@@ -689,7 +694,10 @@ impl LoopInner {
         let seq = self.next_seq();
         let (pending, name) = Pending::new(seq, callback, false);
         let key = self.calls.borrow_mut().insert(pending);
-        self.ready.borrow_mut().push_back(Ready::Local { key, seq });
+        self.ready.borrow_mut().push_back(Ready::Local {
+            key: table_key(key),
+            seq: seq as u32,
+        });
         self.wake_driver();
         Ok(Handle::local(Rc::downgrade(self), key, seq, name))
     }
@@ -707,6 +715,7 @@ impl LoopInner {
         let seq = self.next_seq();
         let (pending, name) = Pending::new(seq, callback, true);
         let key = self.calls.borrow_mut().insert(pending);
+        table_key(key);
         self.timers
             .borrow_mut()
             .push(Reverse(Timer { when, seq, key }));
@@ -721,13 +730,24 @@ impl LoopInner {
     fn take_call(&self, key: usize, seq: u64) -> Option<Pending> {
         let mut calls = self.calls.borrow_mut();
         match calls.get(key) {
-            Some(pending) if pending.seq == seq => Some(calls.remove(key)),
+            Some(pending) if pending.seq() == seq => Some(calls.remove(key)),
+            _ => None,
+        }
+    }
+
+    /// [`take_call`](Self::take_call) for a ready-queue entry, which keeps the low 32 bits of
+    /// the sequence number.
+    fn take_ready(&self, key: u32, seq: u32) -> Option<Pending> {
+        let key = key as usize;
+        let mut calls = self.calls.borrow_mut();
+        match calls.get(key) {
+            Some(pending) if pending.seq() as u32 == seq => Some(calls.remove(key)),
             _ => None,
         }
     }
 
     fn is_live(&self, key: usize, seq: u64) -> bool {
-        matches!(self.calls.borrow().get(key), Some(pending) if pending.seq == seq)
+        matches!(self.calls.borrow().get(key), Some(pending) if pending.seq() == seq)
     }
 
     /// A handle's `cancel`: the callback leaves the loop's table and is dropped now (outside
@@ -737,7 +757,7 @@ impl LoopInner {
         let Some(pending) = self.take_call(key, seq) else {
             return;
         };
-        if pending.in_heap {
+        if pending.in_heap() {
             self.timer_cancelled.set(self.timer_cancelled.get() + 1);
             self.purge_cancelled_timers();
         }
@@ -754,9 +774,9 @@ impl LoopInner {
             return;
         }
         let calls = self.calls.borrow();
-        self.timers
-            .borrow_mut()
-            .retain(|Reverse(t)| matches!(calls.get(t.key), Some(pending) if pending.seq == t.seq));
+        self.timers.borrow_mut().retain(
+            |Reverse(t)| matches!(calls.get(t.key), Some(pending) if pending.seq() == t.seq),
+        );
         self.timer_cancelled.set(0);
     }
 
@@ -938,14 +958,14 @@ impl LoopInner {
             let mut ready = self.ready.borrow_mut();
             while let Some(Reverse(t)) = timers.peek() {
                 match calls.get_mut(t.key) {
-                    Some(pending) if pending.seq == t.seq => {
+                    Some(pending) if pending.seq() == t.seq => {
                         if t.when > now {
                             break;
                         }
-                        pending.in_heap = false;
+                        pending.leave_heap();
                         ready.push_back(Ready::Local {
-                            key: t.key,
-                            seq: t.seq,
+                            key: t.key as u32,
+                            seq: t.seq as u32,
                         });
                     }
                     // Cancelled: its callback is gone already.
@@ -965,16 +985,16 @@ impl LoopInner {
             match ready {
                 Ready::Local { key, seq } => {
                     // Gone if it was cancelled.
-                    let Some(mut pending) = self.take_call(key, seq) else {
+                    let Some(mut pending) = self.take_ready(key, seq) else {
                         continue;
                     };
-                    if let Err(payload) = run_local(&mut pending) {
-                        let message = format!("Exception in callback {}", pending.name);
-                        self.report(&message, &pending.name, &*payload);
+                    if let Err((payload, name)) = run_local(&mut pending) {
+                        let message = format!("Exception in callback {name}");
+                        self.report(&message, &name, &*payload);
                     }
                 }
-                Ready::Remote(callback, state) => {
-                    if let Err((payload, name)) = run_remote(callback, &state) {
+                Ready::Remote(call) => {
+                    if let Err((payload, name)) = run_remote(call) {
                         let message = format!("Exception in callback {name}");
                         self.report(&message, &name, &*payload);
                     }
