@@ -885,3 +885,133 @@ fn run_closes_a_server_started_on_its_loop() {
     });
     assert!(!server.is_serving());
 }
+
+// ---- the exception handler, debug mode ------------------------------------------------------
+
+type Reports = Rc<RefCell<Vec<(String, String, Option<String>)>>>;
+
+/// Sets a handler that records (message, name, panic message).
+fn record_reports(lp: &EventLoop) -> Reports {
+    let reports: Reports = Rc::new(RefCell::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(move |ctx: &ExceptionContext<'_>| {
+        r.borrow_mut().push((
+            ctx.message().to_string(),
+            ctx.name().to_string(),
+            ctx.panic_message().map(String::from),
+        ));
+    });
+    reports
+}
+
+on_each_loop!(
+    call_exception_handler_hands_the_context_to_the_handler,
+    |lp| {
+        let reports = record_reports(&lp);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("disk full");
+        lp.call_exception_handler(
+            &ExceptionContext::new("Saving failed")
+                .with_name("saver")
+                .with_payload(&*payload),
+        );
+        lp.call_exception_handler(&ExceptionContext::new("no payload"));
+        assert_eq!(
+            *reports.borrow(),
+            [
+                (
+                    "Saving failed".to_string(),
+                    "saver".to_string(),
+                    Some("disk full".to_string())
+                ),
+                ("no payload".to_string(), String::new(), None),
+            ]
+        );
+    }
+);
+
+on_each_loop!(get_exception_handler_gives_the_handler_set_or_none, |lp| {
+    assert!(lp.get_exception_handler().is_none());
+    let reports = record_reports(&lp);
+    let handler = lp.get_exception_handler().unwrap();
+    handler(&ExceptionContext::new("direct"));
+    assert_eq!(reports.borrow()[0].0, "direct");
+    lp.clear_exception_handler();
+    assert!(lp.get_exception_handler().is_none());
+});
+
+on_each_loop!(
+    a_panicking_exception_handler_falls_back_to_the_default_handler,
+    |lp| {
+        let calls = Rc::new(std::cell::Cell::new(0));
+        let c = calls.clone();
+        lp.set_exception_handler(move |_: &ExceptionContext<'_>| {
+            c.set(c.get() + 1);
+            panic!("handler boom")
+        });
+        // Nothing unwinds out of the call, nor out of the loop.
+        lp.call_exception_handler(&ExceptionContext::new("first"));
+        let log = log();
+        lp.call_soon(|| panic!("callback boom")).unwrap();
+        lp.call_soon(push(&log, "after")).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert_eq!(calls.get(), 2);
+        assert_eq!(entries(&log), ["after"]);
+    }
+);
+
+on_each_loop!(
+    debug_mode_reports_callbacks_slower_than_slow_callback_duration,
+    |lp| {
+        assert!(!lp.get_debug());
+        assert_eq!(lp.slow_callback_duration(), Duration::from_millis(100));
+        let reports = record_reports(&lp);
+        // Debug off: nothing is timed.
+        lp.set_slow_callback_duration(Duration::ZERO);
+        lp.call_soon(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert!(reports.borrow().is_empty());
+        // Debug on, a zero threshold: every callback took at least that long (asyncio: `>=`).
+        lp.set_debug(true);
+        assert!(lp.get_debug());
+        let handle = lp.call_soon(aiokit::partial!(drop::<u8>, 7)).unwrap();
+        lp.handle().call_soon_threadsafe(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        let got = reports.borrow().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].0.starts_with("Executing <Handle partial(drop"),
+            "{got:?}"
+        );
+        assert!(got[0].0.ends_with(" seconds"), "{got:?}");
+        assert!(format!("{handle:?}").contains(&got[0].1));
+        assert!(got[1].0.starts_with("Executing <Handle "), "{got:?}");
+        assert_eq!(got[0].2, None);
+        // A callback faster than the threshold is not reported.
+        reports.borrow_mut().clear();
+        lp.set_slow_callback_duration(Duration::from_secs(3600));
+        lp.call_soon(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert!(reports.borrow().is_empty());
+    }
+);
+
+on_each_loop!(
+    debug_mode_reports_a_slow_callback_that_panicked_twice,
+    |lp| {
+        let reports = record_reports(&lp);
+        lp.set_debug(true);
+        lp.set_slow_callback_duration(Duration::ZERO);
+        lp.call_soon(|| panic!("boom")).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        let got = reports.borrow().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].0.starts_with("Exception in callback "));
+        assert_eq!(got[0].2.as_deref(), Some("boom"));
+        assert!(got[1].0.starts_with("Executing <Handle "));
+    }
+);

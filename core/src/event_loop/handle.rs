@@ -90,21 +90,25 @@ impl HandleState {
 
 /// A callback of the loop's own thread, type-erased: runs it once (later calls do nothing).
 pub(crate) trait LocalCall {
-    /// Runs the callback; a panic is caught and handed back with the callback's name.
-    fn run(&mut self) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)>;
+    /// Runs the callback (once: later calls do nothing); gives its name, and the payload of
+    /// its panic if it panicked.
+    fn run(&mut self) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>);
 }
 
 struct Slot<C>(Option<C>);
 
 impl<C: Callback> LocalCall for Slot<C> {
-    fn run(&mut self) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)> {
+    fn run(&mut self) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>) {
         let Some(callback) = self.0.take() else {
-            return Ok(());
+            return (Cow::Borrowed(""), Ok(()));
         };
         // A closure's name is its type's (nothing to compute); a partial's is formatted again
         // here rather than kept in the table, whose entries stay small.
         let name = callback.name();
-        catch_unwind(AssertUnwindSafe(move || callback.call())).map_err(|payload| (payload, name))
+        (
+            name,
+            catch_unwind(AssertUnwindSafe(move || callback.call())),
+        )
     }
 }
 
@@ -192,8 +196,8 @@ impl Ready {
 }
 
 /// Runs a remote callback unless it was cancelled (then drops it); a panic is caught and
-/// handed back with the callback's name.
-pub(crate) fn run_remote(call: RemoteCall) -> Result<(), (Box<dyn Any + Send>, String)> {
+/// handed back.
+pub(crate) fn run_remote(call: &RemoteCall) -> Result<(), Box<dyn Any + Send>> {
     let Some(callback) = call.0.take() else {
         return Ok(());
     };
@@ -201,13 +205,23 @@ pub(crate) fn run_remote(call: RemoteCall) -> Result<(), (Box<dyn Any + Send>, S
         drop(callback);
         return Ok(());
     }
-    catch_unwind(AssertUnwindSafe(callback)).map_err(|payload| (payload, call.0.name.to_string()))
+    catch_unwind(AssertUnwindSafe(callback))
+}
+
+impl RemoteCall {
+    pub(crate) fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::Acquire)
+    }
 }
 
 /// Runs a local callback; a panic is caught and handed back.
 pub(crate) fn run_local(
     pending: &mut Pending,
-) -> Result<(), (Box<dyn Any + Send>, Cow<'static, str>)> {
+) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>) {
     pending.call.run()
 }
 

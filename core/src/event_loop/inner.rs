@@ -51,7 +51,11 @@ impl Ord for Timer {
     }
 }
 
-type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+/// An exception handler, as [`EventLoop::get_exception_handler`] gives it back.
+pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+
+/// asyncio's default `slow_callback_duration`: 0.1 s.
+const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
 
 /// A key of the loop's table of callbacks, as the ready queue keeps it.
 fn table_key(key: usize) -> u32 {
@@ -84,6 +88,8 @@ pub(crate) struct LoopInner {
     /// Woken when the last task left `tasks` (for `aiokit::run`'s final cancellation).
     tasks_empty: Cell<Option<Waker>>,
     exception_handler: RefCell<Option<ExceptionHandler>>,
+    debug: Cell<bool>,
+    slow_callback_duration: Cell<Duration>,
 }
 
 /// asyncio's event loop, on the current thread.
@@ -206,6 +212,8 @@ impl EventLoop {
                 tasks: RefCell::new(Slab::new()),
                 tasks_empty: Cell::new(None),
                 exception_handler: RefCell::new(None),
+                debug: Cell::new(false),
+                slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
             }),
         }
     }
@@ -572,6 +580,135 @@ impl EventLoop {
         let old = self.inner.exception_handler.replace(None);
         drop(old);
     }
+
+    /// The handler set by [`set_exception_handler`](EventLoop::set_exception_handler), or
+    /// `None` for the default one (asyncio's `get_exception_handler`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(lp.get_exception_handler().is_none());
+    /// lp.set_exception_handler(|_: &aiokit::event_loop::ExceptionContext<'_>| {});
+    /// let handler = lp.get_exception_handler().unwrap();
+    /// handler(&aiokit::event_loop::ExceptionContext::new("called directly"));
+    /// ```
+    pub fn get_exception_handler(&self) -> Option<ExceptionHandler> {
+        self.inner.exception_handler.borrow().clone()
+    }
+
+    /// Hands `context` to the loop's exception handler, or to the
+    /// [default one](EventLoop::default_exception_handler) (asyncio's
+    /// `call_exception_handler`). If the handler panics, the default handler reports that
+    /// panic ("Unhandled error in exception handler") and the original context; nothing
+    /// unwinds out of this call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// use aiokit::event_loop::ExceptionContext;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let log = seen.clone();
+    /// lp.set_exception_handler(move |ctx: &ExceptionContext<'_>| {
+    ///     log.borrow_mut().push(ctx.message().to_string())
+    /// });
+    /// lp.call_exception_handler(&ExceptionContext::new("Connection lost"));
+    /// assert_eq!(*seen.borrow(), ["Connection lost"]);
+    /// ```
+    pub fn call_exception_handler(&self, context: &ExceptionContext<'_>) {
+        self.inner.call_exception_handler(context);
+    }
+
+    /// The default exception handler (asyncio's `default_exception_handler`): prints
+    /// `aiokit: ` and the context's `Display` to stderr (asyncio logs it with `logging`).
+    /// A custom handler may call it to keep the default report.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let default = lp.clone();
+    /// lp.set_exception_handler(move |ctx: &aiokit::event_loop::ExceptionContext<'_>| {
+    ///     // Count it somewhere, then report as usual.
+    ///     default.default_exception_handler(ctx);
+    /// });
+    /// ```
+    pub fn default_exception_handler(&self, context: &ExceptionContext<'_>) {
+        default_exception_handler(context);
+    }
+
+    /// Whether the loop is in debug mode (asyncio's `get_debug`); off by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(!lp.get_debug());
+    /// lp.set_debug(true);
+    /// assert!(lp.get_debug());
+    /// ```
+    pub fn get_debug(&self) -> bool {
+        self.inner.debug.get()
+    }
+
+    /// Turns debug mode on or off (asyncio's `set_debug`). In debug mode, a callback that
+    /// runs for [`slow_callback_duration`](EventLoop::slow_callback_duration) or longer is
+    /// reported to the exception handler as "Executing <Handle NAME> took 0.150 seconds"
+    /// (asyncio logs that warning with `logging`; a task's step is not timed here). asyncio's
+    /// other debug checks (calls from the wrong thread, coroutines never awaited) are always on
+    /// in aiokit: the types refuse the first, and a never-awaited coroutine is reported anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let warnings = Rc::new(RefCell::new(Vec::new()));
+    /// let log = warnings.clone();
+    /// lp.set_exception_handler(move |ctx: &aiokit::event_loop::ExceptionContext<'_>| {
+    ///     log.borrow_mut().push(ctx.message().to_string())
+    /// });
+    /// lp.set_debug(true);
+    /// lp.set_slow_callback_duration(Duration::from_millis(5));
+    /// lp.call_soon(|| std::thread::sleep(Duration::from_millis(10))).unwrap();
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// assert!(warnings.borrow()[0].starts_with("Executing <Handle "));
+    /// ```
+    pub fn set_debug(&self, enabled: bool) {
+        self.inner.debug.set(enabled);
+    }
+
+    /// How long a callback may run before debug mode reports it (asyncio's
+    /// `slow_callback_duration`): 100 ms unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert_eq!(lp.slow_callback_duration(), std::time::Duration::from_millis(100));
+    /// ```
+    pub fn slow_callback_duration(&self) -> Duration {
+        self.inner.slow_callback_duration.get()
+    }
+
+    /// Sets [`slow_callback_duration`](EventLoop::slow_callback_duration) (asyncio assigns
+    /// the attribute).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_debug`](EventLoop::set_debug).
+    pub fn set_slow_callback_duration(&self, duration: Duration) {
+        self.inner.slow_callback_duration.set(duration);
+    }
 }
 
 impl Default for EventLoop {
@@ -590,6 +727,13 @@ impl fmt::Debug for EventLoop {
             self.is_closed()
         )
     }
+}
+
+/// asyncio's `default_exception_handler`: the context's `Display` on stderr. Printing never
+/// unwinds (a closed stderr loses the report).
+fn default_exception_handler(context: &ExceptionContext<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "aiokit: {context}");
 }
 
 /// Runs `a` and `b` together until `a` is done (`b` is polled after `a`, until it is done).
@@ -877,19 +1021,36 @@ impl LoopInner {
 
     /// Reports a panic to the exception handler.
     pub(crate) fn report(&self, message: &str, name: &str, payload: &(dyn Any + Send)) {
-        let ctx = ExceptionContext {
-            message,
-            name,
-            payload,
-        };
+        let ctx = ExceptionContext::new(message)
+            .with_name(name)
+            .with_payload(payload);
+        self.call_exception_handler(&ctx);
+    }
+
+    /// asyncio's `call_exception_handler`: the handler's own panic goes to the default
+    /// handler, with the context it was given.
+    fn call_exception_handler(&self, ctx: &ExceptionContext<'_>) {
         let handler = self.exception_handler.borrow().clone();
-        let reported = catch_unwind(AssertUnwindSafe(|| match handler {
-            Some(handler) => handler(&ctx),
-            None => std::eprintln!("aiokit: {ctx}"),
-        }));
-        if reported.is_err() {
-            std::eprintln!("aiokit: the exception handler panicked while reporting: {ctx}");
+        let Some(handler) = handler else {
+            default_exception_handler(ctx);
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(ctx))) {
+            let failure = ExceptionContext::new("Unhandled error in exception handler")
+                .with_name(ctx.name)
+                .with_payload(&*payload);
+            default_exception_handler(&failure);
+            default_exception_handler(ctx);
         }
+    }
+
+    /// Debug mode's report of a callback that ran for `slow_callback_duration` or longer.
+    fn report_slow(&self, name: &str, took: Duration) {
+        let message = format!(
+            "Executing <Handle {name}> took {:.3} seconds",
+            took.as_secs_f64()
+        );
+        self.call_exception_handler(&ExceptionContext::new(&message).with_name(name));
     }
 
     /// The earliest timer's time, dropping cancelled timers from the top of the heap (their
@@ -988,17 +1149,33 @@ impl LoopInner {
                     let Some(mut pending) = self.take_ready(key, seq) else {
                         continue;
                     };
-                    if let Err((payload, name)) = run_local(&mut pending) {
-                        let message = format!("Exception in callback {name}");
-                        self.report(&message, &name, &*payload);
-                    }
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let (name, outcome) = run_local(&mut pending);
+                    self.ran(start, &name, outcome);
                 }
                 Ready::Remote(call) => {
-                    if let Err((payload, name)) = run_remote(call) {
-                        let message = format!("Exception in callback {name}");
-                        self.report(&message, &name, &*payload);
+                    if call.cancelled() {
+                        continue;
                     }
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let outcome = run_remote(&call);
+                    self.ran(start, call.name(), outcome);
                 }
+            }
+        }
+    }
+
+    /// After a callback ran: its panic to the exception handler, and in debug mode, the
+    /// report of a slow callback (asyncio's `_run_once`).
+    fn ran(&self, start: Option<Instant>, name: &str, outcome: Result<(), Box<dyn Any + Send>>) {
+        if let Err(payload) = outcome {
+            let message = format!("Exception in callback {name}");
+            self.report(&message, name, &*payload);
+        }
+        if let Some(start) = start {
+            let took = self.kind.now().saturating_duration_since(start);
+            if took >= self.slow_callback_duration.get() {
+                self.report_slow(name, took);
             }
         }
     }

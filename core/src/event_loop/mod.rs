@@ -81,7 +81,7 @@ use std::rc::{Rc, Weak};
 pub use concurrent::{ConcurrentError, ConcurrentFuture, run_coroutine_threadsafe};
 pub use error::{EventLoopError, ExceptionContext};
 pub use handle::{Callback, Handle, TimerHandle};
-pub use inner::EventLoop;
+pub use inner::{EventLoop, ExceptionHandler};
 pub use remote::LoopHandle;
 pub use task::{AnyTask, all_tasks, create_task, current_task};
 pub use thread::{ToThread, to_thread};
