@@ -54,35 +54,32 @@ fn entries(log: &Log) -> Vec<String> {
     log.borrow().clone()
 }
 
-on_each_loop!(
-    call_soon_callbacks_run_once_in_fifo_order_on_the_loop_thread,
-    |lp| {
-        let log = log();
-        let threads = Rc::new(RefCell::new(Vec::new()));
-        for i in 0..5 {
-            let threads = threads.clone();
-            let entry = push(&log, &i.to_string());
-            lp.call_soon(move || {
-                threads.borrow_mut().push(thread::current().id());
-                entry()
-            })
-            .unwrap();
-        }
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["0", "1", "2", "3", "4"]);
-        assert!(
-            threads
-                .borrow()
-                .iter()
-                .all(|t| *t == thread::current().id())
-        );
-        // Once each: another run runs none of them again.
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(log.borrow().len(), 5);
+on_each_loop!(call_soon_callbacks_run_once_each_in_fifo_order, |lp| {
+    let log = log();
+    let threads = Rc::new(RefCell::new(Vec::new()));
+    for i in 0..5 {
+        let threads = threads.clone();
+        let entry = push(&log, &i.to_string());
+        lp.call_soon(move || {
+            threads.borrow_mut().push(thread::current().id());
+            entry()
+        })
+        .unwrap();
     }
-);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["0", "1", "2", "3", "4"]);
+    assert!(
+        threads
+            .borrow()
+            .iter()
+            .all(|t| *t == thread::current().id())
+    );
+    // Once each: another run runs none of them again.
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(log.borrow().len(), 5);
+});
 
 on_each_loop!(a_cancelled_handle_never_runs, |lp| {
     let log = log();
@@ -116,36 +113,33 @@ on_each_loop!(call_soon_takes_partials, |lp| {
     assert_eq!(entries(&log), ["tea2"]);
 });
 
-on_each_loop!(
-    call_later_and_call_at_run_at_or_after_their_time_in_time_order,
-    |lp| {
-        let log = log();
-        let times = Rc::new(RefCell::new(Vec::new()));
-        let start = lp.time();
-        for (ms, name) in [(30u64, "c"), (10, "a"), (20, "b"), (20, "b2")] {
-            let times = times.clone();
-            let entry = push(&log, name);
-            let clock = lp.clone();
-            let timer = lp
-                .call_at(start + Duration::from_millis(ms), move || {
-                    times.borrow_mut().push(clock.time());
-                    entry()
-                })
-                .unwrap();
-            assert_eq!(timer.when(), start + Duration::from_millis(ms));
-        }
-        let stopper = lp.clone();
-        lp.call_later(Duration::from_millis(30), move || stopper.stop())
+on_each_loop!(call_later_and_call_at_run_in_time_order, |lp| {
+    let log = log();
+    let times = Rc::new(RefCell::new(Vec::new()));
+    let start = lp.time();
+    for (ms, name) in [(30u64, "c"), (10, "a"), (20, "b"), (20, "b2")] {
+        let times = times.clone();
+        let entry = push(&log, name);
+        let clock = lp.clone();
+        let timer = lp
+            .call_at(start + Duration::from_millis(ms), move || {
+                times.borrow_mut().push(clock.time());
+                entry()
+            })
             .unwrap();
-        lp.run_forever().unwrap();
-        // Time order; equal times in scheduling order.
-        assert_eq!(entries(&log), ["a", "b", "b2", "c"]);
-        let whens = [10, 20, 20, 30].map(|ms| start + Duration::from_millis(ms));
-        for (ran, when) in times.borrow().iter().zip(whens) {
-            assert!(*ran >= when, "ran before its time");
-        }
+        assert_eq!(timer.when(), start + Duration::from_millis(ms));
     }
-);
+    let stopper = lp.clone();
+    lp.call_later(Duration::from_millis(30), move || stopper.stop())
+        .unwrap();
+    lp.run_forever().unwrap();
+    // Time order; equal times in scheduling order.
+    assert_eq!(entries(&log), ["a", "b", "b2", "c"]);
+    let whens = [10, 20, 20, 30].map(|ms| start + Duration::from_millis(ms));
+    for (ran, when) in times.borrow().iter().zip(whens) {
+        assert!(*ran >= when, "ran before its time");
+    }
+});
 
 on_each_loop!(
     call_later_with_a_zero_delay_runs_after_the_callbacks_already_queued,
@@ -177,27 +171,24 @@ on_each_loop!(timer_handle_when_is_the_loop_time_it_was_set_for, |lp| {
     lp.close().unwrap();
 });
 
-on_each_loop!(
-    stop_from_a_callback_returns_after_the_callbacks_already_queued,
-    |lp| {
-        let log = log();
-        let lp2 = lp.clone();
-        let log2 = log.clone();
-        lp.call_soon(move || {
-            log2.borrow_mut().push("a".into());
-            lp2.stop();
-            // Queued after stop: runs on the next run, not this one.
-            lp2.call_soon(push(&log2, "c")).unwrap();
-        })
-        .unwrap();
-        lp.call_soon(push(&log, "b")).unwrap();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["a", "b"]);
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["a", "b", "c"]);
-    }
-);
+on_each_loop!(stop_ends_run_forever_after_the_ready_callbacks, |lp| {
+    let log = log();
+    let lp2 = lp.clone();
+    let log2 = log.clone();
+    lp.call_soon(move || {
+        log2.borrow_mut().push("a".into());
+        lp2.stop();
+        // Queued after stop: runs on the next run, not this one.
+        lp2.call_soon(push(&log2, "c")).unwrap();
+    })
+    .unwrap();
+    lp.call_soon(push(&log, "b")).unwrap();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["a", "b"]);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["a", "b", "c"]);
+});
 
 on_each_loop!(stop_before_run_forever_runs_one_turn, |lp| {
     let log = log();
@@ -214,7 +205,7 @@ on_each_loop!(stop_before_run_forever_runs_one_turn, |lp| {
     assert!(!lp.is_running());
 });
 
-on_each_loop!(running_a_running_loop_is_an_error, |lp| {
+on_each_loop!(running_a_running_or_closed_loop_is_an_error, |lp| {
     let results = Rc::new(RefCell::new(Vec::new()));
     let (lp2, r) = (lp.clone(), results.clone());
     lp.call_soon(move || {
@@ -246,9 +237,7 @@ on_each_loop!(running_a_running_loop_is_an_error, |lp| {
         EventLoopError::CloseRunning.to_string(),
         "cannot close a running event loop"
     );
-});
-
-on_each_loop!(running_a_closed_loop_is_an_error, |lp| {
+    // Closed: refused too.
     lp.close().unwrap();
     assert_eq!(lp.run_forever(), Err(EventLoopError::Closed));
     assert_eq!(
@@ -300,7 +289,7 @@ on_each_loop!(
     }
 );
 
-on_each_loop!(run_until_complete_returns_the_output, |lp| {
+on_each_loop!(run_until_complete_returns_the_futures_outcome, |lp| {
     assert_eq!(lp.run_until_complete(async { 40 + 2 }), Ok(42));
     // The future may borrow from the caller.
     let mut teas = vec!["green"];
@@ -370,7 +359,7 @@ on_each_loop!(a_loop_can_run_again_after_run_forever_returned, |lp| {
     assert_eq!(lp.run_until_complete(async { 1 }), Ok(1));
 });
 
-on_each_loop!(create_task_runs_none_of_the_future_synchronously, |lp| {
+on_each_loop!(create_task_runs_nothing_at_once, |lp| {
     let log = log();
     let log2 = log.clone();
     let task = lp.create_task(async move {
@@ -489,7 +478,7 @@ on_each_loop!(pending_tasks_go_on_while_wait_returns_early, |lp| {
 });
 
 on_each_loop!(
-    a_panicking_callback_or_task_is_reported_and_the_loop_goes_on,
+    an_exception_in_a_callback_goes_to_the_exception_handler,
     |lp| {
         let reports = Rc::new(RefCell::new(Vec::new()));
         let r = reports.clone();
@@ -612,7 +601,7 @@ on_each_loop!(to_thread_resumes_the_functions_panic, |lp| {
 });
 
 #[test]
-fn run_gives_the_output_then_cancels_pending_tasks_and_closes() {
+fn asyncio_run_makes_runs_and_closes_a_loop() {
     let (task, lp) = aiokit::run(async {
         let sleeper = aiokit::create_task(std::future::pending::<()>());
         (sleeper, aiokit::get_running_loop().unwrap())

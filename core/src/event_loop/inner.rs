@@ -452,6 +452,12 @@ impl EventLoop {
     /// Schedules `callback` to run at `when`, on the loop's clock ([`time`](EventLoop::time));
     /// otherwise as [`call_later`](EventLoop::call_later).
     ///
+    /// [`TimerHandle::cancel`] drops the callback at once. The heap entry (no user value) goes
+    /// when it reaches the head, or sooner by asyncio's rule: once more than half of more than
+    /// 100 timers are cancelled, the cancelled ones are removed together (checked at each
+    /// cancel and each turn), so re-arming and cancelling a far-future timeout per request
+    /// keeps the heap small.
+    ///
     /// # Errors
     ///
     /// [`EventLoopError::Closed`] after [`close`](EventLoop::close).

@@ -31,7 +31,14 @@
 //!   run between the awaits of any other code on the loop, so `wait`, `gather` and
 //!   `as_completed` over [`Task`](crate::Task) handles behave as asyncio's do over tasks.
 //! - A callback or task that panics is reported to the
-//!   [exception handler](EventLoop::set_exception_handler) and the loop goes on.
+//!   [exception handler](EventLoop::set_exception_handler) and the loop goes on;
+//!   [`call_exception_handler`](EventLoop::call_exception_handler) reports anything else, and
+//!   in [debug mode](EventLoop::set_debug) a callback slower than
+//!   [`slow_callback_duration`](EventLoop::slow_callback_duration) is reported.
+//! - [`Handle::cancel`] drops the callback at once; cancelled timers leave the heap when they
+//!   reach its head, or all at once when they are more than half of more than 100 timers.
+//! - A server started on the loop ([`start_server`](crate::start_server)) is not one of its
+//!   tasks: [`all_tasks`] does not list it; closing the loop closes it.
 //!
 //! # Where aiokit differs
 //!
@@ -43,8 +50,16 @@
 //!   callback it is not specified.
 //! - `run_until_complete`'s future may borrow from the caller; if the loop is stopped before
 //!   it finishes, it is dropped (asyncio leaves the task pending on the loop).
-//! - A cancelled callback is dropped when the loop reaches it, on its thread (callbacks need
-//!   not be `Send`).
+//! - A callback from [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe) that is
+//!   cancelled is dropped when the loop reaches it, on the loop's thread (one of the loop's own
+//!   thread is dropped by `cancel`, as in asyncio).
+//! - Debug mode reports slow callbacks to the exception handler (asyncio logs them), and does
+//!   not time a task's steps.
+//! - Not provided: `set_task_factory`, `create_future`, `add_signal_handler` (`tokio::signal`
+//!   on a tokio loop, or the `async-signal` crate, awaited in a task, do that job),
+//!   `add_reader` / `sock_*` and the other transport methods (the streams module, async-net
+//!   or tokio's types), `shutdown_default_executor` and `shutdown_asyncgens` (nothing to shut
+//!   down: `to_thread` uses the process's pool or the loop's tokio runtime).
 //!
 //! # Examples
 //!
