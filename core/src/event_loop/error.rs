@@ -131,7 +131,7 @@ impl<'a> ExceptionContext<'a> {
     }
 
     /// What happened, as asyncio words it: "Exception in callback NAME", "Task exception was
-    /// never retrieved: NAME", "Executing <Handle NAME> took 0.150 seconds" (debug mode).
+    /// never retrieved: NAME", `Executing <Handle NAME> took 0.150 seconds` (debug mode).
     pub fn message(&self) -> &'a str {
         self.message
     }

@@ -664,7 +664,7 @@ impl EventLoop {
 
     /// Turns debug mode on or off (asyncio's `set_debug`). In debug mode, a callback that
     /// runs for [`slow_callback_duration`](EventLoop::slow_callback_duration) or longer is
-    /// reported to the exception handler as "Executing <Handle NAME> took 0.150 seconds"
+    /// reported to the exception handler as `Executing <Handle NAME> took 0.150 seconds`
     /// (asyncio logs that warning with `logging`; a task's step is not timed here). asyncio's
     /// other debug checks (calls from the wrong thread, coroutines never awaited) are always on
     /// in aiokit: the types refuse the first, and a never-awaited coroutine is reported anyway.
