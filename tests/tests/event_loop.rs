@@ -1004,3 +1004,20 @@ on_each_loop!(
         assert!(got[1].0.starts_with("Executing <Handle "));
     }
 );
+
+on_each_loop!(cancelling_after_close_changes_nothing, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let handle = lp.call_soon(move || drop(value)).unwrap();
+    let value = ledger.value();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), move || drop(value))
+        .unwrap();
+    lp.close().unwrap();
+    // Closing dropped both callbacks; a cancel afterwards finds nothing and breaks nothing.
+    assert_eq!(ledger.dropped(), 2);
+    handle.cancel();
+    timer.cancel();
+    assert!(handle.cancelled() && timer.cancelled());
+    assert_eq!(ledger.dropped(), 2);
+});

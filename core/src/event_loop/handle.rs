@@ -112,13 +112,13 @@ impl<C: Callback> LocalCall for Slot<C> {
     }
 }
 
-/// A callback kept inline in the loop's table when it fits in two words (a closure that
-/// captures one or two references or `Rc`s, a partial of a function with small arguments),
-/// boxed otherwise: a table entry is 40 bytes.
+/// A callback kept inline in the loop's ready queue or table of timers when it fits in two
+/// words (a closure that captures one or two references or `Rc`s, a partial of a function
+/// with small arguments), boxed otherwise.
 pub(crate) type CallBox = SmallBox<dyn LocalCall, S2>;
 
-/// A callback of the loop's thread waiting in the loop's table of pending callbacks: its
-/// sequence number tells it from a later callback that reuses its slot.
+/// A timer's callback waiting in the loop's table of timers: its sequence number tells it
+/// from a later timer that reuses its slot.
 pub(crate) struct Pending {
     /// The sequence number, shifted left once; the low bit tells that the callback is among
     /// the loop's timers (not yet moved to the ready queue).
@@ -166,16 +166,31 @@ impl Drop for RemoteCall {
     }
 }
 
-/// One entry of the loop's ready queue (16 bytes: the queue of a burst of `call_soon`s stays
-/// small). A local entry names a callback of the loop's table by its key and the low 32 bits
-/// of its sequence number (an entry lives one turn, far less than 2^32 callbacks).
+/// One entry of the loop's ready queue (32 bytes: a `call_soon` callback waits here, inline).
 pub(crate) enum Ready {
-    /// A callback of the loop's table (it is gone from there if it was cancelled).
-    Local {
+    /// A `call_soon` callback of the loop's thread.
+    Soon(CallBox),
+    /// A due timer: its callback is in the loop's table of timers under `key` if the low 32
+    /// bits of its sequence number are `seq` (it is gone from there if it was cancelled; an
+    /// entry lives one turn, far less than 2^32 timers).
+    Timer {
         key: u32,
         seq: u32,
     },
     Remote(RemoteCall),
+    /// A `call_soon` callback cancelled (and dropped) before the loop reached it.
+    Cancelled,
+}
+
+/// The key a [`Handle`] of a `call_soon` callback has: its "sequence number" is then its
+/// position in the ready queue.
+pub(crate) const SOON: usize = usize::MAX;
+
+/// A `call_soon` callback as the ready queue keeps it, and its name for the handle.
+pub(crate) fn soon<C: Callback>(callback: C) -> (Ready, Cow<'static, str>) {
+    let name = callback.name();
+    let call: CallBox = smallbox!(Slot(Some(callback)));
+    (Ready::Soon(call), name)
 }
 
 impl Ready {
@@ -219,7 +234,7 @@ impl RemoteCall {
 }
 
 /// Runs a local callback; a panic is caught and handed back.
-pub(crate) fn run_local(
+pub(crate) fn run_timer(
     pending: &mut Pending,
 ) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>) {
     pending.call.run()

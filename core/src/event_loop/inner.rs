@@ -18,7 +18,9 @@ use slab::Slab;
 
 use super::backend::{Backend, Kind, LoopTimer};
 use super::error::{EventLoopError, ExceptionContext};
-use super::handle::{Callback, Handle, Pending, Ready, TimerHandle, run_local, run_remote};
+use super::handle::{
+    Callback, Handle, Pending, Ready, SOON, TimerHandle, run_remote, run_timer, soon,
+};
 use super::remote::{LoopHandle, Remote, Shared};
 use super::task::{AnyTask, Entry, Tracked};
 use super::thread::ToThread;
@@ -69,10 +71,13 @@ const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
     kind: Kind,
-    /// The callbacks of the loop's thread not run yet (in the ready queue or among the
-    /// timers); a cancelled one leaves at once.
+    /// The timers' callbacks not run yet (among the timers, or due in the ready queue); a
+    /// cancelled one leaves at once.
     calls: RefCell<Slab<Pending>>,
     ready: RefCell<VecDeque<Ready>>,
+    /// The position of the ready queue's first entry: every entry ever queued has the next
+    /// position, so a `call_soon` handle finds its callback by its position.
+    ready_head: Cell<u64>,
     timers: RefCell<BinaryHeap<Reverse<Timer>>>,
     /// Timers cancelled while in the heap, not removed from it yet (asyncio's
     /// `_timer_cancelled_count`).
@@ -201,6 +206,7 @@ impl EventLoop {
                 kind,
                 calls: RefCell::new(Slab::new()),
                 ready: RefCell::new(VecDeque::new()),
+                ready_head: Cell::new(0),
                 timers: RefCell::new(BinaryHeap::new()),
                 timer_cancelled: Cell::new(0),
                 seq: Cell::new(0),
@@ -841,19 +847,27 @@ impl LoopInner {
         callback: C,
     ) -> Result<Handle, EventLoopError> {
         self.check_open()?;
-        let seq = self.next_seq();
-        let (pending, name) = Pending::new(seq, callback, false);
-        let key = self.calls.borrow_mut().insert(pending);
-        self.ready.borrow_mut().push_back(Ready::Local {
-            key: table_key(key),
-            seq: seq as u32,
-        });
+        let (ready, name) = soon(callback);
+        let position = self.push_ready(ready);
         self.wake_driver();
-        Ok(Handle::local(Rc::downgrade(self), key, seq, name))
+        Ok(Handle::local(Rc::downgrade(self), SOON, position, name))
     }
 
-    pub(crate) fn push_ready(&self, ready: Ready) {
-        self.ready.borrow_mut().push_back(ready);
+    /// Queues `ready`; gives its position.
+    pub(crate) fn push_ready(&self, ready: Ready) -> u64 {
+        let mut queue = self.ready.borrow_mut();
+        let position = self.ready_head.get() + queue.len() as u64;
+        queue.push_back(ready);
+        position
+    }
+
+    /// Takes the first entry of the ready queue.
+    fn pop_ready(&self) -> Option<Ready> {
+        let next = self.ready.borrow_mut().pop_front();
+        if next.is_some() {
+            self.ready_head.set(self.ready_head.get() + 1);
+        }
+        next
     }
 
     fn call_at<C: Callback>(
@@ -885,7 +899,7 @@ impl LoopInner {
         }
     }
 
-    /// [`take_call`](Self::take_call) for a ready-queue entry, which keeps the low 32 bits of
+    /// [`take_call`](Self::take_call) for a due timer's ready-queue entry, which keeps the low 32 bits of
     /// the sequence number.
     fn take_ready(&self, key: u32, seq: u32) -> Option<Pending> {
         let key = key as usize;
@@ -904,6 +918,10 @@ impl LoopInner {
     /// the loop's borrows); a timer's heap entry is counted, and the heap purged if cancelled
     /// timers are most of it.
     pub(crate) fn cancel_local(&self, key: usize, seq: u64) {
+        if key == SOON {
+            self.cancel_soon(seq);
+            return;
+        }
         let Some(pending) = self.take_call(key, seq) else {
             return;
         };
@@ -912,6 +930,20 @@ impl LoopInner {
             self.purge_cancelled_timers();
         }
         drop(pending);
+    }
+
+    /// A `call_soon` handle's `cancel`: the callback at `position` in the ready queue, if the
+    /// loop has not reached it, is dropped now (outside the loop's borrows).
+    fn cancel_soon(&self, position: u64) {
+        let cancelled = {
+            let mut queue = self.ready.borrow_mut();
+            let index = position.checked_sub(self.ready_head.get());
+            match index.and_then(|i| queue.get_mut(usize::try_from(i).ok()?)) {
+                Some(entry @ Ready::Soon(_)) => Some(mem::replace(entry, Ready::Cancelled)),
+                _ => None,
+            }
+        };
+        drop(cancelled);
     }
 
     /// asyncio's rule (`_run_once`): when the heap holds more than
@@ -1113,7 +1145,9 @@ impl LoopInner {
         }
         for remote in self.shared.take_remote() {
             match remote {
-                Remote::Call(ready) => self.push_ready(ready),
+                Remote::Call(ready) => {
+                    self.push_ready(ready);
+                }
                 Remote::Spawn(spawn) => spawn(self),
             }
         }
@@ -1122,6 +1156,7 @@ impl LoopInner {
         {
             let mut timers = self.timers.borrow_mut();
             let mut calls = self.calls.borrow_mut();
+            // Positions are implicit (the head's plus the index): pushing here keeps them.
             let mut ready = self.ready.borrow_mut();
             while let Some(Reverse(t)) = timers.peek() {
                 match calls.get_mut(t.key) {
@@ -1130,7 +1165,7 @@ impl LoopInner {
                             break;
                         }
                         pending.leave_heap();
-                        ready.push_back(Ready::Local {
+                        ready.push_back(Ready::Timer {
                             key: t.key as u32,
                             seq: t.seq as u32,
                         });
@@ -1145,34 +1180,46 @@ impl LoopInner {
         }
         let ntodo = self.ready.borrow().len();
         for _ in 0..ntodo {
-            let next = self.ready.borrow_mut().pop_front();
-            let Some(ready) = next else {
+            let Some(ready) = self.pop_ready() else {
                 break;
             };
             match ready {
-                Ready::Local { key, seq } => {
+                Ready::Soon(mut call) => {
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let (name, outcome) = call.run();
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, &name, outcome);
+                    }
+                }
+                Ready::Timer { key, seq } => {
                     // Gone if it was cancelled.
                     let Some(mut pending) = self.take_ready(key, seq) else {
                         continue;
                     };
                     let start = self.debug.get().then(|| self.kind.now());
-                    let (name, outcome) = run_local(&mut pending);
-                    self.ran(start, &name, outcome);
+                    let (name, outcome) = run_timer(&mut pending);
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, &name, outcome);
+                    }
                 }
+                Ready::Cancelled => {}
                 Ready::Remote(call) => {
                     if call.cancelled() {
                         continue;
                     }
                     let start = self.debug.get().then(|| self.kind.now());
                     let outcome = run_remote(&call);
-                    self.ran(start, call.name(), outcome);
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, call.name(), outcome);
+                    }
                 }
             }
         }
     }
 
-    /// After a callback ran: its panic to the exception handler, and in debug mode, the
-    /// report of a slow callback (asyncio's `_run_once`).
+    /// After a callback that panicked, or any in debug mode: its panic to the exception
+    /// handler, and in debug mode, the report of a slow callback (asyncio's `_run_once`).
+    #[cold]
     fn ran(&self, start: Option<Instant>, name: &str, outcome: Result<(), Box<dyn Any + Send>>) {
         if let Err(payload) = outcome {
             let message = format!("Exception in callback {name}");
@@ -1206,6 +1253,8 @@ impl LoopInner {
         }
         let remote = self.shared.close();
         let ready = mem::take(&mut *self.ready.borrow_mut());
+        self.ready_head
+            .set(self.ready_head.get() + ready.len() as u64);
         let timers = mem::take(&mut *self.timers.borrow_mut());
         self.timer_cancelled.set(0);
         let calls = mem::take(&mut *self.calls.borrow_mut());
