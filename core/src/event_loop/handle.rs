@@ -103,7 +103,7 @@ impl<C: Callback> LocalCall for Slot<C> {
             return (Cow::Borrowed(""), Ok(()));
         };
         // A closure's name is its type's (nothing to compute); a partial's is formatted again
-        // here rather than kept in the table, whose entries stay small.
+        // here rather than kept in the queue, whose entries stay small.
         let name = callback.name();
         (
             name,

@@ -28,8 +28,8 @@ use super::{RunningGuard, running_loop};
 use crate::spawn::task_driver;
 use crate::task::Task;
 
-/// A timer in the loop's heap: its callback waits in the loop's table under `key` (gone from
-/// there if it was cancelled).
+/// A timer in the loop's heap: its callback waits in the loop's table of timers under `key`
+/// (gone from there if it was cancelled).
 struct Timer {
     when: Instant,
     seq: u64,
@@ -59,7 +59,7 @@ pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
 /// asyncio's default `slow_callback_duration`: 0.1 s.
 const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
 
-/// A key of the loop's table of callbacks, as the ready queue keeps it.
+/// A key of the loop's table of timers, as the ready queue keeps it.
 fn table_key(key: usize) -> u32 {
     u32::try_from(key).expect("aiokit: more than 2^32 callbacks pending on one event loop")
 }
@@ -890,7 +890,7 @@ impl LoopInner {
         })
     }
 
-    /// Takes the callback `key` out of the loop's table if it is still the one of `seq`.
+    /// Takes the timer `key` out of the loop's table if it is still the one of `seq`.
     fn take_call(&self, key: usize, seq: u64) -> Option<Pending> {
         let mut calls = self.calls.borrow_mut();
         match calls.get(key) {
@@ -914,9 +914,9 @@ impl LoopInner {
         matches!(self.calls.borrow().get(key), Some(pending) if pending.seq() == seq)
     }
 
-    /// A handle's `cancel`: the callback leaves the loop's table and is dropped now (outside
-    /// the loop's borrows); a timer's heap entry is counted, and the heap purged if cancelled
-    /// timers are most of it.
+    /// A handle's `cancel`: the callback leaves the loop's queue or table and is dropped now
+    /// (outside the loop's borrows); a timer's heap entry is counted, and the heap purged if
+    /// cancelled timers are most of it.
     pub(crate) fn cancel_local(&self, key: usize, seq: u64) {
         if key == SOON {
             self.cancel_soon(seq);
