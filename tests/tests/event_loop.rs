@@ -1021,3 +1021,59 @@ on_each_loop!(cancelling_after_close_changes_nothing, |lp| {
     assert!(handle.cancelled() && timer.cancelled());
     assert_eq!(ledger.dropped(), 2);
 });
+
+// ---- the default executor -------------------------------------------------------------------
+
+/// A blocking function that waits for `release`, then marks `done`: started, then abandoned.
+fn abandoned_job(lp: &EventLoop) -> (mpsc::Sender<()>, Arc<std::sync::atomic::AtomicBool>) {
+    let (release, wait) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel::<()>();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let job = lp.run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        wait.recv().unwrap();
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    // Dropped once started: the function goes on in the pool.
+    started.recv().unwrap();
+    drop(job);
+    (release, done)
+}
+
+on_each_loop!(
+    shutdown_default_executor_waits_for_the_blocking_functions_started,
+    |lp| {
+        let (release, done) = abandoned_job(&lp);
+        let releaser = thread::spawn(move || release.send(()).unwrap());
+        lp.run_until_complete(lp.shutdown_default_executor())
+            .unwrap();
+        // It returned only once the abandoned function had finished.
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        releaser.join().unwrap();
+        // Nothing running: ready at once.
+        lp.run_until_complete(lp.shutdown_default_executor())
+            .unwrap();
+    }
+);
+
+#[test]
+fn asyncio_run_waits_for_the_default_executor_before_closing() {
+    let (started_tx, started) = mpsc::channel::<()>();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let (go, wait) = mpsc::channel::<()>();
+    aiokit::run(async move {
+        let job = aiokit::to_thread(move || {
+            started_tx.send(()).unwrap();
+            wait.recv().unwrap();
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        aiokit::to_thread(move || started.recv().unwrap()).await;
+        // Started, then abandoned; released as main returns.
+        drop(job);
+        go.send(()).unwrap();
+    });
+    // `run` returned only once the function had finished.
+    assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+}

@@ -12,7 +12,10 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use event_listener::Event;
 
 use slab::Slab;
 
@@ -56,6 +59,33 @@ impl Ord for Timer {
 /// An exception handler, as [`EventLoop::get_exception_handler`] gives it back.
 pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
 
+/// The blocking functions a loop started and that have not returned yet.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    running: AtomicUsize,
+    /// Notified when `running` drops to zero.
+    idle: Event,
+}
+
+/// Counts one blocking function as running until dropped (when it returns or unwinds, or is
+/// dropped unrun).
+struct JobGuard(Arc<Jobs>);
+
+impl JobGuard {
+    fn start(jobs: &Arc<Jobs>) -> Self {
+        jobs.running.fetch_add(1, Ordering::AcqRel);
+        JobGuard(jobs.clone())
+    }
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify(usize::MAX);
+        }
+    }
+}
+
 /// asyncio's default `slow_callback_duration`: 0.1 s.
 const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
 
@@ -95,6 +125,7 @@ pub(crate) struct LoopInner {
     exception_handler: RefCell<Option<ExceptionHandler>>,
     debug: Cell<bool>,
     slow_callback_duration: Cell<Duration>,
+    jobs: Arc<Jobs>,
 }
 
 /// asyncio's event loop, on the current thread.
@@ -220,6 +251,7 @@ impl EventLoop {
                 exception_handler: RefCell::new(None),
                 debug: Cell::new(false),
                 slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
+                jobs: Arc::default(),
             }),
         }
     }
@@ -561,9 +593,57 @@ impl EventLoop {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let job = JobGuard::start(&self.inner.jobs);
+        let f = move || {
+            let _job = job;
+            f()
+        };
         match self.inner.backend() {
             Some(backend) => backend.to_thread(f),
             None => ToThread::spawn(self.inner.kind, f),
+        }
+    }
+
+    /// Waits until every blocking function this loop started
+    /// ([`run_in_executor`](EventLoop::run_in_executor), [`to_thread`](crate::to_thread) on
+    /// this loop) has returned, also those whose future was dropped after they started (asyncio's
+    /// `shutdown_default_executor`, which [`aiokit::run`](crate::run) awaits before closing
+    /// the loop, as `asyncio.run` does).
+    ///
+    /// The pool itself is not shut down (it is the process's, or the tokio runtime's), so
+    /// `run_in_executor` still works afterwards (asyncio raises `RuntimeError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let done = Arc::new(AtomicBool::new(false));
+    /// let flag = done.clone();
+    /// let job = lp.run_in_executor(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(5));
+    ///     flag.store(true, Ordering::SeqCst);
+    /// });
+    /// // Never awaited, yet waited for.
+    /// lp.run_until_complete(lp.shutdown_default_executor()).unwrap();
+    /// assert!(done.load(Ordering::SeqCst));
+    /// drop(job);
+    /// ```
+    pub fn shutdown_default_executor(&self) -> impl Future<Output = ()> + 'static {
+        let jobs = self.inner.jobs.clone();
+        async move {
+            loop {
+                if jobs.running.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                let idle = jobs.idle.listen();
+                if jobs.running.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
         }
     }
 
@@ -782,10 +862,6 @@ async fn yield_now() {
 impl LoopInner {
     pub(crate) fn backend(&self) -> Option<Rc<Backend>> {
         self.backend.borrow().clone()
-    }
-
-    pub(crate) fn kind(&self) -> Kind {
-        self.kind
     }
 
     /// Checks that the loop may run here and marks it running until the guard is dropped.

@@ -215,6 +215,9 @@ pub fn try_run<F: IntoFuture>(fut: F) -> Result<F::Output, EventLoopError> {
     let lp = EventLoop::new();
     let output = lp.run_until_complete(fut);
     lp.inner.cancel_all_tasks();
+    // asyncio.run's `shutdown_default_executor` step: the blocking functions the loop started
+    // return before the loop closes.
+    lp.run_until_complete(lp.shutdown_default_executor())?;
     lp.close()?;
     output
 }
