@@ -58,8 +58,10 @@
 //! - Not provided: `set_task_factory`, `create_future`, `add_signal_handler` (`tokio::signal`
 //!   on a tokio loop, or the `async-signal` crate, awaited in a task, do that job),
 //!   `add_reader` / `sock_*` and the other transport methods (the streams module, async-net
-//!   or tokio's types), `shutdown_default_executor` and `shutdown_asyncgens` (nothing to shut
-//!   down: `to_thread` uses the process's pool or the loop's tokio runtime).
+//!   or tokio's types), `shutdown_asyncgens` (no async generators);
+//!   [`shutdown_default_executor`](EventLoop::shutdown_default_executor) waits for the
+//!   blocking functions but shuts no pool down (the pool is the process's or the tokio
+//!   runtime's).
 //!
 //! # Examples
 //!
@@ -165,7 +167,10 @@ pub fn get_running_loop() -> Result<EventLoop, EventLoopError> {
 /// `asyncio.run`).
 ///
 /// The loop is [`EventLoop::new`]'s. `fut` runs as the loop's main task; once it is done,
-/// every task still pending on the loop is cancelled and awaited, and the loop is closed.
+/// every task still pending on the loop is cancelled and awaited, the blocking functions it
+/// started ([`to_thread`]) are waited for
+/// ([`shutdown_default_executor`](EventLoop::shutdown_default_executor)), and the loop is
+/// closed.
 /// `fut` need not be `Send` nor `'static`.
 ///
 /// # Panics
