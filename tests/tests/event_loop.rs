@@ -1077,3 +1077,76 @@ fn asyncio_run_waits_for_the_default_executor_before_closing() {
     // `run` returned only once the function had finished.
     assert!(done.load(std::sync::atomic::Ordering::SeqCst));
 }
+
+// ---- signal handlers ------------------------------------------------------------------------
+
+/// The smol and tokio variants run at once in one process: each uses its own signal.
+#[cfg(unix)]
+fn own_signal(lp: &EventLoop) -> (aiokit::event_loop::Signal, rustix::process::Signal) {
+    if format!("{lp:?}").contains("smol") {
+        (
+            aiokit::event_loop::Signal::Usr1,
+            rustix::process::Signal::USR1,
+        )
+    } else {
+        (
+            aiokit::event_loop::Signal::Usr2,
+            rustix::process::Signal::USR2,
+        )
+    }
+}
+
+#[cfg(unix)]
+fn raise(signal: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::getpid(), signal).unwrap();
+}
+
+#[cfg(unix)]
+on_each_loop!(
+    add_signal_handler_calls_the_callback_on_the_loop_per_signal,
+    |lp| {
+        let (signal, raw) = own_signal(&lp);
+        let log = log();
+        let loop_thread = thread::current().id();
+        let (stopper, l) = (lp.clone(), log.clone());
+        lp.add_signal_handler(signal, move || {
+            assert_eq!(thread::current().id(), loop_thread);
+            l.borrow_mut().push("signal".into());
+            stopper.stop();
+        })
+        .unwrap();
+        lp.call_soon(move || raise(raw)).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal"]);
+        // A second handler replaces the first.
+        let (stopper, l) = (lp.clone(), log.clone());
+        lp.add_signal_handler(signal, move || {
+            l.borrow_mut().push("replaced".into());
+            stopper.stop();
+        })
+        .unwrap();
+        lp.call_soon(move || raise(raw)).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal", "replaced"]);
+        assert!(lp.remove_signal_handler(signal));
+        assert!(!lp.remove_signal_handler(signal));
+        // Removed: the signal calls nothing (and is caught, so the process goes on).
+        lp.call_soon(move || raise(raw)).unwrap();
+        let stopper = lp.clone();
+        lp.call_soon(move || stopper.stop()).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal", "replaced"]);
+    }
+);
+
+#[cfg(unix)]
+on_each_loop!(add_signal_handler_refuses_uncatchable_signals, |lp| {
+    use aiokit::event_loop::Signal;
+    for signal in [Signal::Kill, Signal::Stop, Signal::Segv] {
+        let err = lp.add_signal_handler(signal, || {}).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+    lp.close().unwrap();
+    let err = lp.add_signal_handler(Signal::Hup, || {}).unwrap_err();
+    assert_eq!(err.to_string(), "event loop is closed");
+});

@@ -126,6 +126,8 @@ pub(crate) struct LoopInner {
     debug: Cell<bool>,
     slow_callback_duration: Cell<Duration>,
     jobs: Arc<Jobs>,
+    #[cfg(unix)]
+    pub(crate) signal_handlers: super::signal::SignalHandlers,
 }
 
 /// asyncio's event loop, on the current thread.
@@ -252,6 +254,8 @@ impl EventLoop {
                 debug: Cell::new(false),
                 slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
                 jobs: Arc::default(),
+                #[cfg(unix)]
+                signal_handlers: Default::default(),
             }),
         }
     }
@@ -734,6 +738,70 @@ impl EventLoop {
         default_exception_handler(context);
     }
 
+    /// Calls `callback` on the loop, by [`call_soon`](EventLoop::call_soon), each time the
+    /// process receives `signal` (asyncio's `add_signal_handler`, Unix only as in asyncio).
+    /// A handler set for the same signal before is replaced. The signal is caught from this
+    /// call on (its default action, such as ending the process for `SIGTERM`, no longer
+    /// happens); the loop hears of it while it runs.
+    ///
+    /// Where aiokit differs: [`remove_signal_handler`](EventLoop::remove_signal_handler) and
+    /// [`close`](EventLoop::close) stop the calls but do not restore the signal's default
+    /// action (the signal is then ignored), as async-signal, which does the catching, leaves
+    /// its handler installed; the callback takes no arguments (bind them in the closure).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`](std::io::ErrorKind::InvalidInput) for a signal that
+    /// cannot be caught (`SIGKILL`, `SIGSTOP`, and `SIGILL`, `SIGFPE`, `SIGSEGV`); an error
+    /// wrapping [`EventLoopError::Closed`] on a closed loop; the OS's error if registering
+    /// failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::event_loop::Signal;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let stopper = lp.clone();
+    /// lp.add_signal_handler(Signal::Usr1, move || {
+    ///     println!("got SIGUSR1");
+    ///     stopper.stop();
+    /// })
+    /// .unwrap();
+    /// lp.call_soon(|| {
+    ///     rustix::process::kill_process(
+    ///         rustix::process::getpid(),
+    ///         rustix::process::Signal::USR1,
+    ///     )
+    ///     .unwrap()
+    /// })
+    /// .unwrap();
+    /// lp.run_forever().unwrap(); // stopped by the handler
+    /// assert!(lp.remove_signal_handler(Signal::Usr1));
+    /// ```
+    #[cfg(unix)]
+    pub fn add_signal_handler(
+        &self,
+        signal: super::signal::Signal,
+        callback: impl Fn() + 'static,
+    ) -> std::io::Result<()> {
+        super::signal::add(&self.inner, signal, callback)
+    }
+
+    /// Removes the handler of `signal`; whether there was one (asyncio's
+    /// `remove_signal_handler`). See [`add_signal_handler`](EventLoop::add_signal_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(!lp.remove_signal_handler(aiokit::event_loop::Signal::Usr2));
+    /// ```
+    #[cfg(unix)]
+    pub fn remove_signal_handler(&self, signal: super::signal::Signal) -> bool {
+        self.inner.signal_handlers.remove(signal)
+    }
+
     /// Whether the loop is in debug mode (asyncio's `get_debug`); off by default.
     ///
     /// # Examples
@@ -904,7 +972,7 @@ impl LoopInner {
         }
     }
 
-    fn check_open(&self) -> Result<(), EventLoopError> {
+    pub(crate) fn check_open(&self) -> Result<(), EventLoopError> {
         if self.closed.get() {
             Err(EventLoopError::Closed)
         } else {
@@ -1337,6 +1405,8 @@ impl LoopInner {
         let backend = self.backend.borrow_mut().take();
         let tasks = mem::take(&mut *self.tasks.borrow_mut());
         let handler = self.exception_handler.borrow_mut().take();
+        #[cfg(unix)]
+        self.signal_handlers.clear();
         drop(remote);
         drop(ready);
         drop(timers);

@@ -88,6 +88,8 @@ mod error;
 mod handle;
 mod inner;
 mod remote;
+#[cfg(unix)]
+mod signal;
 mod task;
 mod thread;
 
@@ -100,6 +102,8 @@ pub use error::{EventLoopError, ExceptionContext};
 pub use handle::{Callback, Handle, TimerHandle};
 pub use inner::{EventLoop, ExceptionHandler};
 pub use remote::LoopHandle;
+#[cfg(unix)]
+pub use signal::Signal;
 pub use task::{AnyTask, all_tasks, create_task, current_task};
 pub use thread::{ToThread, to_thread};
 
