@@ -37,6 +37,8 @@
 //!   [`slow_callback_duration`](EventLoop::slow_callback_duration) is reported.
 //! - [`Handle::cancel`] drops the callback at once; cancelled timers leave the heap when they
 //!   reach its head, or all at once when they are more than half of more than 100 timers.
+//! - [`add_signal_handler`](EventLoop::add_signal_handler) (Unix) schedules its callback on
+//!   the loop at each delivery of the signal.
 //! - A server started on the loop ([`start_server`](crate::start_server)) is not one of its
 //!   tasks: [`all_tasks`] does not list it; closing the loop closes it.
 //!
@@ -55,10 +57,11 @@
 //!   thread is dropped by `cancel`, as in asyncio).
 //! - Debug mode reports slow callbacks to the exception handler (asyncio logs them), and does
 //!   not time a task's steps.
-//! - Not provided: `set_task_factory`, `create_future`, `add_signal_handler` (`tokio::signal`
-//!   on a tokio loop, or the `async-signal` crate, awaited in a task, do that job),
-//!   `add_reader` / `sock_*` and the other transport methods (the streams module, async-net
-//!   or tokio's types), `shutdown_asyncgens` (no async generators);
+//! - [`remove_signal_handler`](EventLoop::remove_signal_handler) does not restore a signal's
+//!   default action.
+//! - Not provided: `set_task_factory`, `create_future`, `add_reader` / `sock_*` and the other
+//!   transport methods (the streams module, async-net or tokio's types), `shutdown_asyncgens`
+//!   (no async generators);
 //!   [`shutdown_default_executor`](EventLoop::shutdown_default_executor) waits for the
 //!   blocking functions but shuts no pool down (the pool is the process's or the tokio
 //!   runtime's).
