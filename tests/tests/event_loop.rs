@@ -54,35 +54,32 @@ fn entries(log: &Log) -> Vec<String> {
     log.borrow().clone()
 }
 
-on_each_loop!(
-    call_soon_callbacks_run_once_in_fifo_order_on_the_loop_thread,
-    |lp| {
-        let log = log();
-        let threads = Rc::new(RefCell::new(Vec::new()));
-        for i in 0..5 {
-            let threads = threads.clone();
-            let entry = push(&log, &i.to_string());
-            lp.call_soon(move || {
-                threads.borrow_mut().push(thread::current().id());
-                entry()
-            })
-            .unwrap();
-        }
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["0", "1", "2", "3", "4"]);
-        assert!(
-            threads
-                .borrow()
-                .iter()
-                .all(|t| *t == thread::current().id())
-        );
-        // Once each: another run runs none of them again.
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(log.borrow().len(), 5);
+on_each_loop!(call_soon_callbacks_run_once_each_in_fifo_order, |lp| {
+    let log = log();
+    let threads = Rc::new(RefCell::new(Vec::new()));
+    for i in 0..5 {
+        let threads = threads.clone();
+        let entry = push(&log, &i.to_string());
+        lp.call_soon(move || {
+            threads.borrow_mut().push(thread::current().id());
+            entry()
+        })
+        .unwrap();
     }
-);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["0", "1", "2", "3", "4"]);
+    assert!(
+        threads
+            .borrow()
+            .iter()
+            .all(|t| *t == thread::current().id())
+    );
+    // Once each: another run runs none of them again.
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(log.borrow().len(), 5);
+});
 
 on_each_loop!(a_cancelled_handle_never_runs, |lp| {
     let log = log();
@@ -116,36 +113,33 @@ on_each_loop!(call_soon_takes_partials, |lp| {
     assert_eq!(entries(&log), ["tea2"]);
 });
 
-on_each_loop!(
-    call_later_and_call_at_run_at_or_after_their_time_in_time_order,
-    |lp| {
-        let log = log();
-        let times = Rc::new(RefCell::new(Vec::new()));
-        let start = lp.time();
-        for (ms, name) in [(30u64, "c"), (10, "a"), (20, "b"), (20, "b2")] {
-            let times = times.clone();
-            let entry = push(&log, name);
-            let clock = lp.clone();
-            let timer = lp
-                .call_at(start + Duration::from_millis(ms), move || {
-                    times.borrow_mut().push(clock.time());
-                    entry()
-                })
-                .unwrap();
-            assert_eq!(timer.when(), start + Duration::from_millis(ms));
-        }
-        let stopper = lp.clone();
-        lp.call_later(Duration::from_millis(30), move || stopper.stop())
+on_each_loop!(call_later_and_call_at_run_in_time_order, |lp| {
+    let log = log();
+    let times = Rc::new(RefCell::new(Vec::new()));
+    let start = lp.time();
+    for (ms, name) in [(30u64, "c"), (10, "a"), (20, "b"), (20, "b2")] {
+        let times = times.clone();
+        let entry = push(&log, name);
+        let clock = lp.clone();
+        let timer = lp
+            .call_at(start + Duration::from_millis(ms), move || {
+                times.borrow_mut().push(clock.time());
+                entry()
+            })
             .unwrap();
-        lp.run_forever().unwrap();
-        // Time order; equal times in scheduling order.
-        assert_eq!(entries(&log), ["a", "b", "b2", "c"]);
-        let whens = [10, 20, 20, 30].map(|ms| start + Duration::from_millis(ms));
-        for (ran, when) in times.borrow().iter().zip(whens) {
-            assert!(*ran >= when, "ran before its time");
-        }
+        assert_eq!(timer.when(), start + Duration::from_millis(ms));
     }
-);
+    let stopper = lp.clone();
+    lp.call_later(Duration::from_millis(30), move || stopper.stop())
+        .unwrap();
+    lp.run_forever().unwrap();
+    // Time order; equal times in scheduling order.
+    assert_eq!(entries(&log), ["a", "b", "b2", "c"]);
+    let whens = [10, 20, 20, 30].map(|ms| start + Duration::from_millis(ms));
+    for (ran, when) in times.borrow().iter().zip(whens) {
+        assert!(*ran >= when, "ran before its time");
+    }
+});
 
 on_each_loop!(
     call_later_with_a_zero_delay_runs_after_the_callbacks_already_queued,
@@ -177,27 +171,24 @@ on_each_loop!(timer_handle_when_is_the_loop_time_it_was_set_for, |lp| {
     lp.close().unwrap();
 });
 
-on_each_loop!(
-    stop_from_a_callback_returns_after_the_callbacks_already_queued,
-    |lp| {
-        let log = log();
-        let lp2 = lp.clone();
-        let log2 = log.clone();
-        lp.call_soon(move || {
-            log2.borrow_mut().push("a".into());
-            lp2.stop();
-            // Queued after stop: runs on the next run, not this one.
-            lp2.call_soon(push(&log2, "c")).unwrap();
-        })
-        .unwrap();
-        lp.call_soon(push(&log, "b")).unwrap();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["a", "b"]);
-        lp.stop();
-        lp.run_forever().unwrap();
-        assert_eq!(entries(&log), ["a", "b", "c"]);
-    }
-);
+on_each_loop!(stop_ends_run_forever_after_the_ready_callbacks, |lp| {
+    let log = log();
+    let lp2 = lp.clone();
+    let log2 = log.clone();
+    lp.call_soon(move || {
+        log2.borrow_mut().push("a".into());
+        lp2.stop();
+        // Queued after stop: runs on the next run, not this one.
+        lp2.call_soon(push(&log2, "c")).unwrap();
+    })
+    .unwrap();
+    lp.call_soon(push(&log, "b")).unwrap();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["a", "b"]);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert_eq!(entries(&log), ["a", "b", "c"]);
+});
 
 on_each_loop!(stop_before_run_forever_runs_one_turn, |lp| {
     let log = log();
@@ -214,7 +205,7 @@ on_each_loop!(stop_before_run_forever_runs_one_turn, |lp| {
     assert!(!lp.is_running());
 });
 
-on_each_loop!(running_a_running_loop_is_an_error, |lp| {
+on_each_loop!(running_a_running_or_closed_loop_is_an_error, |lp| {
     let results = Rc::new(RefCell::new(Vec::new()));
     let (lp2, r) = (lp.clone(), results.clone());
     lp.call_soon(move || {
@@ -246,9 +237,7 @@ on_each_loop!(running_a_running_loop_is_an_error, |lp| {
         EventLoopError::CloseRunning.to_string(),
         "cannot close a running event loop"
     );
-});
-
-on_each_loop!(running_a_closed_loop_is_an_error, |lp| {
+    // Closed: refused too.
     lp.close().unwrap();
     assert_eq!(lp.run_forever(), Err(EventLoopError::Closed));
     assert_eq!(
@@ -300,7 +289,7 @@ on_each_loop!(
     }
 );
 
-on_each_loop!(run_until_complete_returns_the_output, |lp| {
+on_each_loop!(run_until_complete_returns_the_futures_outcome, |lp| {
     assert_eq!(lp.run_until_complete(async { 40 + 2 }), Ok(42));
     // The future may borrow from the caller.
     let mut teas = vec!["green"];
@@ -370,7 +359,7 @@ on_each_loop!(a_loop_can_run_again_after_run_forever_returned, |lp| {
     assert_eq!(lp.run_until_complete(async { 1 }), Ok(1));
 });
 
-on_each_loop!(create_task_runs_none_of_the_future_synchronously, |lp| {
+on_each_loop!(create_task_runs_nothing_at_once, |lp| {
     let log = log();
     let log2 = log.clone();
     let task = lp.create_task(async move {
@@ -489,7 +478,7 @@ on_each_loop!(pending_tasks_go_on_while_wait_returns_early, |lp| {
 });
 
 on_each_loop!(
-    a_panicking_callback_or_task_is_reported_and_the_loop_goes_on,
+    an_exception_in_a_callback_goes_to_the_exception_handler,
     |lp| {
         let reports = Rc::new(RefCell::new(Vec::new()));
         let r = reports.clone();
@@ -612,7 +601,7 @@ on_each_loop!(to_thread_resumes_the_functions_panic, |lp| {
 });
 
 #[test]
-fn run_gives_the_output_then_cancels_pending_tasks_and_closes() {
+fn asyncio_run_makes_runs_and_closes_a_loop() {
     let (task, lp) = aiokit::run(async {
         let sleeper = aiokit::create_task(std::future::pending::<()>());
         (sleeper, aiokit::get_running_loop().unwrap())
@@ -704,4 +693,460 @@ on_each_loop!(a_threadsafe_callback_is_cancelled_from_its_thread, |lp| {
     .unwrap();
     lp.run_forever().unwrap();
     assert_eq!(*ran.lock().unwrap(), ["kept"]);
+});
+
+// ---- cancelled callbacks and timers ---------------------------------------------------------
+
+/// Counts the drops of the values it hands out: proves when a callback was dropped.
+#[derive(Clone, Default)]
+struct DropLedger(Rc<std::cell::Cell<usize>>);
+
+struct Counted(DropLedger);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let cell = &(self.0).0;
+        cell.set(cell.get() + 1);
+    }
+}
+
+impl DropLedger {
+    fn value(&self) -> Counted {
+        Counted(self.clone())
+    }
+    fn dropped(&self) -> usize {
+        self.0.get()
+    }
+}
+
+on_each_loop!(cancel_drops_a_call_soon_callback_at_once, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let handle = lp
+        .call_soon(move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    assert_eq!(ledger.dropped(), 0);
+    handle.cancel();
+    // Dropped by `cancel`, before the loop reached it.
+    assert_eq!(ledger.dropped(), 1);
+    handle.cancel();
+    assert_eq!(ledger.dropped(), 1);
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert!(handle.cancelled());
+});
+
+on_each_loop!(a_cancelled_far_future_timer_holds_no_user_value, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    let value = ledger.value();
+    let at = lp
+        .call_at(lp.time() + Duration::from_secs(7200), move || {
+            let _value = &value;
+            unreachable!("cancelled")
+        })
+        .unwrap();
+    timer.cancel();
+    at.cancel();
+    // Dropped at cancel time, not an hour from now.
+    assert_eq!(ledger.dropped(), 2);
+    assert!(timer.cancelled() && at.cancelled());
+});
+
+on_each_loop!(a_handles_clones_share_its_cancel_flag, |lp| {
+    let log = log();
+    let handle = lp.call_soon(push(&log, "never")).unwrap();
+    let clone = handle.clone();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), push(&log, "never"))
+        .unwrap();
+    let timer_clone = timer.clone();
+    assert!(!clone.cancelled() && !timer_clone.cancelled());
+    clone.cancel();
+    timer.cancel();
+    assert!(handle.cancelled() && clone.cancelled());
+    assert!(timer.cancelled() && timer_clone.cancelled());
+    assert_eq!(format!("{handle:?}"), format!("{clone:?}"));
+    assert!(format!("{handle:?}").starts_with("<Handle cancelled "));
+    // A clone made after the cancel sees it too.
+    assert!(handle.clone().cancelled());
+    lp.stop();
+    lp.run_forever().unwrap();
+    assert!(entries(&log).is_empty());
+});
+
+on_each_loop!(cancelling_a_callback_after_it_ran_changes_nothing, |lp| {
+    let log = log();
+    let handle = lp.call_soon(push(&log, "ran")).unwrap();
+    // Made after the first callback left the table: it may reuse its slot.
+    let later = Rc::new(RefCell::new(None));
+    lp.call_soon({
+        let lp = lp.clone();
+        let log = log.clone();
+        let later = later.clone();
+        move || *later.borrow_mut() = Some(lp.call_soon(push(&log, "later")).unwrap())
+    })
+    .unwrap();
+    lp.stop();
+    lp.run_forever().unwrap();
+    handle.cancel();
+    assert!(handle.cancelled());
+    assert!(!later.borrow().as_ref().unwrap().cancelled());
+    lp.stop();
+    lp.run_forever().unwrap();
+    // The stale handle did not cancel the callback that took its slot.
+    assert_eq!(entries(&log), ["ran", "later"]);
+});
+
+on_each_loop!(
+    a_callback_may_cancel_itself_and_others_while_running,
+    |lp| {
+        let log = log();
+        let slot: Rc<RefCell<Vec<aiokit::event_loop::Handle>>> = Rc::new(RefCell::new(Vec::new()));
+        let me = {
+            let slot = slot.clone();
+            let log = log.clone();
+            lp.call_soon(move || {
+                for handle in slot.borrow().iter() {
+                    handle.cancel();
+                }
+                log.borrow_mut().push("first".into());
+            })
+            .unwrap()
+        };
+        let other = lp.call_soon(push(&log, "second")).unwrap();
+        slot.borrow_mut().extend([me, other]);
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["first"]);
+    }
+);
+
+// ---- servers --------------------------------------------------------------------------------
+
+on_each_loop!(all_tasks_does_not_list_a_servers_background_task, |lp| {
+    async fn greet(
+        _reader: aiokit::StreamReader,
+        mut writer: aiokit::StreamWriter,
+    ) -> std::io::Result<()> {
+        writer.write(b"Welcome.\n");
+        writer.drain().await
+    }
+    let server = lp
+        .run_until_complete(async {
+            let server = aiokit::start_server(greet, "127.0.0.1", 0).await.unwrap();
+            // asyncio's Server is not a Task: only this main task is listed.
+            assert_eq!(aiokit::all_tasks().len(), 1);
+            let port = server.local_addr().port();
+            let (mut reader, _writer) = aiokit::open_connection("127.0.0.1", port).await.unwrap();
+            assert_eq!(reader.readline().await.unwrap(), b"Welcome.\n");
+            assert_eq!(aiokit::all_tasks().len(), 1);
+            server
+        })
+        .unwrap();
+    // Still serving between runs; closing the loop closes it.
+    assert!(server.is_serving());
+    lp.close().unwrap();
+    assert!(!server.is_serving());
+});
+
+#[test]
+fn run_closes_a_server_started_on_its_loop() {
+    let server = aiokit::run(async {
+        aiokit::start_server(
+            |_r: aiokit::StreamReader, _w: aiokit::StreamWriter| async {
+                Ok::<_, std::io::Error>(())
+            },
+            "127.0.0.1",
+            0,
+        )
+        .await
+        .unwrap()
+    });
+    assert!(!server.is_serving());
+}
+
+// ---- the exception handler, debug mode ------------------------------------------------------
+
+type Reports = Rc<RefCell<Vec<(String, String, Option<String>)>>>;
+
+/// Sets a handler that records (message, name, panic message).
+fn record_reports(lp: &EventLoop) -> Reports {
+    let reports: Reports = Rc::new(RefCell::new(Vec::new()));
+    let r = reports.clone();
+    lp.set_exception_handler(move |ctx: &ExceptionContext<'_>| {
+        r.borrow_mut().push((
+            ctx.message().to_string(),
+            ctx.name().to_string(),
+            ctx.panic_message().map(String::from),
+        ));
+    });
+    reports
+}
+
+on_each_loop!(
+    call_exception_handler_hands_the_context_to_the_handler,
+    |lp| {
+        let reports = record_reports(&lp);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("disk full");
+        lp.call_exception_handler(
+            &ExceptionContext::new("Saving failed")
+                .with_name("saver")
+                .with_payload(&*payload),
+        );
+        lp.call_exception_handler(&ExceptionContext::new("no payload"));
+        assert_eq!(
+            *reports.borrow(),
+            [
+                (
+                    "Saving failed".to_string(),
+                    "saver".to_string(),
+                    Some("disk full".to_string())
+                ),
+                ("no payload".to_string(), String::new(), None),
+            ]
+        );
+    }
+);
+
+on_each_loop!(get_exception_handler_gives_the_handler_set_or_none, |lp| {
+    assert!(lp.get_exception_handler().is_none());
+    let reports = record_reports(&lp);
+    let handler = lp.get_exception_handler().unwrap();
+    handler(&ExceptionContext::new("direct"));
+    assert_eq!(reports.borrow()[0].0, "direct");
+    lp.clear_exception_handler();
+    assert!(lp.get_exception_handler().is_none());
+});
+
+on_each_loop!(
+    a_panicking_exception_handler_falls_back_to_the_default_handler,
+    |lp| {
+        let calls = Rc::new(std::cell::Cell::new(0));
+        let c = calls.clone();
+        lp.set_exception_handler(move |_: &ExceptionContext<'_>| {
+            c.set(c.get() + 1);
+            panic!("handler boom")
+        });
+        // Nothing unwinds out of the call, nor out of the loop.
+        lp.call_exception_handler(&ExceptionContext::new("first"));
+        let log = log();
+        lp.call_soon(|| panic!("callback boom")).unwrap();
+        lp.call_soon(push(&log, "after")).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert_eq!(calls.get(), 2);
+        assert_eq!(entries(&log), ["after"]);
+    }
+);
+
+on_each_loop!(
+    debug_mode_reports_callbacks_slower_than_slow_callback_duration,
+    |lp| {
+        assert!(!lp.get_debug());
+        assert_eq!(lp.slow_callback_duration(), Duration::from_millis(100));
+        let reports = record_reports(&lp);
+        // Debug off: nothing is timed.
+        lp.set_slow_callback_duration(Duration::ZERO);
+        lp.call_soon(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert!(reports.borrow().is_empty());
+        // Debug on, a zero threshold: every callback took at least that long (asyncio: `>=`).
+        lp.set_debug(true);
+        assert!(lp.get_debug());
+        let handle = lp.call_soon(aiokit::partial!(drop::<u8>, 7)).unwrap();
+        lp.handle().call_soon_threadsafe(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        let got = reports.borrow().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].0.starts_with("Executing <Handle partial(drop"),
+            "{got:?}"
+        );
+        assert!(got[0].0.ends_with(" seconds"), "{got:?}");
+        assert!(format!("{handle:?}").contains(&got[0].1));
+        assert!(got[1].0.starts_with("Executing <Handle "), "{got:?}");
+        assert_eq!(got[0].2, None);
+        // A callback faster than the threshold is not reported.
+        reports.borrow_mut().clear();
+        lp.set_slow_callback_duration(Duration::from_secs(3600));
+        lp.call_soon(|| {}).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        assert!(reports.borrow().is_empty());
+    }
+);
+
+on_each_loop!(
+    debug_mode_reports_a_slow_callback_that_panicked_twice,
+    |lp| {
+        let reports = record_reports(&lp);
+        lp.set_debug(true);
+        lp.set_slow_callback_duration(Duration::ZERO);
+        lp.call_soon(|| panic!("boom")).unwrap();
+        lp.stop();
+        lp.run_forever().unwrap();
+        let got = reports.borrow().clone();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].0.starts_with("Exception in callback "));
+        assert_eq!(got[0].2.as_deref(), Some("boom"));
+        assert!(got[1].0.starts_with("Executing <Handle "));
+    }
+);
+
+on_each_loop!(cancelling_after_close_changes_nothing, |lp| {
+    let ledger = DropLedger::default();
+    let value = ledger.value();
+    let handle = lp.call_soon(move || drop(value)).unwrap();
+    let value = ledger.value();
+    let timer = lp
+        .call_later(Duration::from_secs(3600), move || drop(value))
+        .unwrap();
+    lp.close().unwrap();
+    // Closing dropped both callbacks; a cancel afterwards finds nothing and breaks nothing.
+    assert_eq!(ledger.dropped(), 2);
+    handle.cancel();
+    timer.cancel();
+    assert!(handle.cancelled() && timer.cancelled());
+    assert_eq!(ledger.dropped(), 2);
+});
+
+// ---- the default executor -------------------------------------------------------------------
+
+/// A blocking function that waits for `release`, then marks `done`: started, then abandoned.
+fn abandoned_job(lp: &EventLoop) -> (mpsc::Sender<()>, Arc<std::sync::atomic::AtomicBool>) {
+    let (release, wait) = mpsc::channel::<()>();
+    let (started_tx, started) = mpsc::channel::<()>();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let job = lp.run_in_executor(move || {
+        started_tx.send(()).unwrap();
+        wait.recv().unwrap();
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    // Dropped once started: the function goes on in the pool.
+    started.recv().unwrap();
+    drop(job);
+    (release, done)
+}
+
+on_each_loop!(
+    shutdown_default_executor_waits_for_the_blocking_functions_started,
+    |lp| {
+        let (release, done) = abandoned_job(&lp);
+        let releaser = thread::spawn(move || release.send(()).unwrap());
+        lp.run_until_complete(lp.shutdown_default_executor())
+            .unwrap();
+        // It returned only once the abandoned function had finished.
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        releaser.join().unwrap();
+        // Nothing running: ready at once.
+        lp.run_until_complete(lp.shutdown_default_executor())
+            .unwrap();
+    }
+);
+
+#[test]
+fn asyncio_run_waits_for_the_default_executor_before_closing() {
+    let (started_tx, started) = mpsc::channel::<()>();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = done.clone();
+    let (go, wait) = mpsc::channel::<()>();
+    aiokit::run(async move {
+        let job = aiokit::to_thread(move || {
+            started_tx.send(()).unwrap();
+            wait.recv().unwrap();
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        aiokit::to_thread(move || started.recv().unwrap()).await;
+        // Started, then abandoned; released as main returns.
+        drop(job);
+        go.send(()).unwrap();
+    });
+    // `run` returned only once the function had finished.
+    assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+// ---- signal handlers ------------------------------------------------------------------------
+
+/// The smol and tokio variants run at once in one process: each uses its own signal.
+#[cfg(unix)]
+fn own_signal(lp: &EventLoop) -> (aiokit::event_loop::Signal, rustix::process::Signal) {
+    if format!("{lp:?}").contains("smol") {
+        (
+            aiokit::event_loop::Signal::Usr1,
+            rustix::process::Signal::USR1,
+        )
+    } else {
+        (
+            aiokit::event_loop::Signal::Usr2,
+            rustix::process::Signal::USR2,
+        )
+    }
+}
+
+#[cfg(unix)]
+fn raise(signal: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::getpid(), signal).unwrap();
+}
+
+#[cfg(unix)]
+on_each_loop!(
+    add_signal_handler_calls_the_callback_on_the_loop_per_signal,
+    |lp| {
+        let (signal, raw) = own_signal(&lp);
+        let log = log();
+        let loop_thread = thread::current().id();
+        let (stopper, l) = (lp.clone(), log.clone());
+        lp.add_signal_handler(signal, move || {
+            assert_eq!(thread::current().id(), loop_thread);
+            l.borrow_mut().push("signal".into());
+            stopper.stop();
+        })
+        .unwrap();
+        lp.call_soon(move || raise(raw)).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal"]);
+        // A second handler replaces the first.
+        let (stopper, l) = (lp.clone(), log.clone());
+        lp.add_signal_handler(signal, move || {
+            l.borrow_mut().push("replaced".into());
+            stopper.stop();
+        })
+        .unwrap();
+        lp.call_soon(move || raise(raw)).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal", "replaced"]);
+        assert!(lp.remove_signal_handler(signal));
+        assert!(!lp.remove_signal_handler(signal));
+        // Removed: the signal calls nothing (and is caught, so the process goes on).
+        lp.call_soon(move || raise(raw)).unwrap();
+        let stopper = lp.clone();
+        lp.call_soon(move || stopper.stop()).unwrap();
+        lp.run_forever().unwrap();
+        assert_eq!(entries(&log), ["signal", "replaced"]);
+    }
+);
+
+#[cfg(unix)]
+on_each_loop!(add_signal_handler_refuses_uncatchable_signals, |lp| {
+    use aiokit::event_loop::Signal;
+    for signal in [Signal::Kill, Signal::Stop, Signal::Segv] {
+        let err = lp.add_signal_handler(signal, || {}).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+    lp.close().unwrap();
+    let err = lp.add_signal_handler(Signal::Hup, || {}).unwrap_err();
+    assert_eq!(err.to_string(), "event loop is closed");
 });

@@ -55,8 +55,10 @@ impl fmt::Display for EventLoopError {
 
 impl std::error::Error for EventLoopError {}
 
-/// What the loop's exception handler receives when a callback or a task panicked (asyncio's
-/// exception handler context: `message`, `exception`, `handle` / `task`).
+/// What the loop's exception handler receives when a callback or a task panicked, or a
+/// callback was slow in debug mode (asyncio's exception handler context: `message`,
+/// `exception`, `handle` / `task`). [`ExceptionContext::new`] makes one for
+/// [`EventLoop::call_exception_handler`](super::EventLoop::call_exception_handler).
 ///
 /// # Examples
 ///
@@ -76,32 +78,80 @@ impl std::error::Error for EventLoopError {}
 /// assert!(seen.borrow()[0].starts_with("Exception in callback "));
 /// assert!(seen.borrow()[0].ends_with("/ Some(\"boom\")"));
 /// ```
+#[derive(Clone, Copy)]
 pub struct ExceptionContext<'a> {
     pub(crate) message: &'a str,
     pub(crate) name: &'a str,
-    pub(crate) payload: &'a (dyn Any + Send),
+    pub(crate) payload: Option<&'a (dyn Any + Send)>,
 }
 
 impl<'a> ExceptionContext<'a> {
-    /// What failed, as asyncio words it: "Exception in callback NAME" or "Task exception was
-    /// never retrieved: NAME".
+    /// A context with `message` alone (asyncio's `{'message': ...}`), for
+    /// [`EventLoop::call_exception_handler`](super::EventLoop::call_exception_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::event_loop::ExceptionContext;
+    ///
+    /// let payload: Box<dyn std::any::Any + Send> = Box::new("disk full");
+    /// let ctx = ExceptionContext::new("Saving failed")
+    ///     .with_name("saver")
+    ///     .with_payload(&*payload);
+    /// assert_eq!(ctx.to_string(), "Saving failed: panicked: disk full");
+    /// assert_eq!(ctx.name(), "saver");
+    /// ```
+    pub fn new(message: &'a str) -> Self {
+        ExceptionContext {
+            message,
+            name: "",
+            payload: None,
+        }
+    }
+
+    /// The same context, naming the callback or task concerned.
+    ///
+    /// # Examples
+    ///
+    /// See [`ExceptionContext::new`].
+    pub fn with_name(self, name: &'a str) -> Self {
+        ExceptionContext { name, ..self }
+    }
+
+    /// The same context, with a panic payload (asyncio's `exception`).
+    ///
+    /// # Examples
+    ///
+    /// See [`ExceptionContext::new`].
+    pub fn with_payload(self, payload: &'a (dyn Any + Send)) -> Self {
+        ExceptionContext {
+            payload: Some(payload),
+            ..self
+        }
+    }
+
+    /// What happened, as asyncio words it: "Exception in callback NAME", "Task exception was
+    /// never retrieved: NAME", `Executing <Handle NAME> took 0.150 seconds` (debug mode).
     pub fn message(&self) -> &'a str {
         self.message
     }
 
-    /// The callback's name (its type name, or `partial(f, ..)`) or the task's name.
+    /// The callback's name (its type name, or `partial(f, ..)`) or the task's name; empty if
+    /// the context names none.
     pub fn name(&self) -> &'a str {
         self.name
     }
 
-    /// The panic payload, as `std::panic::catch_unwind` returns it.
-    pub fn payload(&self) -> &'a (dyn Any + Send) {
+    /// The panic payload, as `std::panic::catch_unwind` returns it; `None` for a report that
+    /// is not about a panic (a slow callback, or a context made without one).
+    pub fn payload(&self) -> Option<&'a (dyn Any + Send)> {
         self.payload
     }
 
-    /// The panic message, if the payload is a string (as `panic!("...")` makes).
+    /// The panic message, if there is a payload and it is a string (as `panic!("...")`
+    /// makes).
     pub fn panic_message(&self) -> Option<&'a str> {
-        let payload = self.payload;
+        let payload = self.payload?;
         payload
             .downcast_ref::<&'static str>()
             .copied()
@@ -113,6 +163,7 @@ impl fmt::Debug for ExceptionContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ExceptionContext")
             .field("message", &self.message)
+            .field("name", &self.name)
             .field("panic_message", &self.panic_message())
             .finish()
     }

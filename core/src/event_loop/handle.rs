@@ -2,14 +2,18 @@
 
 use std::any::Any;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::rc::{Rc, Weak};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
+use smallbox::space::S2;
+use smallbox::{SmallBox, smallbox};
+
+use super::inner::LoopInner;
 use crate::partial::{Partial, PartialFnOnce};
 
 /// A callback for [`EventLoop::call_soon`](super::EventLoop::call_soon) and the other
@@ -70,120 +74,222 @@ where
 pub(crate) struct HandleState {
     cancelled: AtomicBool,
     name: Cow<'static, str>,
+    /// Taken out (and run or dropped) by the loop, on its thread; no user code runs under
+    /// this lock.
+    callback: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl HandleState {
-    pub(crate) fn new(name: Cow<'static, str>) -> Arc<Self> {
-        Arc::new(HandleState {
-            cancelled: AtomicBool::new(false),
-            name,
-        })
+    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.callback
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }
 
-/// A callback scheduled on the loop's own thread: the callback and its cancel flag in one
-/// allocation, shared by the loop's queue and the handle (neither leaves the thread).
-struct LocalCell<C> {
-    cancelled: Cell<bool>,
-    callback: Cell<Option<C>>,
-    name: Cow<'static, str>,
+/// A callback of the loop's own thread, type-erased: runs it once (later calls do nothing).
+pub(crate) trait LocalCall {
+    /// Runs the callback (once: later calls do nothing); gives its name, and the payload of
+    /// its panic if it panicked.
+    fn run(&mut self) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>);
 }
 
-pub(crate) trait Scheduled {
-    fn is_cancelled(&self) -> bool;
-    fn cancel(&self);
-    fn name(&self) -> &str;
-    /// Takes the callback out and runs it; does nothing if it was taken already.
-    fn run(&self);
-    /// Takes the callback out and drops it.
-    fn discard(&self);
-}
+struct Slot<C>(Option<C>);
 
-impl<C: Callback> Scheduled for LocalCell<C> {
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.get()
-    }
-    fn cancel(&self) {
-        self.cancelled.set(true);
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn run(&self) {
-        if let Some(callback) = self.callback.take() {
-            callback.call();
-        }
-    }
-    fn discard(&self) {
-        drop(self.callback.take());
-    }
-}
-
-/// A callback from another thread: `Send`, unlike [`Ready`], until the loop takes it in.
-pub(crate) type RemoteCall = (Box<dyn FnOnce() + Send>, Arc<HandleState>);
-
-/// One callback in the loop's ready queue or among its timers.
-pub(crate) enum Ready {
-    Local(Rc<dyn Scheduled>),
-    Remote(Box<dyn FnOnce() + Send>, Arc<HandleState>),
-}
-
-impl Ready {
-    /// A callback of the loop's own thread, and its handle.
-    pub(crate) fn local<C: Callback>(callback: C) -> (Ready, Handle) {
-        let cell: Rc<dyn Scheduled> = Rc::new(LocalCell {
-            cancelled: Cell::new(false),
-            name: callback.name(),
-            callback: Cell::new(Some(callback)),
-        });
+impl<C: Callback> LocalCall for Slot<C> {
+    fn run(&mut self) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>) {
+        let Some(callback) = self.0.take() else {
+            return (Cow::Borrowed(""), Ok(()));
+        };
+        // A closure's name is its type's (nothing to compute); a partial's is formatted again
+        // here rather than kept in the queue, whose entries stay small.
+        let name = callback.name();
         (
-            Ready::Local(cell.clone()),
-            Handle {
-                inner: HandleRef::Local(cell),
+            name,
+            catch_unwind(AssertUnwindSafe(move || callback.call())),
+        )
+    }
+}
+
+/// A callback kept inline in the loop's ready queue or table of timers when it fits in two
+/// words (a closure that captures one or two references or `Rc`s, a partial of a function
+/// with small arguments), boxed otherwise.
+pub(crate) type CallBox = SmallBox<dyn LocalCall, S2>;
+
+/// A timer's callback waiting in the loop's table of timers: its sequence number tells it
+/// from a later timer that reuses its slot.
+pub(crate) struct Pending {
+    /// The sequence number, shifted left once; the low bit tells that the callback is among
+    /// the loop's timers (not yet moved to the ready queue).
+    tag: u64,
+    pub(crate) call: CallBox,
+}
+
+impl Pending {
+    pub(crate) fn new<C: Callback>(
+        seq: u64,
+        callback: C,
+        in_heap: bool,
+    ) -> (Pending, Cow<'static, str>) {
+        let name = callback.name();
+        let call: CallBox = smallbox!(Slot(Some(callback)));
+        (
+            Pending {
+                tag: seq << 1 | u64::from(in_heap),
+                call,
             },
+            name,
         )
     }
 
+    pub(crate) fn seq(&self) -> u64 {
+        self.tag >> 1
+    }
+
+    pub(crate) fn in_heap(&self) -> bool {
+        self.tag & 1 == 1
+    }
+
+    pub(crate) fn leave_heap(&mut self) {
+        self.tag &= !1;
+    }
+}
+
+/// A callback from another thread, as the loop's queues hold it: dropping the entry drops the
+/// callback (if it has not run), outside the state's lock.
+pub(crate) struct RemoteCall(Arc<HandleState>);
+
+impl Drop for RemoteCall {
+    fn drop(&mut self) {
+        drop(self.0.take());
+    }
+}
+
+/// One entry of the loop's ready queue (32 bytes: a `call_soon` callback waits here, inline).
+pub(crate) enum Ready {
+    /// A `call_soon` callback of the loop's thread.
+    Soon(CallBox),
+    /// A due timer: its callback is in the loop's table of timers under `key` if the low 32
+    /// bits of its sequence number are `seq` (it is gone from there if it was cancelled; an
+    /// entry lives one turn, far less than 2^32 timers).
+    Timer {
+        key: u32,
+        seq: u32,
+    },
+    Remote(RemoteCall),
+    /// A `call_soon` callback cancelled (and dropped) before the loop reached it.
+    Cancelled,
+}
+
+/// The key a [`Handle`] of a `call_soon` callback has: its "sequence number" is then its
+/// position in the ready queue.
+pub(crate) const SOON: usize = usize::MAX;
+
+/// A `call_soon` callback as the ready queue keeps it, and its name for the handle.
+pub(crate) fn soon<C: Callback>(callback: C) -> (Ready, Cow<'static, str>) {
+    let name = callback.name();
+    let call: CallBox = smallbox!(Slot(Some(callback)));
+    (Ready::Soon(call), name)
+}
+
+impl Ready {
     /// A callback from another thread, as the remote queue keeps it, and its handle.
     pub(crate) fn remote<C: Callback + Send>(callback: C) -> (RemoteCall, Handle) {
-        let state = HandleState::new(callback.name());
+        let state = Arc::new(HandleState {
+            cancelled: AtomicBool::new(false),
+            name: callback.name(),
+            callback: Mutex::new(Some(Box::new(move || callback.call()))),
+        });
         (
-            (Box::new(move || callback.call()), state.clone()),
+            RemoteCall(state.clone()),
             Handle {
                 inner: HandleRef::Shared(state),
             },
         )
     }
+}
 
-    pub(crate) fn is_cancelled(&self) -> bool {
-        match self {
-            Ready::Local(cell) => cell.is_cancelled(),
-            Ready::Remote(_, state) => state.cancelled.load(Ordering::Acquire),
+/// Runs a remote callback unless it was cancelled (then drops it); a panic is caught and
+/// handed back.
+pub(crate) fn run_remote(call: &RemoteCall) -> Result<(), Box<dyn Any + Send>> {
+    let Some(callback) = call.0.take() else {
+        return Ok(());
+    };
+    if call.0.cancelled.load(Ordering::Acquire) {
+        drop(callback);
+        return Ok(());
+    }
+    catch_unwind(AssertUnwindSafe(callback))
+}
+
+impl RemoteCall {
+    pub(crate) fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    pub(crate) fn cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::Acquire)
+    }
+}
+
+/// Runs a local callback; a panic is caught and handed back.
+pub(crate) fn run_timer(
+    pending: &mut Pending,
+) -> (Cow<'static, str>, Result<(), Box<dyn Any + Send>>) {
+    pending.call.run()
+}
+
+/// A handle on a callback of the loop's thread: where the loop keeps it, and the cancel flag.
+/// The flag is the handle's own until the handle is cloned; clones share one then.
+struct LocalHandle {
+    lp: Weak<LoopInner>,
+    key: usize,
+    seq: u64,
+    name: Cow<'static, str>,
+    cancelled: Cell<bool>,
+    shared: OnceCell<Rc<Cell<bool>>>,
+}
+
+impl LocalHandle {
+    fn cancelled(&self) -> bool {
+        match self.shared.get() {
+            Some(flag) => flag.get(),
+            None => self.cancelled.get(),
         }
     }
 
-    /// Runs the callback; a panic is caught and handed back with the callback's name.
-    pub(crate) fn run(self) -> Result<(), (Box<dyn Any + Send>, String)> {
-        match self {
-            Ready::Local(cell) => catch_unwind(AssertUnwindSafe(|| cell.run()))
-                .map_err(|payload| (payload, cell.name().to_owned())),
-            Ready::Remote(callback, state) => catch_unwind(AssertUnwindSafe(callback))
-                .map_err(|payload| (payload, state.name.to_string())),
+    fn cancel(&self) {
+        self.cancelled.set(true);
+        if let Some(flag) = self.shared.get() {
+            flag.set(true);
+        }
+        if let Some(lp) = self.lp.upgrade() {
+            lp.cancel_local(self.key, self.seq);
         }
     }
+}
 
-    /// Drops the callback without running it.
-    pub(crate) fn discard(self) {
-        match self {
-            Ready::Local(cell) => cell.discard(),
-            Ready::Remote(callback, _) => drop(callback),
+impl Clone for LocalHandle {
+    fn clone(&self) -> Self {
+        let flag = self
+            .shared
+            .get_or_init(|| Rc::new(Cell::new(self.cancelled.get())))
+            .clone();
+        LocalHandle {
+            lp: self.lp.clone(),
+            key: self.key,
+            seq: self.seq,
+            name: self.name.clone(),
+            cancelled: Cell::new(flag.get()),
+            shared: OnceCell::from(flag),
         }
     }
 }
 
 #[derive(Clone)]
 enum HandleRef {
-    Local(Rc<dyn Scheduled>),
+    Local(LocalHandle),
     Shared(Arc<HandleState>),
 }
 
@@ -191,10 +297,10 @@ enum HandleRef {
 /// [`call_soon_threadsafe`](super::LoopHandle::call_soon_threadsafe) (asyncio's `Handle`).
 ///
 /// Dropping a handle does not cancel the callback. A handle stays on the thread that scheduled
-/// its callback (it is not `Send`): a callback of the loop's thread shares one allocation with
-/// its handle, without atomics; one scheduled by
+/// its callback (it is not `Send`): a callback of the loop's thread is cancelled without
+/// atomics, and [`cancel`](Handle::cancel) drops it at once, as asyncio does; one scheduled by
 /// [`call_soon_threadsafe`](super::LoopHandle::call_soon_threadsafe) is cancelled from the
-/// thread that scheduled it.
+/// thread that scheduled it, and dropped when the loop reaches it.
 ///
 /// # Examples
 ///
@@ -212,18 +318,39 @@ pub struct Handle {
 }
 
 impl Handle {
+    pub(crate) fn local(
+        lp: Weak<LoopInner>,
+        key: usize,
+        seq: u64,
+        name: Cow<'static, str>,
+    ) -> Self {
+        Handle {
+            inner: HandleRef::Local(LocalHandle {
+                lp,
+                key,
+                seq,
+                name,
+                cancelled: Cell::new(false),
+                shared: OnceCell::new(),
+            }),
+        }
+    }
+
     /// Cancels the callback: it will not run if it has not run yet. Calling it again, or after
     /// the callback ran, changes nothing.
     ///
-    /// asyncio drops the callback at once; aiokit drops it when the loop reaches it (or
-    /// closes), on the loop's thread.
+    /// A callback of the loop's thread is dropped at once, as asyncio drops it (a timer's
+    /// place in the loop's heap is reclaimed as asyncio does: see
+    /// [`EventLoop::call_at`](super::EventLoop::call_at)); one scheduled by
+    /// [`call_soon_threadsafe`](super::LoopHandle::call_soon_threadsafe) is dropped when the
+    /// loop reaches it (or closes), on the loop's thread.
     ///
     /// # Examples
     ///
     /// See [`Handle`].
     pub fn cancel(&self) {
         match &self.inner {
-            HandleRef::Local(cell) => cell.cancel(),
+            HandleRef::Local(local) => local.cancel(),
             HandleRef::Shared(state) => state.cancelled.store(true, Ordering::Release),
         }
     }
@@ -240,14 +367,14 @@ impl Handle {
     /// ```
     pub fn cancelled(&self) -> bool {
         match &self.inner {
-            HandleRef::Local(cell) => cell.is_cancelled(),
+            HandleRef::Local(local) => local.cancelled(),
             HandleRef::Shared(state) => state.cancelled.load(Ordering::Acquire),
         }
     }
 
     fn name(&self) -> &str {
         match &self.inner {
-            HandleRef::Local(cell) => cell.name(),
+            HandleRef::Local(local) => &local.name,
             HandleRef::Shared(state) => &state.name,
         }
     }

@@ -12,13 +12,18 @@ use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use event_listener::Event;
 
 use slab::Slab;
 
 use super::backend::{Backend, Kind, LoopTimer};
 use super::error::{EventLoopError, ExceptionContext};
-use super::handle::{Callback, Handle, Ready, TimerHandle};
+use super::handle::{
+    Callback, Handle, Pending, Ready, SOON, TimerHandle, run_remote, run_timer, soon,
+};
 use super::remote::{LoopHandle, Remote, Shared};
 use super::task::{AnyTask, Entry, Tracked};
 use super::thread::ToThread;
@@ -26,10 +31,12 @@ use super::{RunningGuard, running_loop};
 use crate::spawn::task_driver;
 use crate::task::Task;
 
+/// A timer in the loop's heap: its callback waits in the loop's table of timers under `key`
+/// (gone from there if it was cancelled).
 struct Timer {
     when: Instant,
     seq: u64,
-    ready: Ready,
+    key: usize,
 }
 
 impl PartialEq for Timer {
@@ -49,14 +56,63 @@ impl Ord for Timer {
     }
 }
 
-type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+/// An exception handler, as [`EventLoop::get_exception_handler`] gives it back.
+pub type ExceptionHandler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+
+/// The blocking functions a loop started and that have not returned yet.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    running: AtomicUsize,
+    /// Notified when `running` drops to zero.
+    idle: Event,
+}
+
+/// Counts one blocking function as running until dropped (when it returns or unwinds, or is
+/// dropped unrun).
+struct JobGuard(Arc<Jobs>);
+
+impl JobGuard {
+    fn start(jobs: &Arc<Jobs>) -> Self {
+        jobs.running.fetch_add(1, Ordering::AcqRel);
+        JobGuard(jobs.clone())
+    }
+}
+
+impl Drop for JobGuard {
+    fn drop(&mut self) {
+        if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify(usize::MAX);
+        }
+    }
+}
+
+/// asyncio's default `slow_callback_duration`: 0.1 s.
+const DEFAULT_SLOW_CALLBACK_DURATION: Duration = Duration::from_millis(100);
+
+/// A key of the loop's table of timers, as the ready queue keeps it.
+fn table_key(key: usize) -> u32 {
+    u32::try_from(key).expect("aiokit: more than 2^32 callbacks pending on one event loop")
+}
+
+/// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers, cancelled ones are only
+/// removed when they reach the top of the heap.
+const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
 
 pub(crate) struct LoopInner {
     pub(crate) shared: Arc<Shared>,
     kind: Kind,
+    /// The timers' callbacks not run yet (among the timers, or due in the ready queue); a
+    /// cancelled one leaves at once.
+    calls: RefCell<Slab<Pending>>,
     ready: RefCell<VecDeque<Ready>>,
+    /// The position of the ready queue's first entry: every entry ever queued has the next
+    /// position, so a `call_soon` handle finds its callback by its position.
+    ready_head: Cell<u64>,
     timers: RefCell<BinaryHeap<Reverse<Timer>>>,
-    timer_seq: Cell<u64>,
+    /// Timers cancelled while in the heap, not removed from it yet (asyncio's
+    /// `_timer_cancelled_count`).
+    timer_cancelled: Cell<usize>,
+    seq: Cell<u64>,
     stopping: Cell<bool>,
     running: Cell<bool>,
     closed: Cell<bool>,
@@ -67,6 +123,11 @@ pub(crate) struct LoopInner {
     /// Woken when the last task left `tasks` (for `aiokit::run`'s final cancellation).
     tasks_empty: Cell<Option<Waker>>,
     exception_handler: RefCell<Option<ExceptionHandler>>,
+    debug: Cell<bool>,
+    slow_callback_duration: Cell<Duration>,
+    jobs: Arc<Jobs>,
+    #[cfg(unix)]
+    pub(crate) signal_handlers: super::signal::SignalHandlers,
 }
 
 /// asyncio's event loop, on the current thread.
@@ -176,9 +237,12 @@ impl EventLoop {
             inner: Rc::new(LoopInner {
                 shared: Arc::new(Shared::new(kind)),
                 kind,
+                calls: RefCell::new(Slab::new()),
                 ready: RefCell::new(VecDeque::new()),
+                ready_head: Cell::new(0),
                 timers: RefCell::new(BinaryHeap::new()),
-                timer_seq: Cell::new(0),
+                timer_cancelled: Cell::new(0),
+                seq: Cell::new(0),
                 stopping: Cell::new(false),
                 running: Cell::new(false),
                 closed: Cell::new(false),
@@ -187,6 +251,11 @@ impl EventLoop {
                 tasks: RefCell::new(Slab::new()),
                 tasks_empty: Cell::new(None),
                 exception_handler: RefCell::new(None),
+                debug: Cell::new(false),
+                slow_callback_duration: Cell::new(DEFAULT_SLOW_CALLBACK_DURATION),
+                jobs: Arc::default(),
+                #[cfg(unix)]
+                signal_handlers: Default::default(),
             }),
         }
     }
@@ -425,6 +494,12 @@ impl EventLoop {
     /// Schedules `callback` to run at `when`, on the loop's clock ([`time`](EventLoop::time));
     /// otherwise as [`call_later`](EventLoop::call_later).
     ///
+    /// [`TimerHandle::cancel`] drops the callback at once. The heap entry (no user value) goes
+    /// when it reaches the head, or sooner by asyncio's rule: once more than half of more than
+    /// 100 timers are cancelled, the cancelled ones are removed together (checked at each
+    /// cancel and each turn), so re-arming and cancelling a far-future timeout per request
+    /// keeps the heap small.
+    ///
     /// # Errors
     ///
     /// [`EventLoopError::Closed`] after [`close`](EventLoop::close).
@@ -522,9 +597,57 @@ impl EventLoop {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let job = JobGuard::start(&self.inner.jobs);
+        let f = move || {
+            let _job = job;
+            f()
+        };
         match self.inner.backend() {
             Some(backend) => backend.to_thread(f),
             None => ToThread::spawn(self.inner.kind, f),
+        }
+    }
+
+    /// Waits until every blocking function this loop started
+    /// ([`run_in_executor`](EventLoop::run_in_executor), [`to_thread`](crate::to_thread) on
+    /// this loop) has returned, also those whose future was dropped after they started (asyncio's
+    /// `shutdown_default_executor`, which [`aiokit::run`](crate::run) awaits before closing
+    /// the loop, as `asyncio.run` does).
+    ///
+    /// The pool itself is not shut down (it is the process's, or the tokio runtime's), so
+    /// `run_in_executor` still works afterwards (asyncio raises `RuntimeError`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let done = Arc::new(AtomicBool::new(false));
+    /// let flag = done.clone();
+    /// let job = lp.run_in_executor(move || {
+    ///     std::thread::sleep(std::time::Duration::from_millis(5));
+    ///     flag.store(true, Ordering::SeqCst);
+    /// });
+    /// // Never awaited, yet waited for.
+    /// lp.run_until_complete(lp.shutdown_default_executor()).unwrap();
+    /// assert!(done.load(Ordering::SeqCst));
+    /// drop(job);
+    /// ```
+    pub fn shutdown_default_executor(&self) -> impl Future<Output = ()> + 'static {
+        let jobs = self.inner.jobs.clone();
+        async move {
+            loop {
+                if jobs.running.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                let idle = jobs.idle.listen();
+                if jobs.running.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
         }
     }
 
@@ -553,6 +676,199 @@ impl EventLoop {
         let old = self.inner.exception_handler.replace(None);
         drop(old);
     }
+
+    /// The handler set by [`set_exception_handler`](EventLoop::set_exception_handler), or
+    /// `None` for the default one (asyncio's `get_exception_handler`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(lp.get_exception_handler().is_none());
+    /// lp.set_exception_handler(|_: &aiokit::event_loop::ExceptionContext<'_>| {});
+    /// let handler = lp.get_exception_handler().unwrap();
+    /// handler(&aiokit::event_loop::ExceptionContext::new("called directly"));
+    /// ```
+    pub fn get_exception_handler(&self) -> Option<ExceptionHandler> {
+        self.inner.exception_handler.borrow().clone()
+    }
+
+    /// Hands `context` to the loop's exception handler, or to the
+    /// [default one](EventLoop::default_exception_handler) (asyncio's
+    /// `call_exception_handler`). If the handler panics, the default handler reports that
+    /// panic ("Unhandled error in exception handler") and the original context; nothing
+    /// unwinds out of this call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// use aiokit::event_loop::ExceptionContext;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let log = seen.clone();
+    /// lp.set_exception_handler(move |ctx: &ExceptionContext<'_>| {
+    ///     log.borrow_mut().push(ctx.message().to_string())
+    /// });
+    /// lp.call_exception_handler(&ExceptionContext::new("Connection lost"));
+    /// assert_eq!(*seen.borrow(), ["Connection lost"]);
+    /// ```
+    pub fn call_exception_handler(&self, context: &ExceptionContext<'_>) {
+        self.inner.call_exception_handler(context);
+    }
+
+    /// The default exception handler (asyncio's `default_exception_handler`): prints
+    /// `aiokit: ` and the context's `Display` to stderr (asyncio logs it with `logging`).
+    /// A custom handler may call it to keep the default report.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// let default = lp.clone();
+    /// lp.set_exception_handler(move |ctx: &aiokit::event_loop::ExceptionContext<'_>| {
+    ///     // Count it somewhere, then report as usual.
+    ///     default.default_exception_handler(ctx);
+    /// });
+    /// ```
+    pub fn default_exception_handler(&self, context: &ExceptionContext<'_>) {
+        default_exception_handler(context);
+    }
+
+    /// Calls `callback` on the loop, by [`call_soon`](EventLoop::call_soon), each time the
+    /// process receives `signal` (asyncio's `add_signal_handler`, Unix only as in asyncio).
+    /// A handler set for the same signal before is replaced. The signal is caught from this
+    /// call on (its default action, such as ending the process for `SIGTERM`, no longer
+    /// happens); the loop hears of it while it runs.
+    ///
+    /// Where aiokit differs: [`remove_signal_handler`](EventLoop::remove_signal_handler) and
+    /// [`close`](EventLoop::close) stop the calls but do not restore the signal's default
+    /// action (the signal is then ignored), as async-signal, which does the catching, leaves
+    /// its handler installed; the callback takes no arguments (bind them in the closure).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::InvalidInput`](std::io::ErrorKind::InvalidInput) for a signal that
+    /// cannot be caught (`SIGKILL`, `SIGSTOP`, and `SIGILL`, `SIGFPE`, `SIGSEGV`); an error
+    /// wrapping [`EventLoopError::Closed`] on a closed loop; the OS's error if registering
+    /// failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aiokit::event_loop::Signal;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let stopper = lp.clone();
+    /// lp.add_signal_handler(Signal::Usr1, move || {
+    ///     println!("got SIGUSR1");
+    ///     stopper.stop();
+    /// })
+    /// .unwrap();
+    /// lp.call_soon(|| {
+    ///     rustix::process::kill_process(
+    ///         rustix::process::getpid(),
+    ///         rustix::process::Signal::USR1,
+    ///     )
+    ///     .unwrap()
+    /// })
+    /// .unwrap();
+    /// lp.run_forever().unwrap(); // stopped by the handler
+    /// assert!(lp.remove_signal_handler(Signal::Usr1));
+    /// ```
+    #[cfg(unix)]
+    pub fn add_signal_handler(
+        &self,
+        signal: super::signal::Signal,
+        callback: impl Fn() + 'static,
+    ) -> std::io::Result<()> {
+        super::signal::add(&self.inner, signal, callback)
+    }
+
+    /// Removes the handler of `signal`; whether there was one (asyncio's
+    /// `remove_signal_handler`). See [`add_signal_handler`](EventLoop::add_signal_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(!lp.remove_signal_handler(aiokit::event_loop::Signal::Usr2));
+    /// ```
+    #[cfg(unix)]
+    pub fn remove_signal_handler(&self, signal: super::signal::Signal) -> bool {
+        self.inner.signal_handlers.remove(signal)
+    }
+
+    /// Whether the loop is in debug mode (asyncio's `get_debug`); off by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert!(!lp.get_debug());
+    /// lp.set_debug(true);
+    /// assert!(lp.get_debug());
+    /// ```
+    pub fn get_debug(&self) -> bool {
+        self.inner.debug.get()
+    }
+
+    /// Turns debug mode on or off (asyncio's `set_debug`). In debug mode, a callback that
+    /// runs for [`slow_callback_duration`](EventLoop::slow_callback_duration) or longer is
+    /// reported to the exception handler as `Executing <Handle NAME> took 0.150 seconds`
+    /// (asyncio logs that warning with `logging`; a task's step is not timed here). asyncio's
+    /// other debug checks (calls from the wrong thread, coroutines never awaited) are always on
+    /// in aiokit: the types refuse the first, and a never-awaited coroutine is reported anyway.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let lp = aiokit::EventLoop::new();
+    /// let warnings = Rc::new(RefCell::new(Vec::new()));
+    /// let log = warnings.clone();
+    /// lp.set_exception_handler(move |ctx: &aiokit::event_loop::ExceptionContext<'_>| {
+    ///     log.borrow_mut().push(ctx.message().to_string())
+    /// });
+    /// lp.set_debug(true);
+    /// lp.set_slow_callback_duration(Duration::from_millis(5));
+    /// lp.call_soon(|| std::thread::sleep(Duration::from_millis(10))).unwrap();
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// assert!(warnings.borrow()[0].starts_with("Executing <Handle "));
+    /// ```
+    pub fn set_debug(&self, enabled: bool) {
+        self.inner.debug.set(enabled);
+    }
+
+    /// How long a callback may run before debug mode reports it (asyncio's
+    /// `slow_callback_duration`): 100 ms unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = aiokit::EventLoop::new();
+    /// assert_eq!(lp.slow_callback_duration(), std::time::Duration::from_millis(100));
+    /// ```
+    pub fn slow_callback_duration(&self) -> Duration {
+        self.inner.slow_callback_duration.get()
+    }
+
+    /// Sets [`slow_callback_duration`](EventLoop::slow_callback_duration) (asyncio assigns
+    /// the attribute).
+    ///
+    /// # Examples
+    ///
+    /// See [`set_debug`](EventLoop::set_debug).
+    pub fn set_slow_callback_duration(&self, duration: Duration) {
+        self.inner.slow_callback_duration.set(duration);
+    }
 }
 
 impl Default for EventLoop {
@@ -571,6 +887,13 @@ impl fmt::Debug for EventLoop {
             self.is_closed()
         )
     }
+}
+
+/// asyncio's `default_exception_handler`: the context's `Display` on stderr. Printing never
+/// unwinds (a closed stderr loses the report).
+fn default_exception_handler(context: &ExceptionContext<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "aiokit: {context}");
 }
 
 /// Runs `a` and `b` together until `a` is done (`b` is polled after `a`, until it is done).
@@ -607,10 +930,6 @@ async fn yield_now() {
 impl LoopInner {
     pub(crate) fn backend(&self) -> Option<Rc<Backend>> {
         self.backend.borrow().clone()
-    }
-
-    pub(crate) fn kind(&self) -> Kind {
-        self.kind
     }
 
     /// Checks that the loop may run here and marks it running until the guard is dropped.
@@ -653,7 +972,7 @@ impl LoopInner {
         }
     }
 
-    fn check_open(&self) -> Result<(), EventLoopError> {
+    pub(crate) fn check_open(&self) -> Result<(), EventLoopError> {
         if self.closed.get() {
             Err(EventLoopError::Closed)
         } else {
@@ -661,32 +980,164 @@ impl LoopInner {
         }
     }
 
-    pub(crate) fn call_soon<C: Callback>(&self, callback: C) -> Result<Handle, EventLoopError> {
-        self.check_open()?;
-        let (ready, handle) = Ready::local(callback);
-        self.ready.borrow_mut().push_back(ready);
-        self.wake_driver();
-        Ok(handle)
+    fn next_seq(&self) -> u64 {
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        seq
     }
 
-    pub(crate) fn push_ready(&self, ready: Ready) {
-        self.ready.borrow_mut().push_back(ready);
+    pub(crate) fn call_soon<C: Callback>(
+        self: &Rc<Self>,
+        callback: C,
+    ) -> Result<Handle, EventLoopError> {
+        self.check_open()?;
+        let (ready, name) = soon(callback);
+        let position = self.push_ready(ready);
+        self.wake_driver();
+        Ok(Handle::local(Rc::downgrade(self), SOON, position, name))
+    }
+
+    /// Queues `ready`; gives its position.
+    pub(crate) fn push_ready(&self, ready: Ready) -> u64 {
+        let mut queue = self.ready.borrow_mut();
+        let position = self.ready_head.get() + queue.len() as u64;
+        queue.push_back(ready);
+        position
+    }
+
+    /// Takes the first entry of the ready queue.
+    fn pop_ready(&self) -> Option<Ready> {
+        let next = self.ready.borrow_mut().pop_front();
+        if next.is_some() {
+            self.ready_head.set(self.ready_head.get() + 1);
+        }
+        next
     }
 
     fn call_at<C: Callback>(
-        &self,
+        self: &Rc<Self>,
         when: Instant,
         callback: C,
     ) -> Result<TimerHandle, EventLoopError> {
         self.check_open()?;
-        let (ready, handle) = Ready::local(callback);
-        let seq = self.timer_seq.get();
-        self.timer_seq.set(seq + 1);
+        let seq = self.next_seq();
+        let (pending, name) = Pending::new(seq, callback, true);
+        let key = self.calls.borrow_mut().insert(pending);
+        table_key(key);
         self.timers
             .borrow_mut()
-            .push(Reverse(Timer { when, seq, ready }));
+            .push(Reverse(Timer { when, seq, key }));
         self.wake_driver();
-        Ok(TimerHandle { handle, when })
+        Ok(TimerHandle {
+            handle: Handle::local(Rc::downgrade(self), key, seq, name),
+            when,
+        })
+    }
+
+    /// Takes the timer `key` out of the loop's table if it is still the one of `seq`.
+    fn take_call(&self, key: usize, seq: u64) -> Option<Pending> {
+        let mut calls = self.calls.borrow_mut();
+        match calls.get(key) {
+            Some(pending) if pending.seq() == seq => Some(calls.remove(key)),
+            _ => None,
+        }
+    }
+
+    /// [`take_call`](Self::take_call) for a due timer's ready-queue entry, which keeps the low 32 bits of
+    /// the sequence number.
+    fn take_ready(&self, key: u32, seq: u32) -> Option<Pending> {
+        let key = key as usize;
+        let mut calls = self.calls.borrow_mut();
+        match calls.get(key) {
+            Some(pending) if pending.seq() as u32 == seq => Some(calls.remove(key)),
+            _ => None,
+        }
+    }
+
+    fn is_live(&self, key: usize, seq: u64) -> bool {
+        matches!(self.calls.borrow().get(key), Some(pending) if pending.seq() == seq)
+    }
+
+    /// A handle's `cancel`: the callback leaves the loop's queue or table and is dropped now
+    /// (outside the loop's borrows); a timer's heap entry is counted, and the heap purged if
+    /// cancelled timers are most of it.
+    pub(crate) fn cancel_local(&self, key: usize, seq: u64) {
+        if key == SOON {
+            self.cancel_soon(seq);
+            return;
+        }
+        let Some(pending) = self.take_call(key, seq) else {
+            return;
+        };
+        if pending.in_heap() {
+            self.timer_cancelled.set(self.timer_cancelled.get() + 1);
+            self.purge_cancelled_timers();
+        }
+        drop(pending);
+    }
+
+    /// A `call_soon` handle's `cancel`: the callback at `position` in the ready queue, if the
+    /// loop has not reached it, is dropped now (outside the loop's borrows).
+    fn cancel_soon(&self, position: u64) {
+        let cancelled = {
+            let mut queue = self.ready.borrow_mut();
+            let index = position.checked_sub(self.ready_head.get());
+            match index.and_then(|i| queue.get_mut(usize::try_from(i).ok()?)) {
+                Some(entry @ Ready::Soon(_)) => Some(mem::replace(entry, Ready::Cancelled)),
+                _ => None,
+            }
+        };
+        drop(cancelled);
+    }
+
+    /// asyncio's rule (`_run_once`): when the heap holds more than
+    /// [`MIN_SCHEDULED_TIMER_HANDLES`] timers and more than half of them are cancelled, the
+    /// cancelled ones are removed at once.
+    fn purge_cancelled_timers(&self) {
+        let cancelled = self.timer_cancelled.get();
+        let scheduled = self.timers.borrow().len();
+        if scheduled <= MIN_SCHEDULED_TIMER_HANDLES || cancelled * 2 <= scheduled {
+            return;
+        }
+        let calls = self.calls.borrow();
+        self.timers.borrow_mut().retain(
+            |Reverse(t)| matches!(calls.get(t.key), Some(pending) if pending.seq() == t.seq),
+        );
+        self.timer_cancelled.set(0);
+    }
+
+    /// How many timers the loop's heap holds, cancelled ones not yet removed included.
+    #[cfg(test)]
+    pub(crate) fn scheduled_timers(&self) -> usize {
+        self.timers.borrow().len()
+    }
+
+    /// Runs `fut` on the loop's executor without making it a task of the loop: `all_tasks`
+    /// does not list it, `aiokit::run`'s shutdown does not cancel it; it is dropped when the
+    /// loop closes. A panic is reported to the exception handler under `name`.
+    pub(crate) fn spawn_background<F: Future<Output = ()> + 'static>(
+        self: &Rc<Self>,
+        name: &'static str,
+        fut: F,
+    ) {
+        let Some(backend) = self.backend() else {
+            return;
+        };
+        let lp = Rc::downgrade(self);
+        let mut fut = Box::pin(fut);
+        backend.spawn(async move {
+            let outcome = core::future::poll_fn(|cx| {
+                match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+                    Ok(poll) => poll.map(Ok),
+                    Err(payload) => Poll::Ready(Err(payload)),
+                }
+            })
+            .await;
+            if let (Err(payload), Some(lp)) = (outcome, lp.upgrade()) {
+                let message = format!("Exception in background future {name}");
+                lp.report(&message, name, &*payload);
+            }
+        });
     }
 
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
@@ -752,35 +1203,50 @@ impl LoopInner {
 
     /// Reports a panic to the exception handler.
     pub(crate) fn report(&self, message: &str, name: &str, payload: &(dyn Any + Send)) {
-        let ctx = ExceptionContext {
-            message,
-            name,
-            payload,
-        };
+        let ctx = ExceptionContext::new(message)
+            .with_name(name)
+            .with_payload(payload);
+        self.call_exception_handler(&ctx);
+    }
+
+    /// asyncio's `call_exception_handler`: the handler's own panic goes to the default
+    /// handler, with the context it was given.
+    fn call_exception_handler(&self, ctx: &ExceptionContext<'_>) {
         let handler = self.exception_handler.borrow().clone();
-        let reported = catch_unwind(AssertUnwindSafe(|| match handler {
-            Some(handler) => handler(&ctx),
-            None => std::eprintln!("aiokit: {ctx}"),
-        }));
-        if reported.is_err() {
-            std::eprintln!("aiokit: the exception handler panicked while reporting: {ctx}");
+        let Some(handler) = handler else {
+            default_exception_handler(ctx);
+            return;
+        };
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(ctx))) {
+            let failure = ExceptionContext::new("Unhandled error in exception handler")
+                .with_name(ctx.name)
+                .with_payload(&*payload);
+            default_exception_handler(&failure);
+            default_exception_handler(ctx);
         }
     }
 
-    /// The earliest timer's time, dropping cancelled timers from the top of the heap.
+    /// Debug mode's report of a callback that ran for `slow_callback_duration` or longer.
+    fn report_slow(&self, name: &str, took: Duration) {
+        let message = format!(
+            "Executing <Handle {name}> took {:.3} seconds",
+            took.as_secs_f64()
+        );
+        self.call_exception_handler(&ExceptionContext::new(&message).with_name(name));
+    }
+
+    /// The earliest timer's time, dropping cancelled timers from the top of the heap (their
+    /// callbacks were dropped when they were cancelled).
     fn next_timer(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
         loop {
-            let cancelled = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    None => return None,
-                    Some(Reverse(t)) if !t.ready.is_cancelled() => return Some(t.when),
-                    Some(_) => timers.pop(),
-                }
-            };
-            if let Some(Reverse(timer)) = cancelled {
-                timer.ready.discard();
+            let Reverse(t) = timers.peek()?;
+            if self.is_live(t.key, t.seq) {
+                return Some(t.when);
             }
+            timers.pop();
+            self.timer_cancelled
+                .set(self.timer_cancelled.get().saturating_sub(1));
         }
     }
 
@@ -823,39 +1289,90 @@ impl LoopInner {
         }
         for remote in self.shared.take_remote() {
             match remote {
-                Remote::Call(ready) => self.push_ready(ready),
+                Remote::Call(ready) => {
+                    self.push_ready(ready);
+                }
                 Remote::Spawn(spawn) => spawn(self),
             }
         }
+        self.purge_cancelled_timers();
         let now = self.kind.now();
-        loop {
-            let due = {
-                let mut timers = self.timers.borrow_mut();
-                match timers.peek() {
-                    Some(Reverse(t)) if t.when <= now => timers.pop(),
-                    _ => None,
+        {
+            let mut timers = self.timers.borrow_mut();
+            let mut calls = self.calls.borrow_mut();
+            // Positions are implicit (the head's plus the index): pushing here keeps them.
+            let mut ready = self.ready.borrow_mut();
+            while let Some(Reverse(t)) = timers.peek() {
+                match calls.get_mut(t.key) {
+                    Some(pending) if pending.seq() == t.seq => {
+                        if t.when > now {
+                            break;
+                        }
+                        pending.leave_heap();
+                        ready.push_back(Ready::Timer {
+                            key: t.key as u32,
+                            seq: t.seq as u32,
+                        });
+                    }
+                    // Cancelled: its callback is gone already.
+                    _ => self
+                        .timer_cancelled
+                        .set(self.timer_cancelled.get().saturating_sub(1)),
                 }
-            };
-            let Some(Reverse(timer)) = due else { break };
-            if timer.ready.is_cancelled() {
-                timer.ready.discard();
-            } else {
-                self.push_ready(timer.ready);
+                timers.pop();
             }
         }
         let ntodo = self.ready.borrow().len();
         for _ in 0..ntodo {
-            let next = self.ready.borrow_mut().pop_front();
-            let Some(ready) = next else {
+            let Some(ready) = self.pop_ready() else {
                 break;
             };
-            if ready.is_cancelled() {
-                ready.discard();
-                continue;
+            match ready {
+                Ready::Soon(mut call) => {
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let (name, outcome) = call.run();
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, &name, outcome);
+                    }
+                }
+                Ready::Timer { key, seq } => {
+                    // Gone if it was cancelled.
+                    let Some(mut pending) = self.take_ready(key, seq) else {
+                        continue;
+                    };
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let (name, outcome) = run_timer(&mut pending);
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, &name, outcome);
+                    }
+                }
+                Ready::Cancelled => {}
+                Ready::Remote(call) => {
+                    if call.cancelled() {
+                        continue;
+                    }
+                    let start = self.debug.get().then(|| self.kind.now());
+                    let outcome = run_remote(&call);
+                    if outcome.is_err() || start.is_some() {
+                        self.ran(start, call.name(), outcome);
+                    }
+                }
             }
-            if let Err((payload, name)) = ready.run() {
-                let message = format!("Exception in callback {name}");
-                self.report(&message, &name, &*payload);
+        }
+    }
+
+    /// After a callback that panicked, or any in debug mode: its panic to the exception
+    /// handler, and in debug mode, the report of a slow callback (asyncio's `_run_once`).
+    #[cold]
+    fn ran(&self, start: Option<Instant>, name: &str, outcome: Result<(), Box<dyn Any + Send>>) {
+        if let Err(payload) = outcome {
+            let message = format!("Exception in callback {name}");
+            self.report(&message, name, &*payload);
+        }
+        if let Some(start) = start {
+            let took = self.kind.now().saturating_duration_since(start);
+            if took >= self.slow_callback_duration.get() {
+                self.report_slow(name, took);
             }
         }
     }
@@ -880,13 +1397,20 @@ impl LoopInner {
         }
         let remote = self.shared.close();
         let ready = mem::take(&mut *self.ready.borrow_mut());
+        self.ready_head
+            .set(self.ready_head.get() + ready.len() as u64);
         let timers = mem::take(&mut *self.timers.borrow_mut());
+        self.timer_cancelled.set(0);
+        let calls = mem::take(&mut *self.calls.borrow_mut());
         let backend = self.backend.borrow_mut().take();
         let tasks = mem::take(&mut *self.tasks.borrow_mut());
         let handler = self.exception_handler.borrow_mut().take();
+        #[cfg(unix)]
+        self.signal_handlers.clear();
         drop(remote);
         drop(ready);
         drop(timers);
+        drop(calls);
         // Dropping the executor drops the tasks' futures: their tasks end cancelled.
         drop(backend);
         drop(tasks);
@@ -897,5 +1421,90 @@ impl LoopInner {
 impl Drop for LoopInner {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loops() -> Vec<EventLoop> {
+        #[cfg(feature = "tokio")]
+        return vec![EventLoop::smol(), EventLoop::tokio()];
+        #[cfg(not(feature = "tokio"))]
+        return vec![EventLoop::smol()];
+    }
+
+    /// asyncio's `_run_once`: cancelled timers are purged once they are more than half of a
+    /// heap of more than `_MIN_SCHEDULED_TIMER_HANDLES`; here `cancel` applies the rule too.
+    mod cancelled_timers_are_purged_when_they_are_most_of_the_heap {
+        use super::*;
+
+        #[test]
+        fn a_server_rearming_a_far_future_timeout_per_request_keeps_the_heap_bounded() {
+            for lp in loops() {
+                let mut most = 0;
+                for _ in 0..10_000 {
+                    let timeout = lp.call_later(Duration::from_secs(3600), || {}).unwrap();
+                    timeout.cancel();
+                    most = most.max(lp.inner.scheduled_timers());
+                }
+                assert!(most <= 2 * MIN_SCHEDULED_TIMER_HANDLES + 1, "{most}");
+                assert!(lp.inner.calls.borrow().is_empty());
+                lp.close().unwrap();
+            }
+        }
+
+        #[test]
+        fn live_timers_survive_the_purge_and_run_in_time_order() {
+            for lp in loops() {
+                let log = Rc::new(RefCell::new(Vec::new()));
+                let start = lp.time();
+                let mut doomed = Vec::new();
+                for i in 0..300u64 {
+                    let log = log.clone();
+                    let timer = lp
+                        .call_at(start + Duration::from_micros(300 - i), move || {
+                            log.borrow_mut().push(i)
+                        })
+                        .unwrap();
+                    if i % 3 != 0 {
+                        doomed.push(timer);
+                    }
+                }
+                for timer in &doomed {
+                    timer.cancel();
+                }
+                // The 151st cancel made them more than half of 300: those 151 were purged;
+                // the 49 cancelled after are under half of the 149 left, so they stay.
+                assert_eq!(lp.inner.scheduled_timers(), 149);
+                let stopper = lp.clone();
+                lp.call_at(start + Duration::from_millis(1), move || stopper.stop())
+                    .unwrap();
+                lp.run_forever().unwrap();
+                let expected: Vec<u64> = (0..300).rev().filter(|i| i % 3 == 0).collect();
+                assert_eq!(*log.borrow(), expected);
+                assert_eq!(lp.inner.scheduled_timers(), 0);
+                lp.close().unwrap();
+            }
+        }
+
+        #[test]
+        fn a_small_heap_keeps_its_cancelled_timers_until_they_reach_the_head() {
+            for lp in loops() {
+                let far = lp.call_later(Duration::from_secs(3600), || {}).unwrap();
+                let near = lp.call_later(Duration::from_secs(1), || {}).unwrap();
+                far.cancel();
+                // Below the threshold: nothing purged.
+                assert_eq!(lp.inner.scheduled_timers(), 2);
+                near.cancel();
+                // One turn: the cancelled ones at the head are popped.
+                lp.stop();
+                lp.run_forever().unwrap();
+                assert_eq!(lp.inner.scheduled_timers(), 0);
+                assert_eq!(lp.inner.timer_cancelled.get(), 0);
+                lp.close().unwrap();
+            }
+        }
     }
 }

@@ -31,7 +31,16 @@
 //!   run between the awaits of any other code on the loop, so `wait`, `gather` and
 //!   `as_completed` over [`Task`](crate::Task) handles behave as asyncio's do over tasks.
 //! - A callback or task that panics is reported to the
-//!   [exception handler](EventLoop::set_exception_handler) and the loop goes on.
+//!   [exception handler](EventLoop::set_exception_handler) and the loop goes on;
+//!   [`call_exception_handler`](EventLoop::call_exception_handler) reports anything else, and
+//!   in [debug mode](EventLoop::set_debug) a callback slower than
+//!   [`slow_callback_duration`](EventLoop::slow_callback_duration) is reported.
+//! - [`Handle::cancel`] drops the callback at once; cancelled timers leave the heap when they
+//!   reach its head, or all at once when they are more than half of more than 100 timers.
+//! - [`add_signal_handler`](EventLoop::add_signal_handler) (Unix) schedules its callback on
+//!   the loop at each delivery of the signal.
+//! - A server started on the loop ([`start_server`](crate::start_server)) is not one of its
+//!   tasks: [`all_tasks`] does not list it; closing the loop closes it.
 //!
 //! # Where aiokit differs
 //!
@@ -43,8 +52,19 @@
 //!   callback it is not specified.
 //! - `run_until_complete`'s future may borrow from the caller; if the loop is stopped before
 //!   it finishes, it is dropped (asyncio leaves the task pending on the loop).
-//! - A cancelled callback is dropped when the loop reaches it, on its thread (callbacks need
-//!   not be `Send`).
+//! - A callback from [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe) that is
+//!   cancelled is dropped when the loop reaches it, on the loop's thread (one of the loop's own
+//!   thread is dropped by `cancel`, as in asyncio).
+//! - Debug mode reports slow callbacks to the exception handler (asyncio logs them), and does
+//!   not time a task's steps.
+//! - [`remove_signal_handler`](EventLoop::remove_signal_handler) does not restore a signal's
+//!   default action.
+//! - Not provided: `set_task_factory`, `create_future`, `add_reader` / `sock_*` and the other
+//!   transport methods (the streams module, async-net or tokio's types), `shutdown_asyncgens`
+//!   (no async generators);
+//!   [`shutdown_default_executor`](EventLoop::shutdown_default_executor) waits for the
+//!   blocking functions but shuts no pool down (the pool is the process's or the tokio
+//!   runtime's).
 //!
 //! # Examples
 //!
@@ -71,6 +91,8 @@ mod error;
 mod handle;
 mod inner;
 mod remote;
+#[cfg(unix)]
+mod signal;
 mod task;
 mod thread;
 
@@ -81,8 +103,10 @@ use std::rc::{Rc, Weak};
 pub use concurrent::{ConcurrentError, ConcurrentFuture, run_coroutine_threadsafe};
 pub use error::{EventLoopError, ExceptionContext};
 pub use handle::{Callback, Handle, TimerHandle};
-pub use inner::EventLoop;
+pub use inner::{EventLoop, ExceptionHandler};
 pub use remote::LoopHandle;
+#[cfg(unix)]
+pub use signal::Signal;
 pub use task::{AnyTask, all_tasks, create_task, current_task};
 pub use thread::{ToThread, to_thread};
 
@@ -150,7 +174,10 @@ pub fn get_running_loop() -> Result<EventLoop, EventLoopError> {
 /// `asyncio.run`).
 ///
 /// The loop is [`EventLoop::new`]'s. `fut` runs as the loop's main task; once it is done,
-/// every task still pending on the loop is cancelled and awaited, and the loop is closed.
+/// every task still pending on the loop is cancelled and awaited, the blocking functions it
+/// started ([`to_thread`]) are waited for
+/// ([`shutdown_default_executor`](EventLoop::shutdown_default_executor)), and the loop is
+/// closed.
 /// `fut` need not be `Send` nor `'static`.
 ///
 /// # Panics
@@ -200,6 +227,9 @@ pub fn try_run<F: IntoFuture>(fut: F) -> Result<F::Output, EventLoopError> {
     let lp = EventLoop::new();
     let output = lp.run_until_complete(fut);
     lp.inner.cancel_all_tasks();
+    // asyncio.run's `shutdown_default_executor` step: the blocking functions the loop started
+    // return before the loop closes.
+    lp.run_until_complete(lp.shutdown_default_executor())?;
     lp.close()?;
     output
 }

@@ -94,7 +94,7 @@ impl Shared {
         items
             .into_iter()
             .map(|item| match item {
-                RemoteItem::Call((callback, state)) => Remote::Call(Ready::Remote(callback, state)),
+                RemoteItem::Call(call) => Remote::Call(Ready::Remote(call)),
                 RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
             })
             .collect()
@@ -126,7 +126,7 @@ impl Shared {
         items
             .into_iter()
             .map(|item| match item {
-                RemoteItem::Call((callback, state)) => Remote::Call(Ready::Remote(callback, state)),
+                RemoteItem::Call(call) => Remote::Call(Ready::Remote(call)),
                 RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
             })
             .collect()

@@ -18,8 +18,10 @@ enum Inner<T> {
 /// The future of [`to_thread`] and [`EventLoop::run_in_executor`](crate::EventLoop::run_in_executor):
 /// the output of a blocking function running on a thread pool.
 ///
-/// Dropping it does not stop the function (a thread cannot be interrupted); its output is
-/// dropped when it returns. If the function panics, awaiting this resumes the panic.
+/// Dropping it does not stop a function that has started (a thread cannot be interrupted):
+/// its output is dropped when it returns. One that has not started yet may never run: the
+/// `blocking` crate's pool drops it, as asyncio cancels an executor job not started; tokio's
+/// pool runs it anyway. If the function panics, awaiting this resumes the panic.
 #[must_use = "futures do nothing unless polled"]
 pub struct ToThread<T> {
     inner: Inner<T>,
@@ -132,9 +134,9 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let kind = match running_loop() {
-        Some(lp) => lp.inner.kind(),
-        None => Kind::default_for_thread(),
-    };
-    ToThread::spawn(kind, f)
+    match running_loop() {
+        // Counted by the loop, for `shutdown_default_executor`.
+        Some(lp) => lp.run_in_executor(f),
+        None => ToThread::spawn(Kind::default_for_thread(), f),
+    }
 }

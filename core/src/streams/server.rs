@@ -137,8 +137,10 @@ impl std::error::Error for ServerError {}
 /// [`aiokit::run`](crate::event_loop::run), a task of an
 /// [`EventLoop`](crate::event_loop::EventLoop)), the server starts serving in the background
 /// on that loop at once, as asyncio's does (`start_serving=True`): its handlers run as the
-/// loop runs, and [`Server::serve_forever`] only waits for the server to close. A handler's
-/// `Err` or panic is reported (see [`ServerError`]) and ends only its own connection.
+/// loop runs, and [`Server::serve_forever`] only waits for the server to close. As in asyncio,
+/// the server is not a task of the loop ([`all_tasks`](crate::all_tasks) does not list it);
+/// closing the loop closes it. A handler's `Err` or panic is reported (see [`ServerError`])
+/// and ends only its own connection.
 ///
 /// Where aiokit differs from asyncio: on any other executor nothing is spawned; handlers run
 /// where `serve_forever` is polled, or on the executor given to [`Server::start_serving`];
@@ -274,17 +276,19 @@ fn bind_one(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
 }
 
 /// Starts serving in the background, as asyncio's `start_server` does (`start_serving=True`),
-/// when called on a running aiokit event loop: the drive of the server becomes a task of that
-/// loop (see [`Server::start_serving_local`]), after which `serve_forever` only waits. Without
+/// when called on a running aiokit event loop: the drive of the server runs on that loop's
+/// executor (see [`Server::start_serving_local`]) without being one of its tasks, after which
+/// `serve_forever` only waits. Without
 /// a running loop, the handlers run inside `serve_forever`, or on the spawner given to
 /// `start_serving`.
 fn start_serving(server: &Server) {
     #[cfg(feature = "event-loop")]
     if let Some(lp) = crate::event_loop::running_loop() {
         server.start_serving_local(&|fut: crate::spawn::LocalSpawnFuture| {
-            // The task handle is not needed: closing the server ends the drive, and the loop
-            // cancels the task (dropping the drive closes the server) when it shuts down.
-            drop(lp.create_task(fut));
+            // Not a task of the loop (asyncio's Server is not a Task: `all_tasks()` does not
+            // list it). Closing the server ends the drive; the loop drops it when it closes,
+            // and dropping the drive closes the server.
+            lp.inner.spawn_background("Server", fut);
         });
     }
     #[cfg(not(feature = "event-loop"))]
