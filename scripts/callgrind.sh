@@ -8,11 +8,13 @@
 # Each contestant runs twice under `valgrind --tool=callgrind`, in the compare bench's count
 # mode (`--calls K --contestant NAME`): once with one warm-up call and 0 measured calls, once
 # with the warm-up and CALLS measured calls (default: enough for about 20 000 children, at
-# least 2; about 20 000 children). Instructions per child = (second total - first total) / CALLS / N, counted over every
-# thread, so start-up, warm-up and runtime set-up cancel out. Valgrind runs threads one at a
+# least 2). Instructions per child = (second total - first total) / CALLS / N, counted over
+# every thread, so start-up, warm-up and runtime set-up cancel out. Valgrind runs threads one at a
 # time, so rows whose wakes come from other threads (`*_threads`) count the work of both
 # sides but not the cost of cache-line traffic between cores. Installs valgrind with apt-get
-# when it is missing.
+# when it is missing. CALLGRIND_ONLY=REGEX counts only the contestants whose name matches (for
+# a quick before/after of aiokit alone: CALLGRIND_ONLY=aiokit). CALLGRIND_BIN=PATH counts a
+# compare binary built earlier (a copy of a baseline build) instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +32,8 @@ if ! command -v valgrind >/dev/null; then
   apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
 fi
 
-bin=$(cargo bench -p aiokit --bench compare --no-run --message-format=json 2>/dev/null |
+bin=${CALLGRIND_BIN:-}
+[ -n "$bin" ] || bin=$(cargo bench -p aiokit --bench compare --no-run --message-format=json 2>/dev/null |
   python3 -c '
 import json, sys
 for line in sys.stdin:
@@ -60,6 +63,9 @@ echo "callgrind: $workload, N = $n, $calls calls (instructions per child, all th
 printf '| %s | %s | %s |\n|---|--:|--:|\n' "contestant" "instructions / child" "/ aiokit"
 base=""
 for name in "${names[@]}"; do
+  if [ -n "${CALLGRIND_ONLY:-}" ] && ! [[ $name =~ $CALLGRIND_ONLY ]]; then
+    continue
+  fi
   zero=$(count "$name" 0)
   some=$(count "$name" "$calls")
   per_child=$(python3 -c "print(f'{($some - $zero) / $calls / $n:.1f}')")

@@ -41,7 +41,9 @@ impl<F: Future> Slots<F> {
                 // One unit of tokio's budget per `STRIDE` never-polled children, counted across
                 // polls (see `coop`).
                 #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-                if self.fresh % super::coop::STRIDE == 0 && !super::coop::proceed(cx) {
+                if self.fresh % super::coop::STRIDE == super::coop::STRIDE - 1
+                    && !super::coop::proceed(cx)
+                {
                     return Drive::Pending;
                 }
                 let index = self.fresh;
@@ -92,8 +94,7 @@ impl<F: Future> Slots<F> {
             }
             // And one per `STRIDE` woken children polled in this call.
             #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx)
-            {
+            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx) {
                 return Drive::Pending;
             }
             // SAFETY: `&mut self` makes this the only consumer.
