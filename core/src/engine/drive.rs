@@ -214,9 +214,26 @@ fn poll_each<'a, F: Future + 'a, C>(
 where
     C: FnMut(usize, &mut Option<F::Output>) -> Step,
 {
+    /// The counts, kept in a local copy (in registers: the compiler cannot tell that the slots
+    /// never alias the engine's counts, and would load and store them for every child) and
+    /// written back when the loop ends, by return or by a child's panic.
+    struct Local<'c> {
+        counts: Counts,
+        home: &'c mut Counts,
+    }
+    impl Drop for Local<'_> {
+        #[inline(always)]
+        fn drop(&mut self) {
+            *self.home = self.counts;
+        }
+    }
+    let mut local = Local {
+        counts: *counts,
+        home: counts,
+    };
     for (index, slot) in slots.enumerate() {
-        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, counts, on_done) {
-            if counts.running == 0 {
+        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, &mut local.counts, on_done) {
+            if local.counts.running == 0 {
                 return Drive::AllDone;
             }
             if step == Step::Stop {
