@@ -107,7 +107,8 @@ impl<F: Future> Slots<F> {
             }
             // And one per `STRIDE` woken children polled in this call.
             #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx) {
+            if polled % super::coop::STRIDE == super::coop::STRIDE - 1 && !super::coop::proceed(cx)
+            {
                 return Drive::Pending;
             }
             // SAFETY: `&mut self` makes this the only consumer.

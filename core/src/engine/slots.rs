@@ -296,7 +296,7 @@ const fn in_place_fits<S, U>() -> bool {
 /// 4 KiB written, which the slots' pages, already mapped, do not. Below it, a fresh allocation
 /// is cheaper: shrinking (`realloc`) costs more than a small `malloc` and `free` (glibc: about
 /// 350 instructions against 190, and the split-off tail slows the next small `malloc`).
-const IN_PLACE_MIN_BYTES: usize = 64 * 1024;
+pub(super) const IN_PLACE_MIN_BYTES: usize = 64 * 1024;
 
 /// Whether `outputs_in_place` is the cheaper way to hand out the outputs of `cap` slots.
 fn in_place_pays<S, U>(cap: usize) -> bool {

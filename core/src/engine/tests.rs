@@ -594,16 +594,21 @@ impl Drop for Counted<'_> {
     }
 }
 
-/// Enough children that their slots pass `IN_PLACE_MIN_BYTES`, so the outputs are written over
-/// the slots.
-const IN_PLACE_N: usize = 20_000;
+/// Just enough children that their slots reach `IN_PLACE_MIN_BYTES`, so the outputs are written
+/// over the slots.
+const IN_PLACE_N: usize = super::slots::IN_PLACE_MIN_BYTES
+    / core::mem::size_of::<super::slots::Slot<core::future::Ready<Counted<'static>>>>()
+    + 1;
 
 #[test]
 fn outputs_written_over_the_slots_come_back_in_order_with_exact_capacity() {
     let drops = Cell::new(0);
-    let mut engine = Engine::from_iter(
-        (0..IN_PLACE_N).map(|value| core::future::ready(Counted { value, drops: &drops })),
-    );
+    let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
+        core::future::ready(Counted {
+            value,
+            drops: &drops,
+        })
+    }));
     let (_, waker) = counting();
     let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
     assert_eq!(drive, Drive::AllDone);
@@ -622,9 +627,12 @@ fn outputs_written_over_the_slots_come_back_in_order_with_exact_capacity() {
 fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
     for panic_at in [0, 1, IN_PLACE_N / 2, IN_PLACE_N - 1] {
         let drops = Cell::new(0);
-        let mut engine = Engine::from_iter(
-            (0..IN_PLACE_N).map(|value| core::future::ready(Counted { value, drops: &drops })),
-        );
+        let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
+            core::future::ready(Counted {
+                value,
+                drops: &drops,
+            })
+        }));
         let (_, waker) = counting();
         let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
         assert_eq!(drive, Drive::AllDone);
