@@ -62,6 +62,13 @@ struct Config {
     filters: Vec<String>,
     target: Duration,
     budget: Duration,
+    /// Count mode (`--calls K`): no timing; each selected contestant runs one warm-up call,
+    /// then `K` calls, for an instruction counter (callgrind, `perf stat`) to read.
+    calls: Option<u64>,
+    /// Count mode: only the contestant of this exact name.
+    contestant: Option<String>,
+    /// `--list`: print the workload and contestant names the filter selects, and exit.
+    list: bool,
 }
 
 fn parse_list(s: &str) -> Vec<String> {
@@ -103,6 +110,9 @@ impl Config {
         let mut budget_s = env("AIOKIT_BENCH_BUDGET_S")
             .map(|v| parse_num("AIOKIT_BENCH_BUDGET_S", &v))
             .unwrap_or(10);
+        let mut calls = env("AIOKIT_BENCH_CALLS").map(|v| parse_num("AIOKIT_BENCH_CALLS", &v));
+        let mut contestant = env("AIOKIT_BENCH_CONTESTANT");
+        let mut list = false;
 
         // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this binary without
         // it, and then a smoke run is what is wanted.
@@ -120,6 +130,9 @@ impl Config {
                 "--n" => ns = Some(parse_ns(&value("--n"))),
                 "--target-ms" => target_ms = parse_num("--target-ms", &value("--target-ms")),
                 "--budget-s" => budget_s = parse_num("--budget-s", &value("--budget-s")),
+                "--calls" => calls = Some(parse_num("--calls", &value("--calls"))),
+                "--contestant" => contestant = Some(value("--contestant")),
+                "--list" => list = true,
                 flag if flag.starts_with('-') => {} // libtest flags cargo may pass along
                 filter => filters.extend(parse_list(filter)),
             }
@@ -143,11 +156,23 @@ impl Config {
                 Duration::from_millis(target_ms)
             },
             budget: Duration::from_secs(budget_s),
+            calls,
+            contestant,
+            list,
         }
     }
 
+    /// Whether the filters select `workload`: by substring, or by exact name in count mode
+    /// (`ready` must not also count `ready_tokio`).
     fn wants(&self, workload: &str) -> bool {
-        self.filters.is_empty() || self.filters.iter().any(|f| workload.contains(f.as_str()))
+        self.filters.is_empty()
+            || self.filters.iter().any(|f| {
+                if self.calls.is_some() {
+                    workload == f
+                } else {
+                    workload.contains(f.as_str())
+                }
+            })
     }
 }
 
@@ -395,9 +420,41 @@ fn run_workload(w: &Workload, cfg: &Config) {
     }
 }
 
+/// Count mode: for each selected workload, N and contestant, one warm-up call and then `calls`
+/// calls, untimed. An instruction counter run twice with different `calls` gives the cost of
+/// one call as the difference divided by the difference in calls, with start-up, warm-up and
+/// set-up (runtimes, the allocator's first growth) cancelled out (`scripts/callgrind.sh`).
+fn run_counted(workloads: &[Workload], cfg: &Config, calls: u64) {
+    for w in workloads.iter().filter(|w| cfg.wants(w.name)) {
+        for c in &w.contestants {
+            if cfg.contestant.as_deref().is_some_and(|name| name != c.name) {
+                continue;
+            }
+            for &n in &cfg.ns {
+                let expected = (n as u64) * (n as u64).saturating_sub(1) / 2;
+                time_calls(c.run, n, 1, expected);
+                time_calls(c.run, n, calls, expected);
+                println!("{}\t{}\t{n}\t{calls}", w.name, c.name);
+            }
+        }
+    }
+}
+
 /// Runs the workloads the options select and prints their tables.
 pub(crate) fn run(workloads: Vec<Workload>) {
     let cfg = Config::from_env_and_args();
+    if cfg.list {
+        for w in workloads.iter().filter(|w| cfg.wants(w.name)) {
+            for c in &w.contestants {
+                println!("{}\t{}", w.name, c.name);
+            }
+        }
+        return;
+    }
+    if let Some(calls) = cfg.calls {
+        run_counted(&workloads, &cfg, calls);
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
         "aiokit compare: ns per child, median of {} round(s){}; N = {:?}; {} core(s) available",

@@ -26,6 +26,11 @@
 //! - `--budget-s S` / `AIOKIT_BENCH_BUDGET_S`: time a contestant may spend on one cell (default
 //!   10 s). Quadratic peers exceed it at large N: they then run fewer rounds (marked `*`), and
 //!   are skipped where a single call is predicted to exceed it.
+//! - `--calls K` / `AIOKIT_BENCH_CALLS=K`: count mode, for an instruction counter: no timing,
+//!   each selected contestant makes one warm-up call, then K calls; workload filters match
+//!   whole names. `--contestant NAME` / `AIOKIT_BENCH_CONTESTANT` keeps the contestant of that
+//!   exact name; `--list` prints the selected contestants and exits. `scripts/callgrind.sh`
+//!   runs it under callgrind (`docs/benchmarks.md#instruction-counts-callgrind`).
 //!
 //! Files: `harness.rs` measures and prints (options, rounds, budget, the table); `workloads.rs`
 //! holds the children, the drivers and the table of contestants for each workload.

@@ -263,7 +263,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
         },
         Workload {
             // `ready` inside a tokio task, which spends tokio's cooperative budget (one unit per
-            // 32 children) and yields to the runtime when it is spent. Its one peer is the same
+            // 64 children) and yields to the runtime when it is spent. Its one peer is the same
             // gather with the budget lifted (`coop::unconstrained`): the ratio is what the
             // budget costs.
             name: "ready_tokio",

@@ -14,6 +14,13 @@ use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
 /// How many children may wake themselves during one `poll_drive` before it yields.
 pub(crate) const YIELD_LIMIT: usize = 32;
 
+/// Never-polled children between two spends of tokio's budget: `coop::STRIDE` under the
+/// `tokio` feature, else no limit.
+#[cfg(all(feature = "tokio", not(aiokit_loom)))]
+const SPEND_EVERY: usize = super::coop::STRIDE;
+#[cfg(not(all(feature = "tokio", not(aiokit_loom))))]
+const SPEND_EVERY: usize = usize::MAX;
+
 /// Never-polled children polled with a first-poll waker before deciding whether to write the
 /// remaining ones' nodes up front (see `poll_queued`).
 const EAGER_SAMPLE: usize = 8;
@@ -36,14 +43,12 @@ impl<F: Future> Slots<F> {
         let mut polled = 0;
         let mut yielded = 0;
         let (mut sampled, mut needed, mut eager) = (0, 0, false);
+        // Never-polled children below `fresh_limit` are polled with no other check: it is the
+        // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
+        // (`len` does not change during a drive: children are pushed between calls.)
+        let mut fresh_limit = self.next_spend();
         loop {
-            if self.fresh < self.len {
-                // One unit of tokio's budget per `STRIDE` never-polled children, counted across
-                // polls (see `coop`).
-                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-                if self.fresh % super::coop::STRIDE == 0 && !super::coop::proceed(cx) {
-                    return Drive::Pending;
-                }
+            if self.fresh < fresh_limit {
                 let index = self.fresh;
                 self.fresh += 1;
                 let cell = self.node(header, index);
@@ -88,6 +93,16 @@ impl<F: Future> Slots<F> {
                         return drive;
                     }
                 }
+                continue;
+            }
+            if self.fresh < self.len {
+                // Child `fresh` is due a unit of tokio's budget: one unit per `STRIDE`
+                // never-polled children, counted across polls.
+                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+                if !super::coop::proceed(cx) {
+                    return Drive::Pending;
+                }
+                fresh_limit = self.len.min(self.fresh.saturating_add(SPEND_EVERY));
                 continue;
             }
             // And one per `STRIDE` woken children polled in this call.
@@ -147,6 +162,18 @@ impl<F: Future> Slots<F> {
         }
     }
 
+    /// The never-polled child before whose first poll the next unit of tokio's budget is
+    /// spent (child `i` spends one when `i % STRIDE == STRIDE - 1`), or `len` if none is due
+    /// (always without the `tokio` feature).
+    #[inline]
+    fn next_spend(&self) -> usize {
+        if SPEND_EVERY == usize::MAX {
+            return self.len;
+        }
+        let every = SPEND_EVERY;
+        self.len.min(self.fresh + (every - 1 - self.fresh % every))
+    }
+
     /// Direct mode: polls every running child with the caller's waker.
     pub(super) fn poll_direct<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
     where
@@ -188,9 +215,26 @@ fn poll_each<'a, F: Future + 'a, C>(
 where
     C: FnMut(usize, &mut Option<F::Output>) -> Step,
 {
+    /// The counts, kept in a local copy (in registers: the compiler cannot tell that the slots
+    /// never alias the engine's counts, and would load and store them for every child) and
+    /// written back when the loop ends, by return or by a child's panic.
+    struct Local<'c> {
+        counts: Counts,
+        home: &'c mut Counts,
+    }
+    impl Drop for Local<'_> {
+        #[inline(always)]
+        fn drop(&mut self) {
+            *self.home = self.counts;
+        }
+    }
+    let mut local = Local {
+        counts: *counts,
+        home: counts,
+    };
     for (index, slot) in slots.enumerate() {
-        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, counts, on_done) {
-            if counts.running == 0 {
+        if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, &mut local.counts, on_done) {
+            if local.counts.running == 0 {
                 return Drive::AllDone;
             }
             if step == Step::Stop {

@@ -581,3 +581,70 @@ fn a_first_poll_waker_shared_with_threads_writes_its_node_once() {
     assert_eq!(done, expected, "each child polled exactly twice");
     assert!(count.0.load(O::SeqCst) >= 1);
 }
+
+/// An output that counts its drops in a shared counter.
+struct Counted<'a> {
+    value: usize,
+    drops: &'a Cell<usize>,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+    }
+}
+
+/// Just enough children that their slots reach `IN_PLACE_MIN_BYTES`, so the outputs are written
+/// over the slots.
+const IN_PLACE_N: usize = super::slots::IN_PLACE_MIN_BYTES
+    / core::mem::size_of::<super::slots::Slot<core::future::Ready<Counted<'static>>>>()
+    + 1;
+
+#[test]
+fn outputs_written_over_the_slots_come_back_in_order_with_exact_capacity() {
+    let drops = Cell::new(0);
+    let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
+        core::future::ready(Counted {
+            value,
+            drops: &drops,
+        })
+    }));
+    let (_, waker) = counting();
+    let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+    assert_eq!(drive, Drive::AllDone);
+    let outputs = engine.take_outputs(|output| output);
+    assert_eq!(outputs.len(), IN_PLACE_N);
+    assert_eq!(outputs.capacity(), IN_PLACE_N);
+    assert!(outputs.iter().enumerate().all(|(i, o)| o.value == i));
+    assert_eq!(drops.get(), 0);
+    drop(outputs);
+    assert_eq!(drops.get(), IN_PLACE_N);
+    drop(engine);
+    assert_eq!(drops.get(), IN_PLACE_N);
+}
+
+#[test]
+fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
+    for panic_at in [0, 1, IN_PLACE_N / 2, IN_PLACE_N - 1] {
+        let drops = Cell::new(0);
+        let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
+            core::future::ready(Counted {
+                value,
+                drops: &drops,
+            })
+        }));
+        let (_, waker) = counting();
+        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+        assert_eq!(drive, Drive::AllDone);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            engine.take_outputs(|output| {
+                assert_ne!(output.value, panic_at, "the map panics here");
+                output
+            })
+        }));
+        assert!(result.is_err());
+        assert_eq!(drops.get(), IN_PLACE_N, "panic at {panic_at}");
+        drop(engine);
+        assert_eq!(drops.get(), IN_PLACE_N, "panic at {panic_at}");
+    }
+}
