@@ -119,12 +119,28 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        self.poll_drive_until(cx, &|| false, on_done)
+    }
+
+    /// [`poll_drive`](Self::poll_drive), which also returns [`Drive::Stopped`] as soon as
+    /// `stop` returns true; it is asked before each poll of a child (a child may make it true
+    /// while it is polled: no sibling is polled after that).
+    #[inline]
+    pub(crate) fn poll_drive_until<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         if self.slots.counts.running == 0 {
             return Drive::AllDone;
         }
         match &self.header {
-            None => self.slots.poll_direct(cx, on_done),
-            Some(header) => self.slots.poll_queued(header, cx, on_done),
+            None => self.slots.poll_direct(cx, stop, on_done),
+            Some(header) => self.slots.poll_queued(header, cx, stop, on_done),
         }
     }
 

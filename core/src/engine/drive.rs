@@ -26,6 +26,7 @@ impl<F: Future> Slots<F> {
         &mut self,
         header: &Arc<Header>,
         cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
         mut on_done: C,
     ) -> Drive
     where
@@ -37,6 +38,9 @@ impl<F: Future> Slots<F> {
         let mut yielded = 0;
         let (mut sampled, mut needed, mut eager) = (0, 0, false);
         loop {
+            if stop() {
+                return Drive::Stopped;
+            }
             if self.fresh < self.len {
                 // One unit of tokio's budget per `STRIDE` never-polled children, counted across
                 // polls (see `coop`).
@@ -148,19 +152,30 @@ impl<F: Future> Slots<F> {
     }
 
     /// Direct mode: polls every running child with the caller's waker.
-    pub(super) fn poll_direct<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
+    pub(super) fn poll_direct<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        mut on_done: C,
+    ) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
-            poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)
+            poll_each(
+                self.first.iter_mut(),
+                cx,
+                stop,
+                &mut self.counts,
+                &mut on_done,
+            )
         } else {
             let slots = self
                 .first
                 .iter_mut()
                 .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
-            poll_each(slots, cx, &mut self.counts, &mut on_done)
+            poll_each(slots, cx, stop, &mut self.counts, &mut on_done)
         }
     }
 
@@ -177,11 +192,13 @@ impl<F: Future> Slots<F> {
     }
 }
 
-/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does.
+/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does, until
+/// `stop` says so (checked before each poll).
 #[inline(always)]
 fn poll_each<'a, F: Future + 'a, C>(
     slots: impl Iterator<Item = &'a mut Slot<F>>,
     cx: &mut Context<'_>,
+    stop: &impl Fn() -> bool,
     counts: &mut Counts,
     on_done: &mut C,
 ) -> Drive
@@ -189,6 +206,9 @@ where
     C: FnMut(usize, &mut Option<F::Output>) -> Step,
 {
     for (index, slot) in slots.enumerate() {
+        if stop() {
+            return Drive::Stopped;
+        }
         if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, counts, on_done) {
             if counts.running == 0 {
                 return Drive::AllDone;

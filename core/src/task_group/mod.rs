@@ -17,14 +17,17 @@
 //! - `runner`: the runner, which drives the body and the children in passes;
 //! - `infallible`: children and groups that cannot fail (`spawn`, `run_infallible`);
 //! - `eager`: `create_task_eager`, which polls the child once inside the call;
-//! - `start`: `start`, Trio's ready handshake.
+//! - `start`: `start`, Trio's ready handshake;
+//! - `cancel`: `run_cancellable` and `Cancellable::cancel`, the early exit.
 
+mod cancel;
 mod child;
 mod eager;
 mod infallible;
 mod runner;
 mod start;
 
+pub use self::cancel::Cancellable;
 pub use self::infallible::SendPlainBody;
 pub use self::start::{StartError, TaskStatus};
 
