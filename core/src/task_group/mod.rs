@@ -18,7 +18,8 @@
 //! - `infallible`: children and groups that cannot fail (`spawn`, `run_infallible`);
 //! - `eager`: `create_task_eager`, which polls the child once inside the call;
 //! - `start`: `start`, Trio's ready handshake;
-//! - `cancel`: `run_cancellable` and `Cancellable::cancel`, the early exit.
+//! - `cancel`: `run_cancellable` and `Cancellable::cancel`, the early exit;
+//! - `supervise`: `supervise`, a group whose children's failures cancel nothing.
 
 mod cancel;
 mod child;
@@ -26,10 +27,12 @@ mod eager;
 mod infallible;
 mod runner;
 mod start;
+mod supervise;
 
 pub use self::cancel::Cancellable;
 pub use self::infallible::SendPlainBody;
 pub use self::start::{StartError, TaskStatus};
+pub use self::supervise::Supervised;
 
 use alloc::boxed::Box;
 use core::fmt;
