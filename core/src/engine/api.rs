@@ -8,7 +8,7 @@ use core::task::Context;
 
 use super::atomic::Arc;
 use super::slots::{Slot, Slots};
-use super::waker::Header;
+use super::waker::{Header, init_node};
 
 /// Up to this many children the engine runs in direct mode (see [`Engine`]). Loom models check
 /// the queued mode, which is where the atomics are, so they turn direct mode off.
@@ -77,10 +77,46 @@ impl<F: Future> Engine<F> {
     /// Adds a child and returns its index. It is first polled by the next `poll_drive`.
     #[cfg(any(feature = "std", test))]
     pub(crate) fn push(&mut self, fut: F) -> usize {
+        if self.header.is_some() {
+            if let Some(index) = self.slots.free.pop() {
+                self.slots.refill(index, fut);
+                if index < self.slots.fresh {
+                    // Its node was written before the first poll of its slot's first child.
+                    self.slots.unpolled.push_back(index);
+                }
+                return index;
+            }
+        }
         if !self.slots.has_room() {
             self.grow();
         }
-        self.slots.push(fut)
+        let index = self.slots.push(fut);
+        if let Some(header) = &self.header {
+            if self.slots.reuse && self.slots.fresh == index {
+                // The sweep of never-polled children is over: this one joins `unpolled`, so
+                // that new children are first polled in the order they were pushed, reused
+                // slots or not.
+                let cell = self.slots.node(header, index);
+                // SAFETY: `fresh == index`: the sweep never reached this node, and a child
+                // just pushed has no waker, so nothing else reads the cell.
+                unsafe { init_node(cell, Arc::as_ptr(header), index) };
+                self.slots.fresh += 1;
+                self.slots.unpolled.push_back(index);
+            }
+        }
+        index
+    }
+
+    /// Lets a new child take the slot of one that ended (with no output kept), once the engine
+    /// is in queued mode: an engine whose children come and go (a task group serving for days)
+    /// then holds as many slots as children ran at once, not as were ever pushed. Indices are
+    /// then reused, so an index names a child only while it runs. Call before the first push.
+    #[cfg(any(feature = "std", test))]
+    pub(crate) fn reuse_slots(&mut self) {
+        self.slots.reuse = true;
+        if self.header.is_some() {
+            self.slots.collect_free();
+        }
     }
 
     #[cfg(any(feature = "std", test))]
@@ -110,6 +146,7 @@ impl<F: Future> Engine<F> {
         self.slots.attach_nodes(&header);
         self.header = Some(header);
         self.slots.fresh = 0;
+        self.slots.collect_free();
     }
 
     /// Polls the children that need it. For each child that finishes, its output is handed to
@@ -182,7 +219,11 @@ impl<F: Future> Engine<F> {
     /// A cancelled coroutine that was never polled is not reported as "never awaited": the
     /// drop is on purpose.
     pub(crate) fn cancel(&mut self, index: usize) -> bool {
-        crate::coroutine::suppress_never_awaited(|| self.slots.cancel(index))
+        let cancelled = crate::coroutine::suppress_never_awaited(|| self.slots.cancel(index));
+        if cancelled {
+            self.slots.release(index, self.header.is_some());
+        }
+        cancelled
     }
 
     /// Drops every running child in place, in index order (see [`cancel`](Self::cancel)).

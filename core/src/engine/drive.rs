@@ -8,8 +8,10 @@ use core::task::{Context, Poll};
 use super::api::{Drive, Step};
 use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
+use super::queue::Node;
 use super::slots::{Counts, Slot, Slots};
 use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
+use core::cell::UnsafeCell;
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
 pub(crate) const YIELD_LIMIT: usize = 32;
@@ -36,7 +38,9 @@ impl<F: Future> Slots<F> {
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
-        let (mut sampled, mut needed, mut eager) = (0, 0, false);
+        // In reuse mode every node is written before its child's first poll: a reused slot's
+        // child is then polled with the node's waker (see `Engine::reuse_slots`).
+        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse);
         loop {
             if stop() {
                 return Drive::Stopped;
@@ -88,6 +92,27 @@ impl<F: Future> Slots<F> {
                     poll
                 };
                 if let Some(Poll::Ready(step)) = poll {
+                    self.release(index, true);
+                    if let Some(drive) = self.end_of_drive(step) {
+                        return drive;
+                    }
+                }
+                continue;
+            }
+            if let Some(index) = self.unpolled.pop_front() {
+                // Written (see the field), and owned by our header, which we hold.
+                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
+                let waker = borrowed_waker(node);
+                let (slot, counts) = self.slot_and_counts(index);
+                let poll = poll_slot(
+                    slot,
+                    index,
+                    &mut Context::from_waker(&waker),
+                    counts,
+                    &mut on_done,
+                );
+                if let Some(Poll::Ready(step)) = poll {
+                    self.release(index, true);
                     if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }
@@ -134,6 +159,7 @@ impl<F: Future> Slots<F> {
             polled += 1;
             match poll {
                 Poll::Ready(step) => {
+                    self.release(index, true);
                     if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }

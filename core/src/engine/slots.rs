@@ -1,6 +1,7 @@
 //! Where the children live: segments of slots that never move, each slot holding a running
 //! child, then its output, then nothing.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::future::Future;
 
@@ -50,6 +51,14 @@ pub(super) struct Slots<F: Future> {
     pub(super) counts: Counts,
     /// Children `fresh..len` were never polled.
     pub(super) fresh: usize,
+    /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
+    /// new child may take, in queued mode.
+    pub(super) reuse: bool,
+    pub(super) free: Vec<usize>,
+    /// In reuse mode, children below `fresh` never polled yet (a reused slot, or one pushed
+    /// after the sweep of `fresh..len` ended), in the order they were pushed; their nodes are
+    /// written.
+    pub(super) unpolled: VecDeque<usize>,
 }
 
 impl<F: Future> Slots<F> {
@@ -61,6 +70,9 @@ impl<F: Future> Slots<F> {
             len: running,
             counts: Counts { running, kept: 0 },
             fresh: 0,
+            reuse: false,
+            free: Vec::new(),
+            unpolled: VecDeque::new(),
         }
     }
 
@@ -202,13 +214,46 @@ impl<F: Future> Slots<F> {
         }
     }
 
+    /// In reuse mode, once queued: records that child `index` ended, if its slot is empty (its
+    /// output was not kept), so that a new child can take it.
+    #[inline]
+    pub(super) fn release(&mut self, index: usize, queued: bool) {
+        if self.reuse && queued && matches!(self.slot(index), Slot::Empty) {
+            self.free.push(index);
+        }
+    }
+
+    /// Entering queued mode in reuse mode: every empty slot so far can be taken.
+    pub(super) fn collect_free(&mut self) {
+        if !self.reuse {
+            return;
+        }
+        self.free.clear();
+        self.unpolled.clear();
+        for index in (0..self.len).rev() {
+            if matches!(self.slot(index), Slot::Empty) {
+                self.free.push(index);
+            }
+        }
+    }
+
+    /// Puts a running child in the empty slot `index` (taken from `free`).
+    pub(super) fn refill(&mut self, index: usize, fut: F) {
+        let slot = self.slot_mut(index);
+        debug_assert!(matches!(slot, Slot::Empty), "a free slot is empty");
+        *slot = Slot::Running(fut);
+        self.counts.running += 1;
+    }
+
     /// Drops every running child in place, in index order.
     pub(super) fn cancel_all(&mut self) {
         for index in 0..self.len {
             if self.counts.running == 0 {
                 break;
             }
-            self.cancel(index);
+            if self.cancel(index) && self.reuse {
+                self.free.push(index);
+            }
         }
     }
 

@@ -19,10 +19,12 @@
 //! - `eager`: `create_task_eager`, which polls the child once inside the call;
 //! - `start`: `start`, Trio's ready handshake;
 //! - `cancel`: `run_cancellable` and `Cancellable::cancel`, the early exit;
-//! - `supervise`: `supervise`, a group whose children's failures cancel nothing.
+//! - `supervise`: `supervise`, a group whose children's failures cancel nothing;
+//! - `discard`: `add_task`, a child without a handle, freed as soon as it ends.
 
 mod cancel;
 mod child;
+mod discard;
 mod eager;
 mod infallible;
 mod runner;

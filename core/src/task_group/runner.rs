@@ -81,14 +81,17 @@ where
     /// [`start`](Self::start) once the runner exists.
     pub(super) fn new(core: &'scope Core<'scope, C>, body: Pin<&'a mut Option<B>>) -> Self {
         let wake = Arc::new(BodyWake::default());
+        // Room for a small group in direct mode from the start: no shared allocation and no
+        // growth until the group outgrows it. Past it, a new child takes the slot of one that
+        // ended: a group whose children come and go holds as many slots as ran at once.
+        let mut engine = Engine::with_capacity(DIRECT_MAX);
+        engine.reuse_slots();
         Runner {
             core,
             body,
             body_waker: Waker::from(wake.clone()),
             wake,
-            // Room for a small group in direct mode from the start: no shared allocation and no
-            // growth until the group outgrows it.
-            engine: Engine::with_capacity(DIRECT_MAX),
+            engine,
             spare: Vec::new(),
             errors: ExceptionGroup::new(),
             supervised: false,
