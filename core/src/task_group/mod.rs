@@ -82,6 +82,20 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 ///   outer body (with `?`, it becomes the outer body's error).
 /// - Dropping the future of `run` drops the body and every child.
 ///
+/// # Memory
+///
+/// A child's future and allocation are freed as soon as it ends (its value too, unless a
+/// handle holds it), and a new child takes the slot of one that ended: a group that runs a child
+/// per connection for days holds memory for the children running at once, not for every one it
+/// ran. [`add_task`](TaskGroup::add_task) starts a child without a handle.
+///
+/// # More
+///
+/// [`run_cancellable`](TaskGroup::run_cancellable) gives a group that can end early without
+/// an error (asyncio 3.15's `TaskGroup.cancel()`); [`supervise`](TaskGroup::supervise) one in
+/// which a child's failure cancels nothing (Kotlin's `supervisorScope`);
+/// [`start`](TaskGroup::start) waits until a child is ready (Trio's `nursery.start`).
+///
 /// Handles outlive the group: after `run` returns, each handle gives its child's outcome. A
 /// child that failed has its error in the `ExceptionGroup` (errors are not cloned), so its
 /// handle ends cancelled. A child that is a [`#[aiokit::coroutine]`](macro@crate::coroutine) is named
