@@ -8,7 +8,7 @@ use core::task::Context;
 
 use super::atomic::Arc;
 use super::slots::{Slot, Slots};
-use super::waker::{Header, init_node};
+use super::waker::Header;
 
 /// Up to this many children the engine runs in direct mode (see [`Engine`]). Loom models check
 /// the queued mode, which is where the atomics are, so they turn direct mode off.
@@ -99,7 +99,7 @@ impl<F: Future> Engine<F> {
                 let cell = self.slots.node(header, index);
                 // SAFETY: `fresh == index`: the sweep never reached this node, and a child
                 // just pushed has no waker, so nothing else reads the cell.
-                unsafe { init_node(cell, Arc::as_ptr(header), index) };
+                unsafe { super::waker::init_node(cell, Arc::as_ptr(header), index) };
                 self.slots.fresh += 1;
                 self.slots.unpolled.push_back(index);
             }

@@ -238,6 +238,7 @@ impl<F: Future> Slots<F> {
     }
 
     /// Puts a running child in the empty slot `index` (taken from `free`).
+    #[cfg(any(feature = "std", test))]
     pub(super) fn refill(&mut self, index: usize, fut: F) {
         let slot = self.slot_mut(index);
         debug_assert!(matches!(slot, Slot::Empty), "a free slot is empty");

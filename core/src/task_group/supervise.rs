@@ -119,7 +119,7 @@ impl<E> TaskGroup<'_, '_, E> {
     ///     |task, error: &&str| seen.lock().unwrap().push(format!("{task}: {error}")),
     ///     async |tg| {
     ///         let fine = tg.create_task(async { Ok("green tea") });
-    ///         tg.create_task(async { Err("no milk") });
+    ///         tg.create_task(async { Err::<(), _>("no milk") });
     ///         Ok(fine.await.unwrap()) // the sibling's failure cancelled nothing
     ///     },
     /// )
