@@ -77,9 +77,9 @@ impl<F: Future> Engine<F> {
     /// Adds a child and returns its index. It is first polled by the next `poll_drive`.
     #[cfg(any(feature = "std", test))]
     pub(crate) fn push(&mut self, fut: F) -> usize {
+        let mut fut = Some(fut);
         if self.header.is_some() {
-            if let Some(index) = self.slots.free.pop() {
-                self.slots.refill(index, fut);
+            if let Some(index) = self.slots.refill(&mut fut) {
                 if index < self.slots.fresh {
                     // Its node was written before the first poll of its slot's first child.
                     self.slots.unpolled.push_back(index);
@@ -90,12 +90,12 @@ impl<F: Future> Engine<F> {
         if !self.slots.has_room() {
             self.grow();
         }
-        let index = self.slots.push(fut);
+        let index = self.slots.push(fut.take().expect("not placed yet"));
         if let Some(header) = &self.header {
-            if self.slots.reuse && self.slots.fresh == index {
-                // The sweep of never-polled children is over: this one joins `unpolled`, so
-                // that new children are first polled in the order they were pushed, reused
-                // slots or not.
+            if self.slots.reuse && self.slots.fresh == index && !self.slots.unpolled.is_empty() {
+                // Behind a reused slot's child that waits for its first poll: this one joins
+                // `unpolled` too, so that new children are first polled in the order they were
+                // pushed. (Otherwise the sweep of `fresh..len` polls it, allocating nothing.)
                 let cell = self.slots.node(header, index);
                 // SAFETY: `fresh == index`: the sweep never reached this node, and a child
                 // just pushed has no waker, so nothing else reads the cell.
@@ -196,7 +196,7 @@ impl<F: Future> Engine<F> {
         match self.slots.slot(index) {
             Slot::Running(_) => State::Running,
             Slot::Done(_) => State::Done,
-            Slot::Empty => State::Empty,
+            Slot::Empty | Slot::Free(_) => State::Empty,
         }
     }
 

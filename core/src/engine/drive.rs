@@ -137,8 +137,11 @@ impl<F: Future> Slots<F> {
             };
             // SAFETY: nodes in the queue belong to our header, which we hold.
             let n = unsafe { &*node };
-            // Cleared before the poll, so a wake during the poll queues it again.
-            n.queued.store(false, Ordering::SeqCst);
+            // Cleared before the poll, so a wake during the poll queues it again. A swap, not a
+            // store: the same instruction as a SeqCst store on x86, and loom keeps it atomic
+            // against a waker's swap racing with it (it may let a plain store fall between the
+            // read and the write of that swap, and report a lost wake-up that cannot happen).
+            n.queued.swap(false, Ordering::SeqCst);
             let index = n.index;
             if index >= self.len {
                 // A late wake of a child whose slots were already handed back

@@ -16,7 +16,12 @@ pub(super) enum Slot<F: Future> {
     Done(F::Output),
     /// Output taken, or the child was cancelled.
     Empty,
+    /// Empty, and free for a new child (reuse mode): the next free slot, or [`NO_SLOT`].
+    Free(usize),
 }
+
+/// The end of the free list.
+const NO_SLOT: usize = usize::MAX;
 
 /// How many children are running, and how many finished ones keep their output in place.
 #[derive(Debug, Default, Clone, Copy)]
@@ -54,7 +59,8 @@ pub(super) struct Slots<F: Future> {
     /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
     /// new child may take, in queued mode.
     pub(super) reuse: bool,
-    pub(super) free: Vec<usize>,
+    /// The first free slot ([`Slot::Free`] links the others), or [`NO_SLOT`].
+    pub(super) free: usize,
     /// In reuse mode, children below `fresh` never polled yet (a reused slot, or one pushed
     /// after the sweep of `fresh..len` ended), in the order they were pushed; their nodes are
     /// written.
@@ -71,7 +77,7 @@ impl<F: Future> Slots<F> {
             counts: Counts { running, kept: 0 },
             fresh: 0,
             reuse: false,
-            free: Vec::new(),
+            free: NO_SLOT,
             unpolled: VecDeque::new(),
         }
     }
@@ -218,8 +224,18 @@ impl<F: Future> Slots<F> {
     /// output was not kept), so that a new child can take it.
     #[inline]
     pub(super) fn release(&mut self, index: usize, queued: bool) {
-        if self.reuse && queued && matches!(self.slot(index), Slot::Empty) {
-            self.free.push(index);
+        if self.reuse && queued {
+            self.link_free(index);
+        }
+    }
+
+    /// Puts slot `index` on the free list if it is empty.
+    fn link_free(&mut self, index: usize) {
+        let next = self.free;
+        let slot = self.slot_mut(index);
+        if matches!(slot, Slot::Empty) {
+            *slot = Slot::Free(next);
+            self.free = index;
         }
     }
 
@@ -228,22 +244,27 @@ impl<F: Future> Slots<F> {
         if !self.reuse {
             return;
         }
-        self.free.clear();
         self.unpolled.clear();
         for index in (0..self.len).rev() {
-            if matches!(self.slot(index), Slot::Empty) {
-                self.free.push(index);
-            }
+            self.link_free(index);
         }
     }
 
-    /// Puts a running child in the empty slot `index` (taken from `free`).
+    /// Takes a free slot, if any, and puts the running child `fut` in it; returns its index.
     #[cfg(any(feature = "std", test))]
-    pub(super) fn refill(&mut self, index: usize, fut: F) {
+    pub(super) fn refill(&mut self, fut: &mut Option<F>) -> Option<usize> {
+        if self.free == NO_SLOT {
+            return None;
+        }
+        let index = self.free;
         let slot = self.slot_mut(index);
-        debug_assert!(matches!(slot, Slot::Empty), "a free slot is empty");
-        *slot = Slot::Running(fut);
+        let Slot::Free(next) = *slot else {
+            unreachable!("the free list links free slots")
+        };
+        *slot = Slot::Running(fut.take().expect("a child to place"));
+        self.free = next;
         self.counts.running += 1;
+        Some(index)
     }
 
     /// Drops every running child in place, in index order.
@@ -253,7 +274,7 @@ impl<F: Future> Slots<F> {
                 break;
             }
             if self.cancel(index) && self.reuse {
-                self.free.push(index);
+                self.link_free(index);
             }
         }
     }
