@@ -16,8 +16,9 @@ pub(super) enum Slot<F: Future> {
     Done(F::Output),
     /// Output taken, or the child was cancelled.
     Empty,
-    /// Empty, and free for a new child (reuse mode): the next free slot, or [`NO_SLOT`].
-    Free(usize),
+    /// Empty, and free for a new child (reuse mode): the next free slot, or [`NO_SLOT`]. Read
+    /// by `push`, which only builds with std.
+    Free(#[cfg_attr(not(any(feature = "std", test)), allow(dead_code))] usize),
 }
 
 /// The end of the free list.
