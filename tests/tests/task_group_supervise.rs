@@ -32,6 +32,10 @@ impl Drop for DropLog<'_> {
     }
 }
 
+fn child_panics() -> Result<(), ()> {
+    panic!("child panics")
+}
+
 // docs/semantics.md#supervision
 // A child's failure cancels neither its siblings nor the body: it is handed to the handler and
 // kept in the result, and the group goes on.
@@ -158,7 +162,7 @@ on_each_executor! {
                     let _guard = DropLog(log, "sibling");
                     pending::<Result<(), ()>>().await
                 });
-                tg.create_task(async { panic!("child panics") as Result<(), ()> });
+                tg.create_task(async { child_panics() });
                 pending::<()>().await;
                 Ok(())
             }))
