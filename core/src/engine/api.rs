@@ -77,10 +77,46 @@ impl<F: Future> Engine<F> {
     /// Adds a child and returns its index. It is first polled by the next `poll_drive`.
     #[cfg(any(feature = "std", test))]
     pub(crate) fn push(&mut self, fut: F) -> usize {
+        let mut fut = Some(fut);
+        if self.header.is_some() {
+            if let Some(index) = self.slots.refill(&mut fut) {
+                if index < self.slots.fresh {
+                    // Its node was written before the first poll of its slot's first child.
+                    self.slots.unpolled.push_back(index);
+                }
+                return index;
+            }
+        }
         if !self.slots.has_room() {
             self.grow();
         }
-        self.slots.push(fut)
+        let index = self.slots.push(fut.take().expect("not placed yet"));
+        if let Some(header) = &self.header {
+            if self.slots.reuse && self.slots.fresh == index && !self.slots.unpolled.is_empty() {
+                // Behind a reused slot's child that waits for its first poll: this one joins
+                // `unpolled` too, so that new children are first polled in the order they were
+                // pushed. (Otherwise the sweep of `fresh..len` polls it, allocating nothing.)
+                let cell = self.slots.node(header, index);
+                // SAFETY: `fresh == index`: the sweep never reached this node, and a child
+                // just pushed has no waker, so nothing else reads the cell.
+                unsafe { super::waker::init_node(cell, Arc::as_ptr(header), index) };
+                self.slots.fresh += 1;
+                self.slots.unpolled.push_back(index);
+            }
+        }
+        index
+    }
+
+    /// Lets a new child take the slot of one that ended (with no output kept), once the engine
+    /// is in queued mode: an engine whose children come and go (a task group serving for days)
+    /// then holds as many slots as children ran at once, not as were ever pushed. Indices are
+    /// then reused, so an index names a child only while it runs. Call before the first push.
+    #[cfg(any(feature = "std", test))]
+    pub(crate) fn reuse_slots(&mut self) {
+        self.slots.reuse = true;
+        if self.header.is_some() {
+            self.slots.collect_free();
+        }
     }
 
     #[cfg(any(feature = "std", test))]
@@ -110,6 +146,7 @@ impl<F: Future> Engine<F> {
         self.slots.attach_nodes(&header);
         self.header = Some(header);
         self.slots.fresh = 0;
+        self.slots.collect_free();
     }
 
     /// Polls the children that need it. For each child that finishes, its output is handed to
@@ -119,12 +156,28 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        self.poll_drive_until(cx, &|| false, on_done)
+    }
+
+    /// [`poll_drive`](Self::poll_drive), which also returns [`Drive::Stopped`] as soon as
+    /// `stop` returns true; it is asked before each poll of a child (a child may make it true
+    /// while it is polled: no sibling is polled after that).
+    #[inline]
+    pub(crate) fn poll_drive_until<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         if self.slots.counts.running == 0 {
             return Drive::AllDone;
         }
         match &self.header {
-            None => self.slots.poll_direct(cx, on_done),
-            Some(header) => self.slots.poll_queued(header, cx, on_done),
+            None => self.slots.poll_direct(cx, stop, on_done),
+            Some(header) => self.slots.poll_queued(header, cx, stop, on_done),
         }
     }
 
@@ -143,7 +196,7 @@ impl<F: Future> Engine<F> {
         match self.slots.slot(index) {
             Slot::Running(_) => State::Running,
             Slot::Done(_) => State::Done,
-            Slot::Empty => State::Empty,
+            Slot::Empty | Slot::Free(_) => State::Empty,
         }
     }
 
@@ -166,7 +219,11 @@ impl<F: Future> Engine<F> {
     /// A cancelled coroutine that was never polled is not reported as "never awaited": the
     /// drop is on purpose.
     pub(crate) fn cancel(&mut self, index: usize) -> bool {
-        crate::coroutine::suppress_never_awaited(|| self.slots.cancel(index))
+        let cancelled = crate::coroutine::suppress_never_awaited(|| self.slots.cancel(index));
+        if cancelled {
+            self.slots.release(index, self.header.is_some());
+        }
+        cancelled
     }
 
     /// Drops every running child in place, in index order (see [`cancel`](Self::cancel)).

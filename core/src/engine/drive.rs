@@ -8,8 +8,10 @@ use core::task::{Context, Poll};
 use super::api::{Drive, Step};
 use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
+use super::queue::Node;
 use super::slots::{Counts, Slot, Slots};
 use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
+use core::cell::UnsafeCell;
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
 pub(crate) const YIELD_LIMIT: usize = 32;
@@ -33,6 +35,7 @@ impl<F: Future> Slots<F> {
         &mut self,
         header: &Arc<Header>,
         cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
         mut on_done: C,
     ) -> Drive
     where
@@ -42,12 +45,17 @@ impl<F: Future> Slots<F> {
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
-        let (mut sampled, mut needed, mut eager) = (0, 0, false);
+        // In reuse mode every node is written before its child's first poll: a reused slot's
+        // child is then polled with the node's waker (see `Engine::reuse_slots`).
+        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse);
         // Never-polled children below `fresh_limit` are polled with no other check: it is the
         // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
         // (`len` does not change during a drive: children are pushed between calls.)
         let mut fresh_limit = self.next_spend();
         loop {
+            if stop() {
+                return Drive::Stopped;
+            }
             if self.fresh < fresh_limit {
                 let index = self.fresh;
                 self.fresh += 1;
@@ -89,6 +97,27 @@ impl<F: Future> Slots<F> {
                     poll
                 };
                 if let Some(Poll::Ready(step)) = poll {
+                    self.release(index, true);
+                    if let Some(drive) = self.end_of_drive(step) {
+                        return drive;
+                    }
+                }
+                continue;
+            }
+            if let Some(index) = self.unpolled.pop_front() {
+                // Written (see the field), and owned by our header, which we hold.
+                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
+                let waker = borrowed_waker(node);
+                let (slot, counts) = self.slot_and_counts(index);
+                let poll = poll_slot(
+                    slot,
+                    index,
+                    &mut Context::from_waker(&waker),
+                    counts,
+                    &mut on_done,
+                );
+                if let Some(Poll::Ready(step)) = poll {
+                    self.release(index, true);
                     if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }
@@ -123,8 +152,11 @@ impl<F: Future> Slots<F> {
             };
             // SAFETY: nodes in the queue belong to our header, which we hold.
             let n = unsafe { &*node };
-            // Cleared before the poll, so a wake during the poll queues it again.
-            n.queued.store(false, Ordering::SeqCst);
+            // Cleared before the poll, so a wake during the poll queues it again. A swap, not a
+            // store: the same instruction as a SeqCst store on x86, and loom keeps it atomic
+            // against a waker's swap racing with it (it may let a plain store fall between the
+            // read and the write of that swap, and report a lost wake-up that cannot happen).
+            n.queued.swap(false, Ordering::SeqCst);
             let index = n.index;
             if index >= self.len {
                 // A late wake of a child whose slots were already handed back
@@ -145,6 +177,7 @@ impl<F: Future> Slots<F> {
             polled += 1;
             match poll {
                 Poll::Ready(step) => {
+                    self.release(index, true);
                     if let Some(drive) = self.end_of_drive(step) {
                         return drive;
                     }
@@ -175,19 +208,30 @@ impl<F: Future> Slots<F> {
     }
 
     /// Direct mode: polls every running child with the caller's waker.
-    pub(super) fn poll_direct<C>(&mut self, cx: &mut Context<'_>, mut on_done: C) -> Drive
+    pub(super) fn poll_direct<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        mut on_done: C,
+    ) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         if self.more.is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
-            poll_each(self.first.iter_mut(), cx, &mut self.counts, &mut on_done)
+            poll_each(
+                self.first.iter_mut(),
+                cx,
+                stop,
+                &mut self.counts,
+                &mut on_done,
+            )
         } else {
             let slots = self
                 .first
                 .iter_mut()
                 .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
-            poll_each(slots, cx, &mut self.counts, &mut on_done)
+            poll_each(slots, cx, stop, &mut self.counts, &mut on_done)
         }
     }
 
@@ -204,11 +248,13 @@ impl<F: Future> Slots<F> {
     }
 }
 
-/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does.
+/// Polls every running child of `slots` (indexed from 0) with `cx`, as `poll_slot` does, until
+/// `stop` says so (checked before each poll).
 #[inline(always)]
 fn poll_each<'a, F: Future + 'a, C>(
     slots: impl Iterator<Item = &'a mut Slot<F>>,
     cx: &mut Context<'_>,
+    stop: &impl Fn() -> bool,
     counts: &mut Counts,
     on_done: &mut C,
 ) -> Drive
@@ -233,6 +279,9 @@ where
         home: counts,
     };
     for (index, slot) in slots.enumerate() {
+        if stop() {
+            return Drive::Stopped;
+        }
         if let Some(Poll::Ready(step)) = poll_slot(slot, index, cx, &mut local.counts, on_done) {
             if local.counts.running == 0 {
                 return Drive::AllDone;

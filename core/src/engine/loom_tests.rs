@@ -448,3 +448,53 @@ mod task_state {
         });
     }
 }
+
+/// [`run`], taking each output, so that the slot is free for a new child.
+fn run_taking(engine: &mut Engine<Wait>) -> Vec<usize> {
+    let mut done = vec![];
+    loom::future::block_on(core::future::poll_fn(|cx| {
+        match engine.poll_drive(cx, |i, out| {
+            out.take();
+            done.push(i);
+            Step::Continue
+        }) {
+            Drive::AllDone => Poll::Ready(()),
+            _ => Poll::Pending,
+        }
+    }));
+    done
+}
+
+/// A slot reused while a waker of its old child is woken from another thread: the new child
+/// is polled (maybe once more than needed) and finishes; nothing is lost or polled twice at once.
+#[test]
+fn loom_a_stale_waker_woken_while_the_slot_is_reused() {
+    loom::model(|| {
+        let mut engine: Engine<Wait> = Engine::with_capacity(1);
+        engine.reuse_slots();
+        let old = Arc::new(Flag::default());
+        assert_eq!(engine.push(Wait(old.clone(), 0)), 0);
+        let first = engine.poll_drive(&mut Context::from_waker(Waker::noop()), |_, _| {
+            Step::Continue
+        });
+        assert_eq!(first, Drive::Pending);
+        let stale = old.waker.lock().unwrap().clone().unwrap();
+        let late = thread::spawn(move || stale.wake());
+        old.fire();
+        assert_eq!(run_taking(&mut engine), vec![0]);
+        let new = Arc::new(Flag::default());
+        assert_eq!(
+            engine.push(Wait(new.clone(), 1)),
+            0,
+            "the ended child's slot"
+        );
+        let firing = {
+            let new = new.clone();
+            thread::spawn(move || new.fire())
+        };
+        assert_eq!(run_taking(&mut engine), vec![0]);
+        late.join().unwrap();
+        firing.join().unwrap();
+        assert!(new.polls.load(Ordering::Relaxed) >= 1);
+    });
+}

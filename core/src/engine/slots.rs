@@ -1,6 +1,7 @@
 //! Where the children live: segments of slots that never move, each slot holding a running
 //! child, then its output, then nothing.
 
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::future::Future;
 
@@ -15,7 +16,13 @@ pub(super) enum Slot<F: Future> {
     Done(F::Output),
     /// Output taken, or the child was cancelled.
     Empty,
+    /// Empty, and free for a new child (reuse mode): the next free slot, or [`NO_SLOT`]. Read
+    /// by `push`, which only builds with std.
+    Free(#[cfg_attr(not(any(feature = "std", test)), allow(dead_code))] usize),
 }
+
+/// The end of the free list.
+const NO_SLOT: usize = usize::MAX;
 
 /// How many children are running, and how many finished ones keep their output in place.
 #[derive(Debug, Default, Clone, Copy)]
@@ -50,6 +57,15 @@ pub(super) struct Slots<F: Future> {
     pub(super) counts: Counts,
     /// Children `fresh..len` were never polled.
     pub(super) fresh: usize,
+    /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
+    /// new child may take, in queued mode.
+    pub(super) reuse: bool,
+    /// The first free slot ([`Slot::Free`] links the others), or [`NO_SLOT`].
+    pub(super) free: usize,
+    /// In reuse mode, children below `fresh` never polled yet (a reused slot, or one pushed
+    /// after the sweep of `fresh..len` ended), in the order they were pushed; their nodes are
+    /// written.
+    pub(super) unpolled: VecDeque<usize>,
 }
 
 impl<F: Future> Slots<F> {
@@ -61,6 +77,9 @@ impl<F: Future> Slots<F> {
             len: running,
             counts: Counts { running, kept: 0 },
             fresh: 0,
+            reuse: false,
+            free: NO_SLOT,
+            unpolled: VecDeque::new(),
         }
     }
 
@@ -202,13 +221,62 @@ impl<F: Future> Slots<F> {
         }
     }
 
+    /// In reuse mode, once queued: records that child `index` ended, if its slot is empty (its
+    /// output was not kept), so that a new child can take it.
+    #[inline]
+    pub(super) fn release(&mut self, index: usize, queued: bool) {
+        if self.reuse && queued {
+            self.link_free(index);
+        }
+    }
+
+    /// Puts slot `index` on the free list if it is empty.
+    fn link_free(&mut self, index: usize) {
+        let next = self.free;
+        let slot = self.slot_mut(index);
+        if matches!(slot, Slot::Empty) {
+            *slot = Slot::Free(next);
+            self.free = index;
+        }
+    }
+
+    /// Entering queued mode in reuse mode: every empty slot so far can be taken.
+    pub(super) fn collect_free(&mut self) {
+        if !self.reuse {
+            return;
+        }
+        self.unpolled.clear();
+        for index in (0..self.len).rev() {
+            self.link_free(index);
+        }
+    }
+
+    /// Takes a free slot, if any, and puts the running child `fut` in it; returns its index.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn refill(&mut self, fut: &mut Option<F>) -> Option<usize> {
+        if self.free == NO_SLOT {
+            return None;
+        }
+        let index = self.free;
+        let slot = self.slot_mut(index);
+        let Slot::Free(next) = *slot else {
+            unreachable!("the free list links free slots")
+        };
+        *slot = Slot::Running(fut.take().expect("a child to place"));
+        self.free = next;
+        self.counts.running += 1;
+        Some(index)
+    }
+
     /// Drops every running child in place, in index order.
     pub(super) fn cancel_all(&mut self) {
         for index in 0..self.len {
             if self.counts.running == 0 {
                 break;
             }
-            self.cancel(index);
+            if self.cancel(index) && self.reuse {
+                self.link_free(index);
+            }
         }
     }
 

@@ -648,3 +648,108 @@ fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
         assert_eq!(drops.get(), IN_PLACE_N, "panic at {panic_at}");
     }
 }
+
+/// An engine with slot reuse, its children taking their outputs (nothing kept in place).
+fn drive_taking(engine: &mut Engine<Child>, waker: &Waker) -> (Drive, Vec<usize>) {
+    let mut done = vec![];
+    let d = engine.poll_drive(&mut Context::from_waker(waker), |i, out| {
+        done.push(i);
+        out.take();
+        Step::Continue
+    });
+    (d, done)
+}
+
+fn push_probe(engine: &mut Engine<Child>, value: usize) -> (Rc<Probe>, usize) {
+    let probe = Rc::new(Probe::default());
+    let index = engine.push(Child {
+        probe: probe.clone(),
+        value,
+    });
+    (probe, index)
+}
+
+#[test]
+fn reused_slots_keep_the_engine_as_large_as_the_children_running_at_once() {
+    let mut engine: Engine<Child> = Engine::with_capacity(DIRECT_MAX);
+    engine.reuse_slots();
+    let (_, waker) = counting();
+    // Past direct mode: 40 children stay running.
+    let long: Vec<_> = (0..40).map(|v| push_probe(&mut engine, v)).collect();
+    drive_taking(&mut engine, &waker);
+    let len = engine.len() + 1; // the first short child needs a slot of its own
+    for round in 0..1000 {
+        let (probe, index) = push_probe(&mut engine, round);
+        probe.ready.set(true);
+        let (_, done) = drive_taking(&mut engine, &waker);
+        assert_eq!(done, [index]);
+        assert_eq!(probe.polls.get(), 1);
+        assert_eq!(probe.drops.get(), 1);
+    }
+    assert_eq!(engine.len(), len, "no slot added");
+    assert_eq!(engine.running(), 40);
+    assert!(
+        long.iter()
+            .all(|(p, _)| p.polls.get() <= 2 && p.drops.get() == 0)
+    );
+}
+
+#[test]
+fn children_in_reused_slots_are_first_polled_in_the_order_pushed() {
+    let mut engine: Engine<Child> = Engine::with_capacity(DIRECT_MAX);
+    engine.reuse_slots();
+    let (_, waker) = counting();
+    let first: Vec<_> = (0..30).map(|v| push_probe(&mut engine, v)).collect();
+    drive_taking(&mut engine, &waker);
+    // Five end, freeing their slots.
+    for (probe, _) in &first[10..15] {
+        probe.ready.set(true);
+        probe.waker.borrow().as_ref().unwrap().wake_by_ref();
+    }
+    drive_taking(&mut engine, &waker);
+    // Eight new ones: five take freed slots, three get new ones; all finish on their first
+    // poll, which comes in the order they were pushed.
+    let order = Rc::new(RefCell::new(Vec::new()));
+    let mut indices = Vec::new();
+    for value in 100..108 {
+        let (probe, index) = push_probe(&mut engine, value);
+        probe.ready.set(true);
+        indices.push(index);
+    }
+    let mut done = vec![];
+    engine.poll_drive(&mut Context::from_waker(&waker), |_, out| {
+        order.borrow_mut().push(out.take().unwrap());
+        done.push(());
+        Step::Continue
+    });
+    assert_eq!(*order.borrow(), (100..108).collect::<Vec<_>>());
+    let mut reused: Vec<usize> = indices[..5].to_vec();
+    reused.sort_unstable();
+    assert_eq!(reused, [10, 11, 12, 13, 14]);
+}
+
+#[test]
+fn a_stale_waker_of_a_slots_old_child_only_polls_the_new_one_again() {
+    let mut engine: Engine<Child> = Engine::with_capacity(DIRECT_MAX);
+    engine.reuse_slots();
+    let (_, waker) = counting();
+    let first: Vec<_> = (0..20).map(|v| push_probe(&mut engine, v)).collect();
+    drive_taking(&mut engine, &waker);
+    let (old, old_index) = &first[19];
+    let stale = old.waker.borrow().clone().unwrap();
+    old.ready.set(true);
+    stale.wake_by_ref();
+    drive_taking(&mut engine, &waker);
+    let (new, index) = push_probe(&mut engine, 7);
+    assert_eq!(index, *old_index);
+    drive_taking(&mut engine, &waker);
+    assert_eq!(new.polls.get(), 1);
+    stale.wake_by_ref(); // the old child's waker: a spurious wake of the new one
+    drive_taking(&mut engine, &waker);
+    assert_eq!(new.polls.get(), 2);
+    assert_eq!(old.drops.get(), 1);
+    new.ready.set(true);
+    new.waker.borrow().as_ref().unwrap().wake_by_ref();
+    let (_, done) = drive_taking(&mut engine, &waker);
+    assert_eq!(done, [index]);
+}

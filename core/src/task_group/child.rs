@@ -12,6 +12,8 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use atomic_waker::AtomicWaker;
+use core::sync::atomic::{AtomicBool, Ordering};
 use pin_project_lite::pin_project;
 
 use std::panic::resume_unwind;
@@ -76,6 +78,11 @@ pub(super) enum Status {
 /// The part of a group that `create_task` touches, shared by both kinds of group.
 pub(super) struct Core<'scope, C> {
     queue: Mutex<Queue<C>>,
+    /// Set by [`request_exit`](Core::request_exit): the runner drops everything and returns
+    /// without an error. Read before each poll of a child, so it is an atomic, not the lock.
+    exit: AtomicBool,
+    /// The task that polls the group, woken by an exit requested from outside its poll.
+    waker: AtomicWaker,
     _scope: PhantomData<&'scope mut &'scope ()>,
 }
 
@@ -93,6 +100,8 @@ impl<C> Core<'_, C> {
                 status: Status::Open,
                 children: ManuallyDrop::new(Vec::new()),
             }),
+            exit: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
             _scope: PhantomData,
         }
     }
@@ -130,6 +139,34 @@ impl<C> Core<'_, C> {
             panic!("TaskGroup::create_task: cannot queue the child: {error}");
         }
         task
+    }
+
+    /// Ends the group early, without an error, if it is still open (running, or finishing
+    /// after the body returned); returns whether this call did. From here on, children are
+    /// refused, and the runner polls nothing more.
+    pub(super) fn request_exit(&self) -> bool {
+        {
+            let mut queue = self.lock();
+            if queue.status != Status::Open {
+                return false;
+            }
+            queue.status = Status::Aborting;
+            self.exit.store(true, Ordering::SeqCst);
+        }
+        // Outside the lock: a waker is user code.
+        self.waker.wake();
+        true
+    }
+
+    /// Whether an early exit was requested.
+    #[inline]
+    pub(super) fn exit_requested(&self) -> bool {
+        self.exit.load(Ordering::Relaxed)
+    }
+
+    /// Registers the task that polls the group (woken by [`request_exit`](Core::request_exit)).
+    pub(super) fn register(&self, waker: &core::task::Waker) {
+        self.waker.register(waker);
     }
 
     pub(super) fn status(&self) -> Status {

@@ -17,16 +17,24 @@
 //! - `runner`: the runner, which drives the body and the children in passes;
 //! - `infallible`: children and groups that cannot fail (`spawn`, `run_infallible`);
 //! - `eager`: `create_task_eager`, which polls the child once inside the call;
-//! - `start`: `start`, Trio's ready handshake.
+//! - `start`: `start`, Trio's ready handshake;
+//! - `cancel`: `run_cancellable` and `Cancellable::cancel`, the early exit;
+//! - `supervise`: `supervise`, a group whose children's failures cancel nothing;
+//! - `discard`: `add_task`, a child without a handle, freed as soon as it ends.
 
+mod cancel;
 mod child;
+mod discard;
 mod eager;
 mod infallible;
 mod runner;
 mod start;
+mod supervise;
 
+pub use self::cancel::Cancellable;
 pub use self::infallible::SendPlainBody;
 pub use self::start::{StartError, TaskStatus};
+pub use self::supervise::Supervised;
 
 use alloc::boxed::Box;
 use core::fmt;
@@ -73,6 +81,20 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 /// - Nested groups work: an inner group's `ExceptionGroup` is an error like any other for the
 ///   outer body (with `?`, it becomes the outer body's error).
 /// - Dropping the future of `run` drops the body and every child.
+///
+/// # Memory
+///
+/// A child's future and allocation are freed as soon as it ends (its value too, unless a
+/// handle holds it), and a new child takes the slot of one that ended: a group that runs a child
+/// per connection for days holds memory for the children running at once, not for every one it
+/// ran. [`add_task`](TaskGroup::add_task) starts a child without a handle.
+///
+/// # More
+///
+/// [`run_cancellable`](TaskGroup::run_cancellable) gives a group that can end early without
+/// an error (asyncio 3.15's `TaskGroup.cancel()`); [`supervise`](TaskGroup::supervise) one in
+/// which a child's failure cancels nothing (Kotlin's `supervisorScope`);
+/// [`start`](TaskGroup::start) waits until a child is ready (Trio's `nursery.start`).
 ///
 /// Handles outlive the group: after `run` returns, each handle gives its child's outcome. A
 /// child that failed has its error in the `ExceptionGroup` (errors are not cloned), so its

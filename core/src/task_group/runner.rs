@@ -1,6 +1,7 @@
 //! The runner: drives a group's body and children in passes until all are done or one fails,
 //! and drops whatever is left on every path (finish, abort, panic, cancellation).
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
@@ -60,6 +61,10 @@ pub(super) struct Runner<'a, 'scope, C: Future<Output = Outcome<E>>, B, R, E> {
     /// The queue's other buffer: children move from the queue into the engine through it.
     spare: Vec<C>,
     errors: ExceptionGroup<E>,
+    /// Supervised (see `TaskGroup::supervise`): a child's failure goes to `failures` instead of
+    /// aborting the group.
+    supervised: bool,
+    failures: Vec<(String, E)>,
     output: Option<R>,
     done: bool,
 }
@@ -76,19 +81,40 @@ where
     /// [`start`](Self::start) once the runner exists.
     pub(super) fn new(core: &'scope Core<'scope, C>, body: Pin<&'a mut Option<B>>) -> Self {
         let wake = Arc::new(BodyWake::default());
+        // Room for a small group in direct mode from the start: no shared allocation and no
+        // growth until the group outgrows it. Past it, a new child takes the slot of one that
+        // ended: a group whose children come and go holds as many slots as ran at once.
+        let mut engine = Engine::with_capacity(DIRECT_MAX);
+        engine.reuse_slots();
         Runner {
             core,
             body,
             body_waker: Waker::from(wake.clone()),
             wake,
-            // Room for a small group in direct mode from the start: no shared allocation and no
-            // growth until the group outgrows it.
-            engine: Engine::with_capacity(DIRECT_MAX),
+            engine,
             spare: Vec::new(),
             errors: ExceptionGroup::new(),
+            supervised: false,
+            failures: Vec::new(),
             output: None,
             done: false,
         }
+    }
+
+    /// Makes the group a supervising one: a child's failure is kept in
+    /// [`failures`](Self::failures) and cancels nothing.
+    pub(super) fn supervise(&mut self) {
+        self.supervised = true;
+    }
+
+    /// The children that failed in a supervising group, in the order they failed.
+    pub(super) fn failures(&self) -> &[(String, E)] {
+        &self.failures
+    }
+
+    /// Takes the failures of a supervising group.
+    pub(super) fn take_failures(&mut self) -> Vec<(String, E)> {
+        mem::take(&mut self.failures)
     }
 
     /// Gives the runner the body's future; its first poll comes with the runner's.
@@ -116,9 +142,15 @@ where
         body.poll(&mut Context::from_waker(&self.body_waker))
     }
 
-    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<R, ExceptionGroup<E>>> {
+    /// One poll of the group: `Ok(Some(value))` once everything finished, `Ok(None)` after an
+    /// early exit before the body returned (`Ok(Some(value))` after one once it had).
+    fn step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<R>, ExceptionGroup<E>>> {
         self.wake.parent.register(cx.waker());
+        self.core.register(cx.waker());
         for _ in 0..PASSES {
+            if self.core.exit_requested() {
+                return Poll::Ready(Ok(self.exit()));
+            }
             if self.body.is_some() && self.wake.woken.load(Ordering::SeqCst) {
                 match self.poll_body() {
                     Poll::Pending => {}
@@ -132,10 +164,14 @@ where
                         return Poll::Ready(Err(self.abort()));
                     }
                 }
+                if self.core.exit_requested() {
+                    return Poll::Ready(Ok(self.exit()));
+                }
             }
             self.flush();
             let core = self.core;
             let errors = &mut self.errors;
+            let (supervised, failures) = (self.supervised, &mut self.failures);
             let (wake, body_running) = (&*self.wake, self.body.is_some());
             let mut body_resuming = false;
             // The children run under the group's frame for `capture_call_graph`; the body
@@ -145,8 +181,13 @@ where
                 "aiokit::TaskGroup",
                 crate::graph::FrameKind::Combinator,
             );
-            let drive = self.engine.poll_drive(cx, |_, out| {
+            let stop = || core.exit_requested();
+            let drive = self.engine.poll_drive_until(cx, &stop, |_, out| {
                 if let Some(Outcome::Failed(name, error)) = out.take() {
+                    if supervised {
+                        failures.push((name, error));
+                        return Step::Continue;
+                    }
                     if errors.is_empty() {
                         // Siblings polled later in this pass may no longer add children.
                         core.set_status(Status::Aborting);
@@ -174,6 +215,9 @@ where
                 }
                 return Poll::Ready(Err(self.abort()));
             }
+            if self.core.exit_requested() {
+                return Poll::Ready(Ok(self.exit()));
+            }
             if self.core.has_queued() {
                 continue;
             }
@@ -181,7 +225,7 @@ where
                 self.core.set_status(Status::Finished);
                 self.done = true;
                 let output = self.output.take().expect("the body returned a value");
-                return Poll::Ready(Ok(output));
+                return Poll::Ready(Ok(Some(output)));
             }
             return Poll::Pending;
         }
@@ -192,6 +236,27 @@ where
     fn abort(&mut self) -> ExceptionGroup<E> {
         self.cancel_everything();
         mem::replace(&mut self.errors, ExceptionGroup::new())
+    }
+
+    /// The early exit: drops everything; the body's value, if it had returned.
+    fn exit(&mut self) -> Option<R> {
+        self.cancel_everything();
+        self.output.take()
+    }
+
+    /// Polls the group to its end, early exits included (see [`step`](Self::step)).
+    pub(super) fn poll_run(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<R>, ExceptionGroup<E>>> {
+        assert!(!self.done, "a task group polled after it returned");
+        match catch_unwind(AssertUnwindSafe(|| self.step(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                self.cancel_everything();
+                resume_unwind(payload)
+            }
+        }
     }
 }
 
@@ -219,16 +284,12 @@ where
 {
     type Output = Result<R, ExceptionGroup<E>>;
 
+    /// A group whose body cannot ask for an early exit (only a `Cancellable` one can): it
+    /// ends with the body's value or with errors.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        assert!(!this.done, "a task group polled after it returned");
-        match catch_unwind(AssertUnwindSafe(|| this.step(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => {
-                this.cancel_everything();
-                resume_unwind(payload)
-            }
-        }
+        self.get_mut()
+            .poll_run(cx)
+            .map(|ended| ended.map(|output| output.expect("only a cancellable group exits early")))
     }
 }
 
