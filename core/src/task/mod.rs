@@ -16,7 +16,9 @@ use core::future::{Future, IntoFuture};
 use core::pin::Pin;
 use core::task::{Context, Poll};
 
-pub use crate::task_group::{SendBody, SendPlainBody, StartError, TaskStatus};
+pub use crate::task_group::{
+    SendBody, SendPlainBody, SpawningTaskGroup, StartError, TaskGroupOn, TaskStatus,
+};
 pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;

@@ -23,9 +23,11 @@ mod child;
 mod eager;
 mod infallible;
 mod runner;
+mod spawning;
 mod start;
 
 pub use self::infallible::SendPlainBody;
+pub use self::spawning::{SpawningTaskGroup, TaskGroupOn};
 pub use self::start::{StartError, TaskStatus};
 
 use alloc::boxed::Box;
