@@ -637,9 +637,7 @@ impl<T, E> Member<T, E> {
 /// a never-polled coroutine is not reported as forgotten. A panic of the future's drop is
 /// the child's panic.
 fn drop_child<E>(driver: SendChild<'static, E>) -> Ended<E> {
-    match catch_unwind(AssertUnwindSafe(|| {
-        suppress_never_awaited(|| drop(driver))
-    })) {
+    match catch_unwind(AssertUnwindSafe(|| suppress_never_awaited(|| drop(driver)))) {
         Ok(()) => Ended::Done,
         Err(payload) => Ended::Panicked(payload),
     }
@@ -866,10 +864,7 @@ impl<R, E> Future for GroupRun<'_, R, E> {
         if !errors.is_empty() {
             return Poll::Ready(Err(errors));
         }
-        Poll::Ready(Ok(this
-            .output
-            .take()
-            .expect("the body returned a value")))
+        Poll::Ready(Ok(this.output.take().expect("the body returned a value")))
     }
 }
 
