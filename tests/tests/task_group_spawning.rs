@@ -240,7 +240,7 @@ fn the_first_failure_cancels_siblings_running_on_other_threads<P: Pool>(pool: &P
 on_each_pool!(the_first_failure_cancels_siblings_running_on_other_threads);
 
 // ---------------------------------------------------------------------------------------------
-// docs/semantics.md#errors-come-together-in-completion-order
+// docs/semantics.md#failures-race-on-many-threads
 
 /// A child that fails on its first poll, then, when its future is dropped, blocks until the
 /// other child's handle has ended. A child's handle ends (its outcome settled, so that a later

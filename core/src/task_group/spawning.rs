@@ -41,6 +41,9 @@ use crate::task::{SendBody, SendPlainBody, Task, send_task_cell};
 /// A panic payload, as `catch_unwind` gives it.
 type Payload = Box<dyn Any + Send + 'static>;
 
+/// The body's future, type-erased (see `TaskGroup::run`).
+type Body<'a, R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send + 'a>>;
+
 impl TaskGroup<'_, '_, Infallible> {
     /// A task group whose children are spawned on `spawner`, so that they run in parallel on
     /// its threads; start it with [`run`](TaskGroupOn::run) (see [`SpawningTaskGroup`] for the
@@ -149,8 +152,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
             // panics) are the runner's to end.
             let mut runner = GroupRun::new(group.shared.clone());
             // Type-erased for the reason given in `TaskGroup::run`.
-            let body: Pin<Box<dyn Future<Output = Result<R, E>> + Send + '_>> =
-                Box::pin(SendBody::call(body, &group));
+            let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
             runner.body = Some(body);
             (&mut runner).await
         }
@@ -193,8 +195,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
             };
             let mut runner = GroupRun::new(group.shared.clone());
             let body = SendPlainBody::call(body, &group);
-            let body: Pin<Box<dyn Future<Output = Result<R, Infallible>> + Send + '_>> =
-                Box::pin(async move { Ok(body.await) });
+            let body: Body<'_, R, Infallible> = Box::pin(async move { Ok(body.await) });
             runner.body = Some(body);
             match (&mut runner).await {
                 Ok(value) => value,
@@ -261,7 +262,9 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
 /// - There are no passes: children fail at the same moment on different threads, and
 ///   whichever failure the group records first cancels the others; a child that returns `Err`
 ///   after its cancellation reached it is cancelled, not failed (one outcome per child). The
-///   body is not polled again once a child has failed ("already resuming" does not apply).
+///   body is not polled again once the group has recorded a failure ("already resuming" does
+///   not apply), but the abort runs on another thread: the body may see a sibling's handle end
+///   cancelled before it is dropped.
 /// - Each child costs a spawned task of the executor (an allocation and a queue operation)
 ///   besides its task cell: for children that do little work, the in-place group is cheaper.
 ///
@@ -758,7 +761,7 @@ impl<T, E> Drop for Spawned<T, E> {
 /// Polls the body in place and waits for the children; ends them all on every path.
 struct GroupRun<'a, R, E> {
     shared: Arc<Shared<E>>,
-    body: Option<Pin<Box<dyn Future<Output = Result<R, E>> + Send + 'a>>>,
+    body: Option<Body<'a, R, E>>,
     output: Option<R>,
     body_error: Option<E>,
     done: bool,
