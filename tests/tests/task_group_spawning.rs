@@ -24,6 +24,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 trait Pool {
     type Spawner: Spawn + Sync;
     fn spawner(&self) -> &Self::Spawner;
+    /// The same executor, as a spawner a `'static` future can own.
+    fn shared_spawner(&self) -> Arc<dyn Spawn + Send + Sync>;
     /// Runs `fut` on the test's thread.
     fn block_on<F: Future>(&self, fut: F) -> F::Output;
 }
@@ -34,6 +36,9 @@ impl Pool for Tokio {
     type Spawner = tokio::runtime::Runtime;
     fn spawner(&self) -> &tokio::runtime::Runtime {
         &self.0
+    }
+    fn shared_spawner(&self) -> Arc<dyn Spawn + Send + Sync> {
+        Arc::new(self.0.handle().clone())
     }
     fn block_on<F: Future>(&self, fut: F) -> F::Output {
         self.0.block_on(fut)
@@ -52,6 +57,9 @@ impl Pool for AsyncExecutor {
     type Spawner = async_executor::Executor<'static>;
     fn spawner(&self) -> &async_executor::Executor<'static> {
         &self.ex
+    }
+    fn shared_spawner(&self) -> Arc<dyn Spawn + Send + Sync> {
+        self.ex.clone()
     }
     fn block_on<F: Future>(&self, fut: F) -> F::Output {
         futures::executor::block_on(fut)
@@ -73,6 +81,9 @@ impl Pool for ThreadPool {
     type Spawner = futures_executor::ThreadPool;
     fn spawner(&self) -> &futures_executor::ThreadPool {
         &self.0
+    }
+    fn shared_spawner(&self) -> Arc<dyn Spawn + Send + Sync> {
+        Arc::new(self.0.clone())
     }
     fn block_on<F: Future>(&self, fut: F) -> F::Output {
         futures::executor::block_on(fut)
@@ -448,6 +459,66 @@ fn dropping_run_cancels_every_child_and_waits_for_it<P: Pool>(pool: &P) {
     releaser.join().unwrap();
 }
 on_each_pool!(dropping_run_cancels_every_child_and_waits_for_it);
+
+/// The future of `run` is itself a task of the executor, cancelled there: its drop, on an
+/// executor thread, ends every child without needing that executor to run anything.
+fn dropping_run_on_an_executor_thread_ends_every_child<P: Pool>(pool: &P) {
+    let ledger = Ledger::default();
+    let spawner = pool.shared_spawner();
+    let (all_started, all_started_rx) = oneshot::channel::<()>();
+    let log = ledger.clone();
+    let group = aiokit::spawn_task(pool.spawner(), async move {
+        TaskGroup::on(&spawner)
+            .run(async |tg| {
+                let _body = OnDrop(log.clone(), "body dropped");
+                for name in ["first dropped", "second dropped"] {
+                    let guard = OnDrop(log.clone(), name);
+                    let (started, child_started) = oneshot::channel::<()>();
+                    tg.create_task(async move {
+                        let _guard = guard;
+                        started.send(()).unwrap();
+                        pending::<Result<(), ()>>().await
+                    });
+                    child_started.await.unwrap();
+                }
+                all_started.send(()).unwrap();
+                pending::<()>().await;
+                Ok(())
+            })
+            .await
+    });
+    pool.block_on(all_started_rx).unwrap();
+    assert!(group.cancel());
+    // The task ends once the executor has dropped its future: the group's drop has returned.
+    assert_eq!(
+        pool.block_on(aiokit::shield(&group)),
+        Err(CancelledError::new())
+    );
+    let mut dropped = entries(&ledger);
+    dropped.sort_unstable();
+    assert_eq!(dropped, ["body dropped", "first dropped", "second dropped"]);
+}
+on_each_pool!(dropping_run_on_an_executor_thread_ends_every_child);
+
+// ---------------------------------------------------------------------------------------------
+// docs/semantics.md#a-child-cancelled-on-its-own-is-not-a-failure
+
+fn a_child_cancelled_through_its_handle_is_not_a_failure<P: Pool>(pool: &P) {
+    let result = pool.block_on(TaskGroup::on(pool.spawner()).run(async |tg| {
+        let (started, child_started) = oneshot::channel::<()>();
+        let child = tg.create_task(async move {
+            started.send(()).unwrap();
+            pending::<Result<(), String>>().await
+        });
+        child_started.await.unwrap();
+        assert!(child.cancel());
+        assert_eq!(aiokit::shield(&child).await, Err(CancelledError::new()));
+        let sibling = tg.create_task(async { Ok(5) });
+        Ok(sibling.await.unwrap())
+    }));
+    assert_eq!(result, Ok(5));
+}
+on_each_pool!(a_child_cancelled_through_its_handle_is_not_a_failure);
 
 // ---------------------------------------------------------------------------------------------
 // docs/semantics.md#create_task-while-aborting-is-refused
