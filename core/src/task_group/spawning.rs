@@ -108,8 +108,8 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
     /// [`TaskGroup::run`]'s.
     ///
     /// The body is polled in place, inside the task that awaits the returned future, and may
-    /// borrow from the caller; the children are spawned on the executor, so they are
-    /// `Send + 'static`.
+    /// borrow from the caller; the children are spawned on the executor, so they, their
+    /// values and the error type `E` are `Send + 'static`.
     ///
     /// # Examples
     ///
