@@ -444,8 +444,9 @@ pub(crate) fn workloads() -> Vec<Workload> {
         Workload {
             // N CPU-bound children (`cpu_work`, about 20 us each) on a tokio multi-thread
             // runtime with 2 workers (`tokio_mt`), the group's future on the calling thread.
-            // The in-place group runs them all on that one thread: with C cores free, the
-            // spawning group should take about 1/C of its time.
+            // The in-place group (a peer here, as the yardstick) runs them all on that one
+            // thread: with C cores free, the spawning group should take about 1/C of its time,
+            // and about JoinSet's.
             name: "taskgroup_cpu",
             contestants: vec![
                 aiokit("aiokit TaskGroup::on(tokio 2 workers)", |n| {
@@ -466,7 +467,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
                         }))
                         .expect("no child fails")
                 }),
-                aiokit("aiokit::TaskGroup (in place)", |n| {
+                peer("aiokit::TaskGroup (in place)", |n| {
                     block_on(aiokit::TaskGroup::run(async |tg| {
                         let handles: Vec<_> = (0..n as u64)
                             .map(|i| {
