@@ -1,7 +1,7 @@
 //! aiokit against its peers: nanoseconds per child, same process, alternating rounds.
 //!
 //! Workloads, peers and targets: `docs/benchmarks.md#workloads` (with the rows `ready_tokio`,
-//! `gather_threads` and `as_completed_threads`). For every workload and every
+//! `gather_threads`, `as_completed_threads` and `taskgroup_cpu`). For every workload and every
 //! N, each round runs every contestant once (the order rotates by one each round, so no
 //! contestant always runs first on a cold cache), each contestant timing enough calls to last
 //! at least the round target; the figure printed is the median of the rounds. Every workload

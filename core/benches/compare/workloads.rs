@@ -138,6 +138,21 @@ fn threads_children(
     (spawn, children)
 }
 
+/// Iterations of [`cpu_work`]: about 20 us of one core's time on the machine the figures of
+/// `taskgroup_cpu` were taken on (4.5 ns per iteration, measured as thread CPU time).
+const CPU_WORK_ITERS: u64 = 4_500;
+
+/// `taskgroup_cpu`'s child: a fixed amount of CPU work (a multiply-add chain through
+/// `black_box`, which the optimizer can neither remove nor shorten), then `i`.
+fn cpu_work(i: u64) -> u64 {
+    let mut acc = i;
+    for k in 0..CPU_WORK_ITERS {
+        acc = black_box(acc.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(k));
+    }
+    black_box(acc);
+    i
+}
+
 /// Runs `$consume` (an expression that may `.await`, with the children bound to `$ch`) on
 /// `futures::executor::block_on`; for `oneshot`, joined with the driver in the same task.
 macro_rules! run {
@@ -420,6 +435,62 @@ pub(crate) fn workloads() -> Vec<Workload> {
                         let mut sum = 0;
                         while let Some(v) = pending.next().await {
                             sum += v;
+                        }
+                        sum
+                    })
+                }),
+            ],
+        },
+        Workload {
+            // N CPU-bound children (`cpu_work`, about 20 us each) on a tokio multi-thread
+            // runtime with 2 workers (`tokio_mt`), the group's future on the calling thread.
+            // The in-place group (a peer here, as the yardstick) runs them all on that one
+            // thread: with C cores free, the spawning group should take about 1/C of its time,
+            // and about JoinSet's.
+            name: "taskgroup_cpu",
+            contestants: vec![
+                aiokit("aiokit TaskGroup::on(tokio 2 workers)", |n| {
+                    tokio_mt()
+                        .block_on(aiokit::TaskGroup::on(tokio_mt()).run(async |tg| {
+                            let handles: Vec<_> = (0..n as u64)
+                                .map(|i| {
+                                    tg.create_task(
+                                        async move { Ok::<u64, Infallible>(cpu_work(i)) },
+                                    )
+                                })
+                                .collect();
+                            let mut sum = 0;
+                            for handle in &handles {
+                                sum += *handle.await.expect("no child is cancelled");
+                            }
+                            Ok(sum)
+                        }))
+                        .expect("no child fails")
+                }),
+                peer("aiokit::TaskGroup (in place)", |n| {
+                    block_on(aiokit::TaskGroup::run(async |tg| {
+                        let handles: Vec<_> = (0..n as u64)
+                            .map(|i| {
+                                tg.create_task(async move { Ok::<u64, Infallible>(cpu_work(i)) })
+                            })
+                            .collect();
+                        let mut sum = 0;
+                        for handle in &handles {
+                            sum += *handle.await.expect("no child is cancelled");
+                        }
+                        Ok(sum)
+                    }))
+                    .expect("no child fails")
+                }),
+                peer("tokio::JoinSet (2 workers)", |n| {
+                    tokio_mt().block_on(async move {
+                        let mut set = tokio::task::JoinSet::new();
+                        for i in 0..n as u64 {
+                            set.spawn(async move { Ok::<u64, Infallible>(cpu_work(i)) });
+                        }
+                        let mut sum = 0;
+                        while let Some(joined) = set.join_next().await {
+                            sum += ok(joined.expect("a JoinSet task panicked"));
                         }
                         sum
                     })

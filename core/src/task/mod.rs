@@ -17,7 +17,8 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 
 pub use crate::task_group::{
-    Cancellable, SendBody, SendPlainBody, StartError, Supervised, TaskStatus,
+    Cancellable, SendBody, SendPlainBody, SpawningTaskGroup, StartError, Supervised, TaskGroupOn,
+    TaskStatus,
 };
 pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};

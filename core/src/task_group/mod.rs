@@ -28,11 +28,13 @@ mod discard;
 mod eager;
 mod infallible;
 mod runner;
+mod spawning;
 mod start;
 mod supervise;
 
 pub use self::cancel::Cancellable;
 pub use self::infallible::SendPlainBody;
+pub use self::spawning::{SpawningTaskGroup, TaskGroupOn};
 pub use self::start::{StartError, TaskStatus};
 pub use self::supervise::Supervised;
 

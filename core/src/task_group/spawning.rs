@@ -1,0 +1,904 @@
+//! `TaskGroup::on(&spawner)`: a task group whose children are spawned on an executor, so that
+//! they run on as many cores as it has, under the rules of the in-place group.
+//!
+//! The body is polled in place, inside the task that awaits `run`, as in [`TaskGroup::run`].
+//! Each child is a task cell (its future and its handle's state in one allocation, as for an
+//! in-place child) held by a [`Member`], and the executor runs a [`Spawned`] future that polls
+//! it: the same [`Child`] driver as the in-place group, which runs the task lifecycle of every
+//! aiokit task (`TaskCell`: cancel requests, naming, the one outcome, a panic ending the task
+//! first).
+//!
+//! A member's slot holds the child's driver while nobody works on it (`Idle`); whoever polls or
+//! drops it takes it out (`Busy`, with the thread) and never holds a lock while the child's
+//! code runs. So the drop of `run`'s future can end every child itself, on its own thread: it
+//! takes and drops the idle ones, and waits only for polls in progress on other threads, which
+//! needs nothing from the executor (a blocked executor thread cannot deadlock it).
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+use core::fmt;
+use core::future::Future;
+use core::mem;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::task::{Context, Poll};
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, ThreadId};
+
+use atomic_waker::AtomicWaker;
+
+use super::TaskGroup;
+use super::child::{Child, Outcome, SendChild, Status};
+use crate::coroutine::suppress_never_awaited;
+use crate::error::ExceptionGroup;
+use crate::spawn::Spawn;
+use crate::task::{SendBody, SendPlainBody, Task, send_task_cell};
+
+/// A panic payload, as `catch_unwind` gives it.
+type Payload = Box<dyn Any + Send + 'static>;
+
+/// The body's future, type-erased (see `TaskGroup::run`).
+type Body<'a, R, E> = Pin<Box<dyn Future<Output = Result<R, E>> + Send + 'a>>;
+
+impl TaskGroup<'_, '_, Infallible> {
+    /// A task group whose children are spawned on `spawner`, so that they run in parallel on
+    /// its threads; start it with [`run`](TaskGroupOn::run) (see [`SpawningTaskGroup`] for the
+    /// rules).
+    ///
+    /// `spawner` is any [`Spawn`] executor: tokio's `Runtime` or `Handle` (feature `tokio`),
+    /// async-executor's `Executor` (`async-executor`), futures' `ThreadPool`
+    /// (`futures-executor`), or a closure `|fut: SpawnFuture| ..`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `tokio` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let sum = rt.block_on(TaskGroup::on(&rt).run(async |tg| {
+    ///     let parts: Vec<_> = (1..=4u64)
+    ///         .map(|i| tg.create_task(async move { Ok::<_, String>((0..i * 1000).sum::<u64>()) }))
+    ///         .collect();
+    ///     let mut sum = 0;
+    ///     for part in parts {
+    ///         sum += part.await.unwrap();
+    ///     }
+    ///     Ok(sum)
+    /// }));
+    /// assert_eq!(sum.unwrap(), 499_500 + 1_999_000 + 4_498_500 + 7_998_000);
+    /// ```
+    pub fn on<S: Spawn + Sync>(spawner: &S) -> TaskGroupOn<'_, S> {
+        TaskGroupOn { spawner }
+    }
+}
+
+/// A task group to be run on the executor named by [`TaskGroup::on`]: call
+/// [`run`](TaskGroupOn::run) or [`run_infallible`](TaskGroupOn::run_infallible).
+///
+/// # Examples
+///
+/// See [`TaskGroup::on`].
+#[must_use = "a TaskGroupOn does nothing until `run` is called and awaited"]
+pub struct TaskGroupOn<'s, S> {
+    spawner: &'s S,
+}
+
+impl<S> Clone for TaskGroupOn<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for TaskGroupOn<'_, S> {}
+
+impl<S> fmt::Debug for TaskGroupOn<'_, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroupOn").finish_non_exhaustive()
+    }
+}
+
+impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
+    /// Runs `body` with a new [`SpawningTaskGroup`], until the body and every child it
+    /// created have ended; see [`SpawningTaskGroup`] for the rules, the same as
+    /// [`TaskGroup::run`]'s.
+    ///
+    /// The body is polled in place, inside the task that awaits the returned future, and may
+    /// borrow from the caller; the children are spawned on the executor, so they, their
+    /// values and the error type `E` are `Send + 'static`.
+    ///
+    /// # Examples
+    ///
+    /// The first failure cancels the siblings, wherever they run:
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let pool = futures_executor::ThreadPool::builder().pool_size(2).create().unwrap();
+    /// let result: Result<(), _> = futures::executor::block_on(TaskGroup::on(&pool).run(async |tg| {
+    ///     let slow = tg.create_task(std::future::pending::<Result<(), &str>>());
+    ///     tg.create_task(async { Err::<(), _>("no milk") });
+    ///     assert!(slow.clone().await.is_err()); // cancelled by its sibling's failure
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(result.unwrap_err().into_inner(), ["no milk"]);
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the body, then cancels every child and waits for it
+    /// to end: see "Nothing outlives `run`" in [`SpawningTaskGroup`].
+    pub fn run<B, R, E>(
+        self,
+        body: B,
+    ) -> impl Future<Output = Result<R, ExceptionGroup<E>>> + use<'s, S, B, R, E>
+    where
+        B: for<'g> AsyncFnOnce(&'g SpawningTaskGroup<'s, E>) -> Result<R, E>
+            + for<'g> SendBody<&'g SpawningTaskGroup<'s, E>, R, E>,
+        E: Send + 'static,
+    {
+        let spawner: &'s (dyn Spawn + Sync) = self.spawner;
+        async move {
+            let group = SpawningTaskGroup {
+                spawner,
+                shared: Arc::new(Shared::new()),
+            };
+            // Made before the body's call: children the call creates before it returns (or
+            // panics) are the runner's to end.
+            let mut runner = GroupRun::new(group.shared.clone());
+            // Type-erased for the reason given in `TaskGroup::run`.
+            let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
+            runner.body = Some(body);
+            (&mut runner).await
+        }
+    }
+
+    /// Runs `body` with a group whose children cannot fail, and returns the body's value; see
+    /// [`TaskGroup::run_infallible`] and [`SpawningTaskGroup::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `tokio` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// let lengths = rt.block_on(TaskGroup::on(rt.handle()).run_infallible(async |tg| {
+    ///     let cups = ["green", "black"].map(|cup| tg.spawn(async move { cup.len() }));
+    ///     let mut lengths = Vec::new();
+    ///     for cup in cups {
+    ///         lengths.push(cup.await.unwrap());
+    ///     }
+    ///     lengths
+    /// }));
+    /// assert_eq!(lengths, [5, 5]);
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`run`](TaskGroupOn::run).
+    pub fn run_infallible<B, R>(self, body: B) -> impl Future<Output = R> + use<'s, S, B, R>
+    where
+        B: for<'g> AsyncFnOnce(&'g SpawningTaskGroup<'s, Infallible>) -> R
+            + for<'g> SendPlainBody<&'g SpawningTaskGroup<'s, Infallible>, R>,
+    {
+        let spawner: &'s (dyn Spawn + Sync) = self.spawner;
+        async move {
+            let group = SpawningTaskGroup {
+                spawner,
+                shared: Arc::new(Shared::new()),
+            };
+            let mut runner = GroupRun::new(group.shared.clone());
+            let body = SendPlainBody::call(body, &group);
+            let body: Body<'_, R, Infallible> = Box::pin(async move { Ok(body.await) });
+            runner.body = Some(body);
+            match (&mut runner).await {
+                Ok(value) => value,
+                Err(errors) => match errors.into_inner().into_iter().next() {
+                    Some(never) => match never {},
+                    None => unreachable!("an ExceptionGroup holds at least one error"),
+                },
+            }
+        }
+    }
+}
+
+/// asyncio's `TaskGroup` with its children spawned on an executor, so that they run in
+/// parallel on its threads: made by [`TaskGroup::on`]`(&spawner)`, started with
+/// [`run`](TaskGroupOn::run), which gives this group to the body.
+///
+/// [`TaskGroup`] polls its children in place, inside the task that awaits it: they share one
+/// core. This group spawns each child on the executor (any [`Spawn`]): CPU-bound children run
+/// on every worker thread at once. The body is still polled in place, in the task that awaits
+/// `run`.
+///
+/// # Rules (those of [`TaskGroup::run`])
+///
+/// - `run` returns once the body and every child have ended: `Ok` with the body's value.
+/// - The first child that returns `Err` cancels every other child (wherever it runs: the
+///   executor drops its future at its next wake-up, or `run`'s own thread does, see below)
+///   and the body (dropped in place). `run` returns `Err(ExceptionGroup)` holding every error,
+///   in the order the children failed, each named after its task: the first failure and every
+///   one that happened before its cancellation reached the others (children failing at the
+///   same time on other threads). An `Err` of the body aborts the group the same way, and
+///   comes last.
+/// - A child cancelled through its own handle ([`Task::cancel`]) is not a failure.
+/// - A panic in a child (caught on the executor's thread, which does not see it) or in the
+///   body cancels every child and the body; once every child has ended, `run` resumes the
+///   panic (the first one, if several children panicked).
+/// - Only the body creates children (it holds the group; children are `'static`).
+///   `create_task` once the group aborts is refused: the future is dropped without being
+///   polled and the handle is already cancelled.
+/// - Handles outlive the group, as for [`TaskGroup`].
+///
+/// # Nothing outlives `run`
+///
+/// When the future of `run` returns, or is dropped, every child has ended: its future has
+/// been dropped (its destructor has run) and its handle holds its outcome. On a failure or a
+/// panic, `run` waits asynchronously for the cancelled children to end. When the future of
+/// `run` is dropped before it finished, its destructor drops the body, cancels every child,
+/// drops on the dropping thread every child that is not being polled at that moment, and
+/// blocks until the polls in progress on other threads return (then drops those children
+/// too): it needs nothing from the executor, so it cannot deadlock on a busy or blocked
+/// executor thread, but it does wait out a child's long poll. (A child whose own poll drops
+/// the future of `run` cannot be waited for: it ends as soon as that poll returns.)
+///
+/// The executor keeps an empty shell of each spawned child (a few pointers) until it polls or
+/// drops it; no user code or value is left in it. An executor that drops a child without
+/// running it to its end (it shuts down, or refuses the future) ends it then: the child's
+/// future is dropped, its handle ends cancelled, and the group counts it as cancelled, not as
+/// a failure. An executor that never polls nor drops a spawned future makes `run` wait
+/// forever, as a `JoinSet` would.
+///
+/// # Differences from the in-place [`TaskGroup`]
+///
+/// - Children are `Send + 'static` (they are spawned); the body may still borrow.
+/// - Children cannot create children: only the body holds the group.
+/// - There are no passes: children fail at the same moment on different threads, and
+///   whichever failure the group records first cancels the others; a child that returns `Err`
+///   after its cancellation reached it is cancelled, not failed (one outcome per child). The
+///   body is not polled again once the group has recorded a failure ("already resuming" does
+///   not apply), but the abort runs on another thread: the body may see a sibling's handle end
+///   cancelled before it is dropped.
+/// - Each child costs a spawned task of the executor (an allocation and a queue operation)
+///   besides its task cell: for children that do little work, the in-place group is cheaper.
+///
+/// # Examples
+///
+/// CPU-bound children on a 2-worker tokio runtime:
+///
+/// ```
+/// // Needs aiokit's `tokio` feature.
+/// use aiokit::TaskGroup;
+///
+/// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// let result = rt.block_on(TaskGroup::on(&rt).run(async |tg| {
+///     let squares: Vec<_> = (0..8u64)
+///         .map(|i| tg.create_task(async move { Ok::<_, String>(i * i) }))
+///         .collect();
+///     let mut total = 0;
+///     for square in &squares {
+///         total += *square.await.unwrap();
+///     }
+///     Ok(total)
+/// }));
+/// assert_eq!(result, Ok(140));
+/// ```
+///
+/// # Panics
+///
+/// `run` resumes the panic of a child or of the body once every child has ended. Polling the
+/// future of `run` again after it returned panics.
+pub struct SpawningTaskGroup<'s, E> {
+    spawner: &'s (dyn Spawn + Sync + 's),
+    shared: Arc<Shared<E>>,
+}
+
+impl<E: Send + 'static> SpawningTaskGroup<'_, E> {
+    /// Spawns `fut` as a child of the group and returns its handle (asyncio's
+    /// `tg.create_task(coro)`, on the group's executor).
+    ///
+    /// Its `Ok` value is the handle's result; an `Err` aborts the group. Dropping the handle
+    /// does not cancel the child; [`Task::cancel`] does, and that is not a failure. While the
+    /// group aborts, the child is refused: `fut` is dropped without being polled and the handle
+    /// is already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let cup = futures::executor::block_on(aiokit::TaskGroup::on(&pool).run(async |tg| {
+    ///     let cup = tg.create_task(async { Ok::<_, ()>("tea") });
+    ///     Ok(cup.await)
+    /// }));
+    /// assert_eq!(cup, Ok(Ok("tea")));
+    /// ```
+    pub fn create_task<F, T>(&self, fut: F) -> Task<T>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + Sync + 'static,
+    {
+        let (task, driver) = send_task_cell(|completer| Child::new(fut, completer));
+        let member = Arc::new(Member {
+            task: task.clone(),
+            index: AtomicUsize::new(usize::MAX),
+            slot: Mutex::new(Slot::Idle(driver)),
+            idle: Condvar::new(),
+        });
+        if let Err(refused) = self.shared.admit(member.clone()) {
+            // Refused on purpose: dropping the driver drops the future unpolled, then ends the
+            // handle cancelled.
+            member.take_idle(|driver| suppress_never_awaited(|| drop(driver)));
+            if let Some(error) = refused {
+                panic!("SpawningTaskGroup::create_task: cannot register the child: {error}");
+            }
+            return task;
+        }
+        self.spawner.spawn_boxed(Box::pin(Spawned {
+            member,
+            shared: self.shared.clone(),
+        }));
+        task
+    }
+
+    /// Spawns a child that cannot fail and returns its handle: `fut`'s output, whatever it is,
+    /// is the handle's result; see [`TaskGroup::spawn`].
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskGroupOn::run_infallible`].
+    pub fn spawn<F>(&self, fut: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + Sync + 'static,
+    {
+        self.create_task(async move { Ok::<_, E>(fut.await) })
+    }
+
+    /// Whether the group still accepts children: false once it aborts or has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// futures::executor::block_on(aiokit::TaskGroup::on(&pool).run(async |tg| {
+    ///     assert!(tg.is_open());
+    ///     Ok::<_, ()>(())
+    /// }))
+    /// .unwrap();
+    /// ```
+    pub fn is_open(&self) -> bool {
+        self.shared.lock().status == Status::Open
+    }
+}
+
+impl<E> fmt::Debug for SpawningTaskGroup<'_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Read, then released before writing: the formatter writes to the caller's sink.
+        let (status, live) = {
+            let state = self.shared.lock();
+            (state.status, state.live)
+        };
+        f.debug_struct("SpawningTaskGroup")
+            .field("status", &status)
+            .field("live", &live)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The state the group shares with its spawned children
+// ---------------------------------------------------------------------------------------------
+
+/// How a child ended, as its group records it.
+enum Ended<E> {
+    /// Succeeded, or was cancelled (through its handle, by the group, by the executor).
+    Done,
+    /// Failed: the task's name and its error.
+    Failed(String, E),
+    /// Panicked (its handle has ended cancelled).
+    Panicked(Payload),
+}
+
+impl<E> From<Outcome<E>> for Ended<E> {
+    fn from(outcome: Outcome<E>) -> Self {
+        match outcome {
+            Outcome::Done => Ended::Done,
+            Outcome::Failed(name, error) => Ended::Failed(name, error),
+        }
+    }
+}
+
+struct Shared<E> {
+    state: Mutex<State<E>>,
+    /// The waker of the task that polls `run`: woken when the group aborts and when the last
+    /// child ends (a body awaiting a handle is woken by the handle itself).
+    waker: AtomicWaker,
+}
+
+struct State<E> {
+    status: Status,
+    /// The children that have not ended, at the index each member records.
+    members: Vec<Option<Arc<dyn Cancel<E>>>>,
+    free: Vec<usize>,
+    /// How many children have not ended.
+    live: usize,
+    errors: ExceptionGroup<E>,
+    panic: Option<Payload>,
+}
+
+impl<E> Shared<E> {
+    fn new() -> Self {
+        Shared {
+            state: Mutex::new(State {
+                status: Status::Open,
+                members: Vec::new(),
+                free: Vec::new(),
+                live: 0,
+                errors: ExceptionGroup::new(),
+                panic: None,
+            }),
+            waker: AtomicWaker::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
+        // No user code runs and nothing panics under this lock (the members' vector grows with
+        // `try_reserve`); its state is consistent between statements anyway.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a new child, unless the group no longer accepts any: `Err(None)`, or
+    /// `Err(Some(error))` if the registry could not grow.
+    fn admit(
+        &self,
+        member: Arc<dyn Cancel<E>>,
+    ) -> Result<(), Option<alloc::collections::TryReserveError>> {
+        let mut state = self.lock();
+        if state.status != Status::Open {
+            return Err(None);
+        }
+        let index = match state.free.pop() {
+            Some(index) => index,
+            None => {
+                // Room for every index in `free`, so that `end` never allocates.
+                let room = state.members.len() + 1 - state.free.len();
+                state.members.try_reserve(1).map_err(Some)?;
+                state.free.try_reserve(room).map_err(Some)?;
+                state.members.push(None);
+                state.members.len() - 1
+            }
+        };
+        member.set_index(index);
+        state.members[index] = Some(member);
+        state.live += 1;
+        Ok(())
+    }
+
+    /// Records a child's end (called once per child, by whoever ended it). The first failure
+    /// or panic aborts the group: the other children are asked to cancel.
+    fn end(&self, index: usize, ended: Ended<E>) {
+        let mut extra_panic = None;
+        let (removed, to_cancel, wake) = {
+            let mut state = self.lock();
+            let removed = state.members.get_mut(index).and_then(Option::take);
+            if removed.is_some() {
+                state.free.push(index); // reserved in `admit`
+            }
+            state.live -= 1;
+            let failed = match ended {
+                Ended::Done => false,
+                Ended::Failed(name, error) => {
+                    state.errors.push_child(name, error);
+                    true
+                }
+                Ended::Panicked(payload) => {
+                    if state.panic.is_none() {
+                        state.panic = Some(payload);
+                    } else {
+                        extra_panic = Some(payload);
+                    }
+                    true
+                }
+            };
+            let to_cancel = if failed {
+                state.start_abort()
+            } else {
+                Vec::new()
+            };
+            (removed, to_cancel, failed || state.live == 0)
+        };
+        // Outside the lock: a cancel wakes an executor; a second panic's payload is user data.
+        for member in &to_cancel {
+            member.request_cancel();
+        }
+        drop((removed, to_cancel));
+        if let Some(payload) = extra_panic {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        }
+        if wake {
+            self.waker.wake();
+        }
+    }
+
+    /// Aborts the group (if it is open) and asks every child to cancel.
+    fn abort(&self) -> Vec<Arc<dyn Cancel<E>>> {
+        let members = {
+            let mut state = self.lock();
+            if state.status == Status::Open {
+                state.status = Status::Aborting;
+            }
+            state.members.iter().flatten().cloned().collect::<Vec<_>>()
+        };
+        for member in &members {
+            member.request_cancel();
+        }
+        members
+    }
+}
+
+impl<E> State<E> {
+    /// The first failure: no child is accepted from now on, and every other one is to be
+    /// cancelled (returned, for the caller to do outside the lock).
+    fn start_abort(&mut self) -> Vec<Arc<dyn Cancel<E>>> {
+        if self.status != Status::Open {
+            return Vec::new();
+        }
+        self.status = Status::Aborting;
+        self.members.iter().flatten().cloned().collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One child: its slot, and the future the executor runs
+// ---------------------------------------------------------------------------------------------
+
+/// A child's driver and who works on it.
+enum Slot<E> {
+    /// Nobody polls or drops it now.
+    Idle(SendChild<'static, E>),
+    /// Taken out by a poll or a drop on `thread`; `waited` if someone waits for it to come back.
+    Busy { thread: ThreadId, waited: bool },
+    /// Ended: the child's future is dropped and its handle has its outcome.
+    Done,
+}
+
+/// A child of the group: its handle (to cancel it) and its slot.
+struct Member<T, E> {
+    task: Task<T>,
+    index: AtomicUsize,
+    slot: Mutex<Slot<E>>,
+    /// Signalled when a `Busy` slot is given back, if someone waits (`waited`).
+    idle: Condvar,
+}
+
+/// What the group does with a child, whatever its output type.
+trait Cancel<E>: Send + Sync {
+    fn set_index(&self, index: usize);
+    /// Asks the child to cancel: its driver drops the future at its next wake-up.
+    fn request_cancel(&self);
+    /// Ends the child on this thread: drops it if it is idle, or waits until a poll on another
+    /// thread gives it back (or ends it). Returns at once if this thread is polling it.
+    fn end_now(&self, shared: &Shared<E>);
+}
+
+impl<T, E> Member<T, E> {
+    fn lock(&self) -> MutexGuard<'_, Slot<E>> {
+        // Nothing under this lock runs user code or panics.
+        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes the driver out if it is idle (marking the slot busy for this thread), runs `f` on
+    /// it with no lock held (`f` drops it and records the end), then marks the slot done.
+    /// Returns `f`'s result, or `None` if the driver was not idle.
+    fn take_idle<O>(&self, f: impl FnOnce(SendChild<'static, E>) -> O) -> Option<O> {
+        let driver = {
+            let mut slot = self.lock();
+            match mem::replace(
+                &mut *slot,
+                Slot::Busy {
+                    thread: thread::current().id(),
+                    waited: false,
+                },
+            ) {
+                Slot::Idle(driver) => driver,
+                other => {
+                    *slot = other;
+                    return None;
+                }
+            }
+        };
+        let out = f(driver);
+        self.finish();
+        Some(out)
+    }
+
+    /// Marks a busy slot done and wakes whoever waits for it.
+    fn finish(&self) {
+        let waited = matches!(
+            mem::replace(&mut *self.lock(), Slot::Done),
+            Slot::Busy { waited: true, .. }
+        );
+        if waited {
+            self.idle.notify_all();
+        }
+    }
+
+    fn index(&self) -> usize {
+        self.index.load(Ordering::Relaxed)
+    }
+}
+
+/// Drops a child's driver (the child's future, then its handle's end, cancelled), on purpose:
+/// a never-polled coroutine is not reported as forgotten. A panic of the future's drop is
+/// the child's panic.
+fn drop_child<E>(driver: SendChild<'static, E>) -> Ended<E> {
+    match catch_unwind(AssertUnwindSafe(|| suppress_never_awaited(|| drop(driver)))) {
+        Ok(()) => Ended::Done,
+        Err(payload) => Ended::Panicked(payload),
+    }
+}
+
+impl<T: Send + Sync, E: Send> Cancel<E> for Member<T, E> {
+    fn set_index(&self, index: usize) {
+        self.index.store(index, Ordering::Relaxed);
+    }
+
+    fn request_cancel(&self) {
+        self.task.cancel();
+    }
+
+    fn end_now(&self, shared: &Shared<E>) {
+        let me = thread::current().id();
+        let mut slot = self.lock();
+        loop {
+            match &mut *slot {
+                Slot::Idle(_) => {
+                    drop(slot);
+                    // Taken here, unless its poller got it back in between: then loop.
+                    let index = self.index();
+                    let ended = self.take_idle(|driver| shared.end(index, drop_child(driver)));
+                    if ended.is_some() {
+                        return;
+                    }
+                    slot = self.lock();
+                }
+                // This thread is polling it (the child's own poll drops the group): it ends
+                // when that poll returns, its cancel requested.
+                Slot::Busy { thread, .. } if *thread == me => return,
+                Slot::Busy { waited, .. } => {
+                    *waited = true;
+                    slot = self.idle.wait(slot).unwrap_or_else(PoisonError::into_inner);
+                }
+                Slot::Done => return,
+            }
+        }
+    }
+}
+
+/// What the executor runs for one child: polls its driver, then reports its end to the group.
+struct Spawned<T, E> {
+    member: Arc<Member<T, E>>,
+    shared: Arc<Shared<E>>,
+}
+
+impl<T, E> Future for Spawned<T, E> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let member = &*this.member;
+        let mut driver = {
+            let mut slot = member.lock();
+            match mem::replace(
+                &mut *slot,
+                Slot::Busy {
+                    thread: thread::current().id(),
+                    waited: false,
+                },
+            ) {
+                Slot::Idle(driver) => driver,
+                other => {
+                    // Ended by the group (the drop of `run`), or being ended there.
+                    *slot = other;
+                    return Poll::Ready(());
+                }
+            }
+        };
+        // `Child` runs the task's lifecycle: a panic of the child reaches here once its handle
+        // has ended; the group, not the executor, hands it on.
+        let ended = match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut driver).poll(cx))) {
+            Ok(Poll::Pending) => {
+                let waited = matches!(
+                    mem::replace(&mut *member.lock(), Slot::Idle(driver)),
+                    Slot::Busy { waited: true, .. }
+                );
+                if waited {
+                    member.idle.notify_all();
+                }
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(outcome)) => {
+                // The child's future was dropped when it finished; the driver is an empty shell.
+                drop(driver);
+                Ended::from(outcome)
+            }
+            Err(payload) => {
+                // The child's task has ended and its future is gone; the shell holds nothing.
+                let _ = catch_unwind(AssertUnwindSafe(move || drop(driver)));
+                Ended::Panicked(payload)
+            }
+        };
+        // Recorded before the slot is done: whoever waits for the slot finds the end recorded.
+        this.shared.end(member.index(), ended);
+        member.finish();
+        Poll::Ready(())
+    }
+}
+
+impl<T, E> Drop for Spawned<T, E> {
+    fn drop(&mut self) {
+        // The executor drops the child without running it to its end (it shuts down, or
+        // refuses the future): the child ends cancelled. Nothing to do if it ended already.
+        let index = self.member.index();
+        let shared = &*self.shared;
+        self.member
+            .take_idle(|driver| shared.end(index, drop_child(driver)));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The future of `run`
+// ---------------------------------------------------------------------------------------------
+
+/// Polls the body in place and waits for the children; ends them all on every path.
+struct GroupRun<'a, R, E> {
+    shared: Arc<Shared<E>>,
+    body: Option<Body<'a, R, E>>,
+    output: Option<R>,
+    body_error: Option<E>,
+    done: bool,
+}
+
+// Nothing is pinned in place: the body is boxed, the output moved out.
+impl<R, E> Unpin for GroupRun<'_, R, E> {}
+
+impl<R, E> GroupRun<'_, R, E> {
+    fn new(shared: Arc<Shared<E>>) -> Self {
+        GroupRun {
+            shared,
+            body: None,
+            output: None,
+            body_error: None,
+            done: false,
+        }
+    }
+
+    /// Drops the body (cancelled); a panic of its drop is a panic of the body.
+    fn drop_body(&mut self) -> Option<Payload> {
+        let body = self.body.take()?;
+        catch_unwind(AssertUnwindSafe(|| suppress_never_awaited(|| drop(body)))).err()
+    }
+
+    /// Records a panic of the body (kept unless a child's came first) and aborts.
+    fn body_panicked(&mut self, payload: Payload) {
+        let extra = {
+            let mut state = self.shared.lock();
+            if state.panic.is_some() {
+                Some(payload)
+            } else {
+                state.panic = Some(payload);
+                None
+            }
+        };
+        drop(self.shared.abort());
+        if let Some(extra) = extra {
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(extra)));
+        }
+    }
+}
+
+impl<R, E> Future for GroupRun<'_, R, E> {
+    type Output = Result<R, ExceptionGroup<E>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        assert!(!this.done, "a task group polled after it returned");
+        this.shared.waker.register(cx.waker());
+        let open = this.shared.lock().status == Status::Open;
+        if open {
+            if let Some(body) = this.body.as_mut() {
+                match catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx))) {
+                    Ok(Poll::Pending) => {}
+                    Ok(Poll::Ready(Ok(output))) => {
+                        this.body = None;
+                        this.output = Some(output);
+                    }
+                    Ok(Poll::Ready(Err(error))) => {
+                        this.body = None;
+                        this.body_error = Some(error);
+                        drop(this.shared.abort());
+                    }
+                    Err(payload) => {
+                        // Its drop panicking too is the same failure, reported once.
+                        let _ = this.drop_body();
+                        this.body_panicked(payload);
+                    }
+                }
+            }
+        }
+        let (open, live) = {
+            let state = this.shared.lock();
+            (state.status == Status::Open, state.live)
+        };
+        if !open {
+            // Cancelled with the children, by a failure or a panic.
+            if let Some(payload) = this.drop_body() {
+                this.body_panicked(payload);
+            }
+        }
+        if live > 0 || (open && this.body.is_some()) {
+            return Poll::Pending;
+        }
+        // Every child has ended, and the body too.
+        this.done = true;
+        let (mut errors, panic) = {
+            let mut state = this.shared.lock();
+            state.status = Status::Finished;
+            (
+                mem::replace(&mut state.errors, ExceptionGroup::new()),
+                state.panic.take(),
+            )
+        };
+        if let Some(payload) = panic {
+            drop(errors);
+            resume_unwind(payload);
+        }
+        if let Some(error) = this.body_error.take() {
+            errors.push_body(error);
+        }
+        if !errors.is_empty() {
+            return Poll::Ready(Err(errors));
+        }
+        Poll::Ready(Ok(this.output.take().expect("the body returned a value")))
+    }
+}
+
+impl<R, E> Drop for GroupRun<'_, R, E> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Dropped before it finished (cancelled), or the call that makes the body panicked:
+        // the body first, then every child, each ended before this returns.
+        let mut panic = self.drop_body();
+        let members = self.shared.abort();
+        for member in &members {
+            member.end_now(&self.shared);
+        }
+        drop(members);
+        let (errors, child_panic) = {
+            let mut state = self.shared.lock();
+            state.status = Status::Finished;
+            (
+                mem::replace(&mut state.errors, ExceptionGroup::new()),
+                state.panic.take(),
+            )
+        };
+        // User values (errors, a panic's payload), dropped here: nothing outlives `run`.
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(errors)));
+        panic = panic.or(child_panic).or(dropped.err());
+        if let Some(payload) = panic {
+            if !thread::panicking() {
+                resume_unwind(payload);
+            }
+        }
+    }
+}
