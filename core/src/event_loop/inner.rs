@@ -1140,13 +1140,18 @@ impl LoopInner {
         });
     }
 
+    /// Lists `task` among the loop's tasks until its driver gives back the entry.
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
-        let key = self.tasks.borrow_mut().insert(task.clone());
+        let key = self.tasks.borrow_mut().insert(task);
         Entry {
             lp: Rc::downgrade(self),
             key,
-            task,
         }
+    }
+
+    /// The registered task at `key` (see [`register`](Self::register)).
+    pub(crate) fn task(&self, key: usize) -> Option<AnyTask> {
+        self.tasks.borrow().get(key).cloned()
     }
 
     pub(crate) fn unregister(&self, key: usize) {

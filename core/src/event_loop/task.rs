@@ -4,7 +4,7 @@
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Weak;
@@ -129,15 +129,16 @@ impl fmt::Debug for AnyTask {
 }
 
 thread_local! {
-    /// The task whose future is being polled on this thread, if it is a loop's task.
-    static CURRENT: RefCell<Option<AnyTask>> = const { RefCell::new(None) };
+    /// The key, in the running loop's registry, of the task whose future is being polled on
+    /// this thread, if it is a loop's task: a plain word, so that a poll clones no handle.
+    static CURRENT: Cell<Option<usize>> = const { Cell::new(None) };
 }
 
-/// The loop's record of one of its tasks, kept by the task's driver.
+/// The loop's record of one of its tasks, kept by the task's driver: where the task sits in
+/// the loop's registry (which holds its handle).
 pub(crate) struct Entry {
     pub(crate) lp: Weak<LoopInner>,
     pub(crate) key: usize,
-    pub(crate) task: AnyTask,
 }
 
 impl Entry {
@@ -179,12 +180,11 @@ impl<D> Tracked<D> {
 }
 
 /// Puts back the previous current task, also when a poll unwinds.
-struct Restore(Option<AnyTask>);
+struct Restore(Option<usize>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
-        let previous = self.0.take();
-        let _ = CURRENT.try_with(|c| *c.borrow_mut() = previous);
+        let _ = CURRENT.try_with(|c| c.set(self.0));
     }
 }
 
@@ -196,7 +196,7 @@ impl<D: Future<Output = ()>> Future for Tracked<D> {
         let Some(entry) = this.entry.as_ref() else {
             return Poll::Ready(());
         };
-        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.task.clone()))));
+        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.key))));
         let driver = this.driver;
         let poll = if *this.report_panics {
             catch_unwind(AssertUnwindSafe(|| driver.poll(cx)))
@@ -216,7 +216,7 @@ impl<D: Future<Output = ()>> Future for Tracked<D> {
                 // The driver already ended the task cancelled; report the panic, go on.
                 if let Some(entry) = this.entry.take() {
                     if let Some(lp) = entry.lp.upgrade() {
-                        let name = entry.task.name();
+                        let name = lp.task(entry.key).map_or_else(String::new, |t| t.name());
                         let message = format!("Task exception was never retrieved: {name}");
                         lp.report(&message, &name, &*payload);
                     }
@@ -279,7 +279,8 @@ where
 /// });
 /// ```
 pub fn current_task() -> Option<AnyTask> {
-    CURRENT.with(|c| c.borrow().clone())
+    let key = CURRENT.with(Cell::get)?;
+    running_loop()?.inner.task(key)
 }
 
 /// The unfinished tasks of the running loop (asyncio's `asyncio.all_tasks()`), in no

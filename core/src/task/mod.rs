@@ -102,19 +102,41 @@ pub struct Task<T> {
     /// One allocation shared by every handle and the task's driver; for a TaskGroup child it
     /// also holds the child's future (see `engine::task_cell`).
     inner: CellRef<Inner<T>>,
-    /// This handle's slot among the task's awaiters while it is being awaited.
-    waiter: Option<usize>,
-    /// Polled as a future and not yet ready: an await is in progress, and dropping the handle
-    /// cancels the task.
-    awaiting: bool,
+    /// This handle's slot among the task's awaiters while it is being awaited (see
+    /// [`WaiterKey`]). Set exactly while the handle, polled as a future, is not ready yet: an
+    /// await is in progress, and dropping the handle cancels the task.
+    waiter: WaiterKey,
 }
+
+/// A waiter key (`None`, or a key of `Inner::poll_finished`) in one word, so that a handle is
+/// two words: key `k` is stored as `k + 2` (wrapping: the fast slot's `usize::MAX` is 1), and
+/// zero is `None`. A slow-part key is an index into a vector, never `usize::MAX - 1`.
+#[derive(Clone, Copy, Default)]
+struct WaiterKey(Option<core::num::NonZeroUsize>);
+
+impl WaiterKey {
+    fn get(self) -> Option<usize> {
+        self.0.map(|k| k.get().wrapping_sub(2))
+    }
+
+    fn set(&mut self, key: Option<usize>) {
+        self.0 = key.and_then(|k| core::num::NonZeroUsize::new(k.wrapping_add(2)));
+        debug_assert_eq!(self.get(), key, "waiter key out of range");
+    }
+
+    fn is_some(self) -> bool {
+        self.0.is_some()
+    }
+}
+
+// A handle is two words, as a `Vec` of many handles shows.
+const _: () = assert!(core::mem::size_of::<Task<()>>() == 2 * core::mem::size_of::<usize>());
 
 impl<T> Task<T> {
     fn from_inner(inner: CellRef<Inner<T>>) -> Self {
         Task {
             inner,
-            waiter: None,
-            awaiting: false,
+            waiter: WaiterKey::default(),
         }
     }
 
@@ -397,12 +419,13 @@ impl<T> Clone for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        if let Some(key) = self.waiter.take() {
+        let awaiting = self.waiter.is_some();
+        if let Some(key) = self.waiter.get() {
             self.inner.remove_waiter(key);
         }
         // An await in progress, abandoned: dropping is cancelling (asyncio cancels the task a
         // cancelled `await` waited for). A handle never polled cancels nothing.
-        if self.awaiting && !self.done() {
+        if awaiting && !self.done() {
             self.inner.cancel();
         }
     }
@@ -482,20 +505,23 @@ impl<T: Clone> Future for Task<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        match this.inner.poll_finished(&mut this.waiter, cx) {
-            Poll::Pending => {
-                this.awaiting = true;
-                Poll::Pending
-            }
-            Poll::Ready(()) => {
-                this.awaiting = false;
-                Poll::Ready(
-                    this.inner
-                        .outcome()
-                        .expect("a finished task has an outcome")
-                        .clone(),
-                )
-            }
+        let mut key = this.waiter.get();
+        let poll = this.inner.poll_finished(&mut key, cx);
+        // `Pending` leaves a key, `Ready` none: the key tells whether an await is in progress.
+        debug_assert_eq!(
+            poll.is_pending(),
+            key.is_some(),
+            "an await in progress has a key"
+        );
+        this.waiter.set(key);
+        match poll {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => Poll::Ready(
+                this.inner
+                    .outcome()
+                    .expect("a finished task has an outcome")
+                    .clone(),
+            ),
         }
     }
 }
