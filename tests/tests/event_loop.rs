@@ -420,6 +420,37 @@ on_each_loop!(current_task_is_the_task_being_polled, |lp| {
     assert_eq!(seen, ("child".to_string(), true, Some(true)));
 });
 
+on_each_loop!(
+    current_task_is_the_task_being_polled_after_earlier_tasks_ended,
+    |lp| {
+        // Tasks that ended leave the loop's records; the ones made after them, in their place,
+        // are still each their own current task, also when polled again after a wait.
+        let seen = lp
+            .run_until_complete(async {
+                let main = aiokit::current_task().unwrap();
+                let mut seen = Vec::new();
+                for round in 0..3 {
+                    let task = aiokit::create_task(async move {
+                        let me = aiokit::current_task().unwrap();
+                        aiokit::sleep(Duration::from_millis(1)).await;
+                        let again = aiokit::current_task().unwrap();
+                        (me.name(), again.same(&me), round)
+                    });
+                    task.set_name(format!("round-{round}"));
+                    let (name, same, r) = task.clone().await.unwrap();
+                    let back_in_main = aiokit::current_task().unwrap().same(&main);
+                    seen.push((name, same, r, back_in_main));
+                }
+                seen
+            })
+            .unwrap();
+        let expected: Vec<_> = (0..3)
+            .map(|r| (format!("round-{r}"), true, r, true))
+            .collect();
+        assert_eq!(seen, expected);
+    }
+);
+
 on_each_loop!(tasks_keep_running_between_the_awaits_of_other_code, |lp| {
     let out = lp
         .run_until_complete(async {
