@@ -50,7 +50,7 @@ use crate::error::ExceptionGroup;
 /// # });
 /// ```
 pub struct Cancellable<G> {
-    group: G,
+    pub(super) group: G,
 }
 
 impl<G> Deref for Cancellable<G> {
