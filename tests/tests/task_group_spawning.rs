@@ -660,3 +660,66 @@ fn add_task_on_many_cores_runs_children_without_handles<P: Pool>(pool: &P) {
     assert_eq!(failed.unwrap_err().into_inner(), ["no milk"]);
 }
 on_each_pool!(add_task_on_many_cores_runs_children_without_handles);
+
+// ---------------------------------------------------------------------------------------------
+// docs/semantics.md#supervision-on-many-cores
+
+/// A child's failure on an executor thread cancels neither its siblings nor the body: the
+/// handler sees each failure once, on the thread that awaits the group, in the order of
+/// `failures` (a child's handle ends before the group records its failure, so two failures
+/// may be recorded in either order), and the result keeps them.
+fn supervision_on_many_cores_cancels_nothing_and_reports_each_failure<P: Pool>(pool: &P) {
+    let awaiting = thread::current().id();
+    let mut seen = Vec::new();
+    let ended = pool.block_on(TaskGroup::on(pool.spawner()).supervise(
+        |task, error: &&str| seen.push((task.to_string(), *error, thread::current().id())),
+        async |tg| {
+            let (release, released) = oneshot::channel::<()>();
+            let sibling = tg.create_task(async move {
+                released.await.unwrap(); // sent once both children have failed
+                Ok("tea")
+            });
+            for name in ["first", "second"] {
+                let failing = tg.create_task(async move { Err::<(), _>(name) });
+                // Its error is in the result: its handle ends cancelled.
+                assert_eq!(failing.await, Err(CancelledError::new()));
+            }
+            release.send(()).unwrap();
+            Ok(sibling.await.unwrap())
+        },
+    ));
+    assert_eq!(ended.body, Ok("tea"));
+    let mut errors: Vec<&str> = ended.failures.iter().map(|(_, error)| *error).collect();
+    let in_handler: Vec<(String, &str, ThreadId)> = ended
+        .failures
+        .iter()
+        .map(|(task, error)| (task.clone(), *error, awaiting))
+        .collect();
+    assert_eq!(seen, in_handler);
+    errors.sort_unstable();
+    assert_eq!(errors, ["first", "second"]);
+}
+on_each_pool!(supervision_on_many_cores_cancels_nothing_and_reports_each_failure);
+
+/// The body's `Err` still cancels every child, wherever it runs.
+fn supervision_on_many_cores_the_body_error_cancels_everything<P: Pool>(pool: &P) {
+    let ledger = Ledger::default();
+    let ended = pool.block_on(TaskGroup::on(pool.spawner()).supervise(
+        |_, _: &&str| {},
+        async |tg| {
+            let (started, child_started) = oneshot::channel::<()>();
+            let guard = OnDrop(ledger.clone(), "child dropped");
+            tg.create_task(async move {
+                let _guard = guard;
+                started.send(()).unwrap();
+                pending::<Result<(), &str>>().await
+            });
+            child_started.await.unwrap();
+            Err::<(), _>("body")
+        },
+    ));
+    assert_eq!(ended.body, Err("body"));
+    assert!(ended.failures.is_empty());
+    assert_eq!(entries(&ledger), ["child dropped"]);
+}
+on_each_pool!(supervision_on_many_cores_the_body_error_cancels_everything);

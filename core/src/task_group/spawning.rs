@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, poll_fn};
 use core::mem;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +32,7 @@ use std::thread::{self, ThreadId};
 use atomic_waker::AtomicWaker;
 
 use super::child::{Child, Outcome, SendChild, Status};
-use super::{Cancellable, TaskGroup};
+use super::{Cancellable, Supervised, TaskGroup};
 use crate::coroutine::suppress_never_awaited;
 use crate::error::ExceptionGroup;
 use crate::spawn::Spawn;
@@ -217,6 +217,88 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
             let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
             runner.body = Some(body);
             (&mut runner).await
+        }
+    }
+
+    /// Runs `body` with a supervising [`SpawningTaskGroup`]: [`TaskGroup::supervise`] with the
+    /// children spawned on the executor. A child's failure cancels nothing: it is handed to
+    /// `on_failure` (the task's name and the error) and kept in [`Supervised::failures`].
+    ///
+    /// `on_failure` is called on the thread that awaits the returned future, in its poll
+    /// after the group recorded the failure, with no lock of the group held, once per failure
+    /// in the order they were recorded (children fail at the same moment on different
+    /// threads). The body's `Err` still cancels every child, and a panic still drops everything
+    /// then is resumed (as is a panic of `on_failure`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let mut seen = Vec::new();
+    /// let ended = futures::executor::block_on(TaskGroup::on(&pool).supervise(
+    ///     |_task, error: &&str| seen.push(error.to_string()),
+    ///     async |tg| {
+    ///         let bad = tg.create_task(async { Err::<(), _>("no milk") });
+    ///         let good = tg.create_task(async { Ok("green tea") });
+    ///         assert!(bad.await.is_err()); // its error is in the result
+    ///         Ok(good.await.unwrap()) // the failure cancelled nothing
+    ///     },
+    /// ));
+    /// assert_eq!(ended.body, Ok("green tea"));
+    /// assert_eq!(ended.failures.len(), 1);
+    /// assert_eq!(ended.failures[0].1, "no milk");
+    /// assert_eq!(seen, ["no milk"]);
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`run`](TaskGroupOn::run).
+    pub fn supervise<H, B, R, E>(
+        self,
+        mut on_failure: H,
+        body: B,
+    ) -> impl Future<Output = Supervised<R, E>> + use<'s, S, H, B, R, E>
+    where
+        H: FnMut(&str, &E),
+        B: for<'g> AsyncFnOnce(&'g SpawningTaskGroup<'s, E>) -> Result<R, E>
+            + for<'g> SendBody<&'g SpawningTaskGroup<'s, E>, R, E>,
+        E: Send + 'static,
+    {
+        let spawner: &'s (dyn Spawn + Sync) = self.spawner;
+        async move {
+            let shared = Arc::new(Shared::new());
+            shared.lock().supervised = true;
+            let group = SpawningTaskGroup {
+                spawner,
+                shared: shared.clone(),
+            };
+            let mut runner = GroupRun::new(group.shared.clone());
+            let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
+            runner.body = Some(body);
+            let mut failures = Vec::new();
+            let ended = poll_fn(|cx| {
+                let poll = Pin::new(&mut runner).poll(cx);
+                // Taken out of the lock before any user code runs.
+                let new = mem::take(&mut shared.lock().failures);
+                for (name, error) in new {
+                    on_failure(&name, &error);
+                    failures.push((name, error));
+                }
+                poll
+            })
+            .await;
+            let body = match ended {
+                Ok(output) => Ok(output.expect("only a cancellable group exits early")),
+                // A child's failure is not an error here: the only error is the body's.
+                Err(errors) => Err(errors
+                    .into_inner()
+                    .pop()
+                    .expect("an ExceptionGroup holds at least one error")),
+            };
+            Supervised { body, failures }
         }
     }
 
@@ -567,6 +649,10 @@ struct State<E> {
     panic: Option<Payload>,
     /// Ended early by `Cancellable::cancel`.
     cancelled: bool,
+    /// Supervising (`TaskGroupOn::supervise`): a child's failure goes to `failures` and
+    /// cancels nothing.
+    supervised: bool,
+    failures: Vec<(String, E)>,
 }
 
 impl<E> Shared<E> {
@@ -580,6 +666,8 @@ impl<E> Shared<E> {
                 errors: ExceptionGroup::new(),
                 panic: None,
                 cancelled: false,
+                supervised: false,
+                failures: Vec::new(),
             }),
             waker: AtomicWaker::new(),
         }
@@ -622,6 +710,7 @@ impl<E> Shared<E> {
     /// or panic aborts the group: the other children are asked to cancel.
     fn end(&self, index: usize, ended: Ended<E>) {
         let mut extra_panic = None;
+        let mut supervised_failure = false;
         let (removed, to_cancel, wake) = {
             let mut state = self.lock();
             let removed = state.members.get_mut(index).and_then(Option::take);
@@ -631,6 +720,12 @@ impl<E> Shared<E> {
             state.live -= 1;
             let failed = match ended {
                 Ended::Done => false,
+                Ended::Failed(name, error) if state.supervised => {
+                    // Cancels nothing; the group's poll hands it to the handler.
+                    state.failures.push((name, error));
+                    supervised_failure = true;
+                    false
+                }
                 Ended::Failed(name, error) => {
                     state.errors.push_child(name, error);
                     true
@@ -649,7 +744,11 @@ impl<E> Shared<E> {
             } else {
                 Vec::new()
             };
-            (removed, to_cancel, failed || state.live == 0)
+            (
+                removed,
+                to_cancel,
+                failed || supervised_failure || state.live == 0,
+            )
         };
         // Outside the lock: a cancel wakes an executor; a second panic's payload is user data.
         for member in &to_cancel {
@@ -1042,16 +1141,17 @@ impl<R, E> Drop for GroupRun<'_, R, E> {
             member.end_now(&self.shared);
         }
         drop(members);
-        let (errors, child_panic) = {
+        let (errors, failures, child_panic) = {
             let mut state = self.shared.lock();
             state.status = Status::Finished;
             (
                 mem::replace(&mut state.errors, ExceptionGroup::new()),
+                mem::take(&mut state.failures),
                 state.panic.take(),
             )
         };
         // User values (errors, a panic's payload), dropped here: nothing outlives `run`.
-        let dropped = catch_unwind(AssertUnwindSafe(move || drop(errors)));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop((errors, failures))));
         panic = panic.or(child_panic).or(dropped.err());
         if let Some(payload) = panic {
             if !thread::panicking() {
