@@ -78,7 +78,9 @@ impl TaskGroup<'_, '_, Infallible> {
 }
 
 /// A task group to be run on the executor named by [`TaskGroup::on`]: call
-/// [`run`](TaskGroupOn::run) or [`run_infallible`](TaskGroupOn::run_infallible).
+/// [`run`](TaskGroupOn::run), [`run_infallible`](TaskGroupOn::run_infallible),
+/// [`run_cancellable`](TaskGroupOn::run_cancellable) (early exit) or
+/// [`supervise`](TaskGroupOn::supervise) (failures cancel nothing).
 ///
 /// # Examples
 ///
