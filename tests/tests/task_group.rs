@@ -639,6 +639,7 @@ on_each_executor! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// docs/semantics.md#one-outcome-per-child
 // One outcome per child: either a cancel wins (no failure) or the failure wins (`cancel()`
 // returns false, as asyncio's does once the coroutine has raised).
 
@@ -1198,6 +1199,7 @@ on_each_executor! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// docs/semantics.md#start-the-ready-handshake
 // Trio's `nursery.start`: `start` returns once the child called `started(value)`.
 
 on_each_executor! {

@@ -571,3 +571,155 @@ mod a_child_the_executor_drops_unpolled_ends_cancelled {
         assert_eq!(entries(&ledger), ["child dropped"]);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// docs/semantics.md#early-exit-and-add_task-on-many-cores
+
+/// `cancel()` from the body drops the body and every child, wherever it runs, before
+/// `run_cancellable` returns `Ok(None)`; the group refuses children from then on.
+fn cancel_on_many_cores_drops_every_child_and_returns_none<P: Pool>(pool: &P) {
+    let ledger = Ledger::default();
+    let mut handles: Vec<Task<()>> = Vec::new();
+    let mut refused = None;
+    let ended = pool.block_on(TaskGroup::on(pool.spawner()).run_cancellable(async |tg| {
+        let _body = OnDrop(ledger.clone(), "body dropped");
+        let mut started = Vec::new();
+        for name in ["a dropped", "b dropped"] {
+            let (ready, is_ready) = oneshot::channel::<()>();
+            started.push(is_ready);
+            let guard = OnDrop(ledger.clone(), name);
+            handles.push(tg.create_task(async move {
+                let _guard = guard;
+                ready.send(()).unwrap();
+                pending::<Result<(), &str>>().await
+            }));
+        }
+        for is_ready in started {
+            is_ready.await.unwrap(); // both children run on the executor
+        }
+        assert!(tg.cancel());
+        assert!(!tg.cancel() && tg.is_cancelled() && !tg.is_open());
+        let late = tg.create_task(async { Ok(()) });
+        assert!(late.cancelled());
+        refused = Some(late);
+        pending::<()>().await;
+        Ok("never")
+    }));
+    assert_eq!(ended, Ok(None));
+    let mut dropped = entries(&ledger);
+    dropped.sort_unstable();
+    assert_eq!(dropped, ["a dropped", "b dropped", "body dropped"]);
+    assert!(handles.iter().all(Task::cancelled));
+    assert!(refused.unwrap().cancelled());
+}
+on_each_pool!(cancel_on_many_cores_drops_every_child_and_returns_none);
+
+/// A failure the group recorded before the cancel wins: `cancel` returns false, and the
+/// result holds the error. A cancel after the body returned keeps its value.
+fn a_failure_before_the_cancel_wins_on_many_cores<P: Pool>(pool: &P) {
+    let result = pool.block_on(TaskGroup::on(pool.spawner()).run_cancellable(async |tg| {
+        tg.create_task(async { Err::<(), _>("no milk") });
+        // In the body's poll, until the failure on an executor thread aborts the group.
+        while tg.is_open() {
+            thread::yield_now();
+        }
+        assert!(!tg.cancel() && !tg.is_cancelled());
+        Ok(())
+    }));
+    assert_eq!(result.unwrap_err().into_inner(), ["no milk"]);
+
+    let kept = pool.block_on(TaskGroup::on(pool.spawner()).run_cancellable(async |tg| {
+        assert!(tg.cancel());
+        Ok::<_, ()>(7) // returned in the very poll that cancelled
+    }));
+    assert_eq!(kept, Ok(Some(7)));
+}
+on_each_pool!(a_failure_before_the_cancel_wins_on_many_cores);
+
+/// `add_task` spawns children without handles: each runs, and an `Err` still aborts the group.
+fn add_task_on_many_cores_runs_children_without_handles<P: Pool>(pool: &P) {
+    let served = Arc::new(Mutex::new(0usize));
+    let result = pool.block_on(TaskGroup::on(pool.spawner()).run(async |tg| {
+        for _ in 0..200 {
+            let served = served.clone();
+            tg.add_task(async move {
+                *served.lock().unwrap() += 1;
+                Ok::<_, &str>(())
+            });
+        }
+        Ok(())
+    }));
+    assert_eq!(result, Ok(()));
+    assert_eq!(*served.lock().unwrap(), 200);
+
+    let failed: Result<(), _> = pool.block_on(TaskGroup::on(pool.spawner()).run(async |tg| {
+        tg.add_task(async { Err::<(), _>("no milk") });
+        pending::<()>().await;
+        Ok(())
+    }));
+    assert_eq!(failed.unwrap_err().into_inner(), ["no milk"]);
+}
+on_each_pool!(add_task_on_many_cores_runs_children_without_handles);
+
+// ---------------------------------------------------------------------------------------------
+// docs/semantics.md#supervision-on-many-cores
+
+/// A child's failure on an executor thread cancels neither its siblings nor the body: the
+/// handler sees each failure once, on the thread that awaits the group, in the order of
+/// `failures` (a child's handle ends before the group records its failure, so two failures
+/// may be recorded in either order), and the result keeps them.
+fn supervision_on_many_cores_cancels_nothing_and_reports_each_failure<P: Pool>(pool: &P) {
+    let awaiting = thread::current().id();
+    let mut seen = Vec::new();
+    let ended = pool.block_on(TaskGroup::on(pool.spawner()).supervise(
+        |task, error: &&str| seen.push((task.to_string(), *error, thread::current().id())),
+        async |tg| {
+            let (release, released) = oneshot::channel::<()>();
+            let sibling = tg.create_task(async move {
+                released.await.unwrap(); // sent once both children have failed
+                Ok("tea")
+            });
+            for name in ["first", "second"] {
+                let failing = tg.create_task(async move { Err::<(), _>(name) });
+                // Its error is in the result: its handle ends cancelled.
+                assert_eq!(failing.await, Err(CancelledError::new()));
+            }
+            release.send(()).unwrap();
+            Ok(sibling.await.unwrap())
+        },
+    ));
+    assert_eq!(ended.body, Ok("tea"));
+    let mut errors: Vec<&str> = ended.failures.iter().map(|(_, error)| *error).collect();
+    let in_handler: Vec<(String, &str, ThreadId)> = ended
+        .failures
+        .iter()
+        .map(|(task, error)| (task.clone(), *error, awaiting))
+        .collect();
+    assert_eq!(seen, in_handler);
+    errors.sort_unstable();
+    assert_eq!(errors, ["first", "second"]);
+}
+on_each_pool!(supervision_on_many_cores_cancels_nothing_and_reports_each_failure);
+
+/// The body's `Err` still cancels every child, wherever it runs.
+fn supervision_on_many_cores_the_body_error_cancels_everything<P: Pool>(pool: &P) {
+    let ledger = Ledger::default();
+    let ended = pool.block_on(TaskGroup::on(pool.spawner()).supervise(
+        |_, _: &&str| {},
+        async |tg| {
+            let (started, child_started) = oneshot::channel::<()>();
+            let guard = OnDrop(ledger.clone(), "child dropped");
+            tg.create_task(async move {
+                let _guard = guard;
+                started.send(()).unwrap();
+                pending::<Result<(), &str>>().await
+            });
+            child_started.await.unwrap();
+            Err::<(), _>("body")
+        },
+    ));
+    assert_eq!(ended.body, Err("body"));
+    assert!(ended.failures.is_empty());
+    assert_eq!(entries(&ledger), ["child dropped"]);
+}
+on_each_pool!(supervision_on_many_cores_the_body_error_cancels_everything);

@@ -239,3 +239,194 @@ on_each_executor! {
         assert_eq!(*seen.borrow(), ["worker bad"]);
     }
 }
+
+// docs/semantics.md#a-supervising-group-that-can-be-cancelled
+// `supervise_cancellable`: a supervising group whose body gets a `Cancellable` group. A cancel
+// from the body drops every child and the body; the result's body is `Ok(None)`.
+
+on_each_executor! {
+    fn cancel_from_a_supervised_body_drops_everything_and_returns_none(ex) {
+        let log = Log::default();
+        let mut handles: Vec<Task<()>> = Vec::new();
+        let ended = ex.block_on(TaskGroup::supervise_cancellable(
+            |_, _: &&str| {},
+            async |tg| {
+                let _body = DropLog(&log, "body");
+                for name in ["a", "b"] {
+                    let log = &log;
+                    handles.push(tg.create_task(async move {
+                        let _guard = DropLog(log, name);
+                        pending::<Result<(), &str>>().await
+                    }));
+                }
+                futures_lite::future::yield_now().await; // both children are running
+                assert!(tg.cancel());
+                pending::<()>().await;
+                Ok("never")
+            },
+        ));
+        assert_eq!(ended.body, Ok(None));
+        assert!(ended.failures.is_empty());
+        let mut dropped = entries(&log);
+        dropped.sort();
+        assert_eq!(dropped, ["drop a", "drop b", "drop body"]);
+        assert!(handles.iter().all(Task::cancelled));
+    }
+}
+
+// A cancel from a child ends the group the same way: its siblings and the body are dropped, and
+// the child itself is not polled again.
+
+on_each_executor! {
+    fn cancel_from_a_supervised_child_drops_its_siblings_and_the_body(ex) {
+        let log = Log::default();
+        let (go, going) = oneshot::channel::<()>();
+        let ended = ex.block_on(TaskGroup::supervise_cancellable(
+            |_, _: &&str| {},
+            async |tg| {
+                let _body = DropLog(&log, "body");
+                let log = &log;
+                tg.create_task(async move {
+                    let _guard = DropLog(log, "sibling");
+                    pending::<Result<(), &str>>().await
+                });
+                tg.create_task(async move {
+                    let _guard = DropLog(log, "canceller");
+                    going.await.unwrap();
+                    assert!(tg.cancel());
+                    push(log, "canceller polled again");
+                    pending::<Result<(), &str>>().await
+                });
+                go.send(()).unwrap();
+                pending::<()>().await;
+                Ok(())
+            },
+        ));
+        assert_eq!(ended.body, Ok(None));
+        let mut dropped = entries(&log);
+        dropped.sort();
+        // "canceller polled again" is pushed in the poll that called `cancel`, which returns
+        // Pending; the child is not polled after it.
+        assert_eq!(
+            dropped,
+            ["canceller polled again", "drop body", "drop canceller", "drop sibling"]
+        );
+    }
+}
+
+// The failures seen before the cancel are kept in `failures` and were handed to the handler,
+// in order; the group went on after each of them until the cancel.
+
+on_each_executor! {
+    fn failures_before_the_cancel_are_still_reported(ex) {
+        let seen = Mutex::new(Vec::new());
+        let ended = ex.block_on(TaskGroup::supervise_cancellable(
+            |task, error: &&str| seen.lock().unwrap().push(format!("{task}: {error}")),
+            async |tg| {
+                let first = tg.create_task(async { Err::<(), _>("no milk") });
+                first.set_name("first");
+                let second = tg.create_task(async { Err::<(), _>("no cup") });
+                second.set_name("second");
+                // A failed child's handle ends cancelled (its error is in the result); the
+                // failures cancel nothing, so the body goes on.
+                assert!(first.await.is_err());
+                assert!(second.await.is_err());
+                tg.cancel();
+                pending::<()>().await;
+                Ok(())
+            },
+        ));
+        assert_eq!(ended.body, Ok(None));
+        assert_eq!(
+            ended.failures,
+            [("first".to_string(), "no milk"), ("second".to_string(), "no cup")]
+        );
+        assert_eq!(*seen.lock().unwrap(), ["first: no milk", "second: no cup"]);
+        // As a `Result`: the children's errors, the cancel being no error.
+        assert_eq!(
+            ended.into_result().unwrap_err().into_inner(),
+            ["no milk", "no cup"]
+        );
+    }
+}
+
+// A supervised group that is never cancelled gives `Ok(Some(value))`; a cancel after the body
+// returned keeps its value; the body's `Err` still cancels every child.
+
+on_each_executor! {
+    fn a_supervised_cancellable_group_keeps_the_body_outcome(ex) {
+        let returned = ex.block_on(TaskGroup::supervise_cancellable(
+            |_, _: &()| {},
+            async |tg| {
+                tg.create_task(async { Err::<(), _>(()) });
+                Ok(1)
+            },
+        ));
+        assert_eq!((returned.body, returned.failures.len()), (Ok(Some(1)), 1));
+
+        let (go, going) = oneshot::channel::<()>();
+        let late = ex.block_on(TaskGroup::supervise_cancellable(
+            |_, _: &()| {},
+            async |tg| {
+                tg.create_task(async move {
+                    going.await.unwrap(); // sent once the body has returned
+                    tg.cancel();
+                    pending::<Result<(), ()>>().await
+                });
+                go.send(()).unwrap();
+                Ok(2)
+            },
+        ));
+        assert_eq!(late.body, Ok(Some(2)));
+
+        let log = Log::default();
+        let failed = ex.block_on(TaskGroup::supervise_cancellable(
+            |_, _: &&str| {},
+            async |tg| {
+                let log = &log;
+                tg.create_task(async move {
+                    let _guard = DropLog(log, "child");
+                    pending::<Result<(), &str>>().await
+                });
+                futures_lite::future::yield_now().await;
+                Err::<(), _>("body")
+            },
+        ));
+        assert_eq!(failed.body, Err("body"));
+        assert_eq!(entries(&log), ["drop child"]);
+    }
+}
+
+// The same for a LocalTaskGroup.
+
+on_each_executor! {
+    fn a_local_group_can_supervise_and_be_cancelled(ex) {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let dropped = Rc::new(RefCell::new(false));
+        let ended = ex.block_on(LocalTaskGroup::supervise_cancellable(
+            |task, error: &Rc<&str>| seen.borrow_mut().push(format!("{task} {error}")),
+            async |tg| {
+                let bad = tg.create_task(async { Err::<(), _>(Rc::new("bad")) });
+                bad.set_name("worker");
+                let dropped = dropped.clone();
+                tg.create_task(async move {
+                    struct Flag(Rc<RefCell<bool>>);
+                    impl Drop for Flag {
+                        fn drop(&mut self) {
+                            *self.0.borrow_mut() = true;
+                        }
+                    }
+                    let _flag = Flag(dropped);
+                    pending::<Result<(), Rc<&str>>>().await
+                });
+                assert!(bad.await.is_err());
+                tg.cancel();
+                pending::<()>().await;
+                Ok(())
+            },
+        ));
+        assert_eq!(ended.body, Ok(None));
+        assert_eq!(*seen.borrow(), ["worker bad"]);
+        assert!(*dropped.borrow());
+    }
+}

@@ -14,12 +14,14 @@ use super::runner::Runner;
 use super::{LocalTaskGroup, SendBody, TaskGroup};
 use crate::error::ExceptionGroup;
 
-/// A group that can be ended early: a [`TaskGroup`] or a [`LocalTaskGroup`] (everything they
-/// do is reached through `Deref`), plus [`cancel`](Cancellable::cancel).
+/// A group that can be ended early: a [`TaskGroup`], a [`LocalTaskGroup`] or a
+/// [`SpawningTaskGroup`](super::SpawningTaskGroup) (everything they do is reached through
+/// `Deref`), plus [`cancel`](Cancellable::cancel).
 ///
-/// Made by [`TaskGroup::run_cancellable`] and [`LocalTaskGroup::run_cancellable`], whose result
-/// says whether the body returned: `Ok(Some(value))`, or `Ok(None)` when the group was cancelled
-/// before it did.
+/// Made by [`TaskGroup::run_cancellable`], [`LocalTaskGroup::run_cancellable`] and
+/// [`TaskGroupOn::run_cancellable`](super::TaskGroupOn::run_cancellable), whose result says
+/// whether the body returned: `Ok(Some(value))`, or `Ok(None)` when the group was cancelled
+/// before it did; and by [`TaskGroup::supervise_cancellable`] (a supervising group).
 ///
 /// # Examples
 ///
@@ -50,7 +52,7 @@ use crate::error::ExceptionGroup;
 /// # });
 /// ```
 pub struct Cancellable<G> {
-    group: G,
+    pub(super) group: G,
 }
 
 impl<G> Deref for Cancellable<G> {

@@ -19,7 +19,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 use core::fmt;
-use core::future::Future;
+use core::future::{Future, poll_fn};
 use core::mem;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -31,8 +31,8 @@ use std::thread::{self, ThreadId};
 
 use atomic_waker::AtomicWaker;
 
-use super::TaskGroup;
 use super::child::{Child, Outcome, SendChild, Status};
+use super::{Cancellable, Supervised, TaskGroup};
 use crate::coroutine::suppress_never_awaited;
 use crate::error::ExceptionGroup;
 use crate::spawn::Spawn;
@@ -78,7 +78,9 @@ impl TaskGroup<'_, '_, Infallible> {
 }
 
 /// A task group to be run on the executor named by [`TaskGroup::on`]: call
-/// [`run`](TaskGroupOn::run) or [`run_infallible`](TaskGroupOn::run_infallible).
+/// [`run`](TaskGroupOn::run), [`run_infallible`](TaskGroupOn::run_infallible),
+/// [`run_cancellable`](TaskGroupOn::run_cancellable) (early exit) or
+/// [`supervise`](TaskGroupOn::supervise) (failures cancel nothing).
 ///
 /// # Examples
 ///
@@ -154,7 +156,151 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
             // Type-erased for the reason given in `TaskGroup::run`.
             let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
             runner.body = Some(body);
+            (&mut runner)
+                .await
+                .map(|output| output.expect("only a cancellable group exits early"))
+        }
+    }
+
+    /// Runs `body` with a [`SpawningTaskGroup`] that can be ended early, without an error, by
+    /// [`Cancellable::cancel`]: [`TaskGroup::run_cancellable`] with the children spawned on the
+    /// executor.
+    ///
+    /// The result is `Ok(Some(value))` when the body returned, `Ok(None)` when the group was
+    /// cancelled before it did. `cancel()` (from the body: children are `'static` and cannot
+    /// hold the group) drops the body at once and asks every child to cancel; each is dropped
+    /// at its next wake-up on the executor, and `run_cancellable` returns once every child has
+    /// ended (nothing outlives it). A failure the group recorded before the cancel wins
+    /// (`cancel` returns `false`, the result is `Err`); so does one a child returned on
+    /// another thread before the cancel reached it, recorded after it (the failures race on
+    /// many threads).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let ended = futures::executor::block_on(TaskGroup::on(&pool).run_cancellable(async |tg| {
+    ///     let slow = tg.create_task(std::future::pending::<Result<(), ()>>());
+    ///     let fast = tg.create_task(async { Ok(42) });
+    ///     let answer = fast.await.unwrap();
+    ///     tg.cancel(); // `slow` is dropped; so is the body, before it returns
+    ///     assert!(!tg.is_open());
+    ///     drop(slow);
+    ///     std::future::pending::<()>().await;
+    ///     Ok(answer)
+    /// }));
+    /// assert_eq!(ended, Ok(None));
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`run`](TaskGroupOn::run).
+    pub fn run_cancellable<B, R, E>(
+        self,
+        body: B,
+    ) -> impl Future<Output = Result<Option<R>, ExceptionGroup<E>>> + use<'s, S, B, R, E>
+    where
+        B: for<'g> AsyncFnOnce(&'g Cancellable<SpawningTaskGroup<'s, E>>) -> Result<R, E>
+            + for<'g> SendBody<&'g Cancellable<SpawningTaskGroup<'s, E>>, R, E>,
+        E: Send + 'static,
+    {
+        let spawner: &'s (dyn Spawn + Sync) = self.spawner;
+        async move {
+            let group = Cancellable {
+                group: SpawningTaskGroup {
+                    spawner,
+                    shared: Arc::new(Shared::new()),
+                },
+            };
+            let mut runner = GroupRun::new(group.group.shared.clone());
+            let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
+            runner.body = Some(body);
             (&mut runner).await
+        }
+    }
+
+    /// Runs `body` with a supervising [`SpawningTaskGroup`]: [`TaskGroup::supervise`] with the
+    /// children spawned on the executor. A child's failure cancels nothing: it is handed to
+    /// `on_failure` (the task's name and the error) and kept in [`Supervised::failures`].
+    ///
+    /// `on_failure` is called on the thread that awaits the returned future, in its poll
+    /// after the group recorded the failure, with no lock of the group held, once per failure
+    /// in the order they were recorded (children fail at the same moment on different
+    /// threads). The body's `Err` still cancels every child, and a panic still drops everything
+    /// then is resumed (as is a panic of `on_failure`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// use aiokit::TaskGroup;
+    ///
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let mut seen = Vec::new();
+    /// let ended = futures::executor::block_on(TaskGroup::on(&pool).supervise(
+    ///     |_task, error: &&str| seen.push(error.to_string()),
+    ///     async |tg| {
+    ///         let bad = tg.create_task(async { Err::<(), _>("no milk") });
+    ///         let good = tg.create_task(async { Ok("green tea") });
+    ///         assert!(bad.await.is_err()); // its error is in the result
+    ///         Ok(good.await.unwrap()) // the failure cancelled nothing
+    ///     },
+    /// ));
+    /// assert_eq!(ended.body, Ok("green tea"));
+    /// assert_eq!(ended.failures.len(), 1);
+    /// assert_eq!(ended.failures[0].1, "no milk");
+    /// assert_eq!(seen, ["no milk"]);
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`run`](TaskGroupOn::run).
+    pub fn supervise<H, B, R, E>(
+        self,
+        mut on_failure: H,
+        body: B,
+    ) -> impl Future<Output = Supervised<R, E>> + use<'s, S, H, B, R, E>
+    where
+        H: FnMut(&str, &E),
+        B: for<'g> AsyncFnOnce(&'g SpawningTaskGroup<'s, E>) -> Result<R, E>
+            + for<'g> SendBody<&'g SpawningTaskGroup<'s, E>, R, E>,
+        E: Send + 'static,
+    {
+        let spawner: &'s (dyn Spawn + Sync) = self.spawner;
+        async move {
+            let shared = Arc::new(Shared::new());
+            shared.lock().supervised = true;
+            let group = SpawningTaskGroup {
+                spawner,
+                shared: shared.clone(),
+            };
+            let mut runner = GroupRun::new(group.shared.clone());
+            let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
+            runner.body = Some(body);
+            let mut failures = Vec::new();
+            let ended = poll_fn(|cx| {
+                let poll = Pin::new(&mut runner).poll(cx);
+                // Taken out of the lock before any user code runs.
+                let new = mem::take(&mut shared.lock().failures);
+                for (name, error) in new {
+                    on_failure(&name, &error);
+                    failures.push((name, error));
+                }
+                poll
+            })
+            .await;
+            let body = match ended {
+                Ok(output) => Ok(output.expect("only a cancellable group exits early")),
+                // A child's failure is not an error here: the only error is the body's.
+                Err(errors) => Err(errors
+                    .into_inner()
+                    .pop()
+                    .expect("an ExceptionGroup holds at least one error")),
+            };
+            Supervised { body, failures }
         }
     }
 
@@ -198,7 +344,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
             let body: Body<'_, R, Infallible> = Box::pin(async move { Ok(body.await) });
             runner.body = Some(body);
             match (&mut runner).await {
-                Ok(value) => value,
+                Ok(value) => value.expect("only a cancellable group exits early"),
                 Err(errors) => match errors.into_inner().into_iter().next() {
                     Some(never) => match never {},
                     None => unreachable!("an ExceptionGroup holds at least one error"),
@@ -347,6 +493,41 @@ impl<E: Send + 'static> SpawningTaskGroup<'_, E> {
         task
     }
 
+    /// Spawns `fut` as a child with no handle (Swift's `DiscardingTaskGroup.addTask`); see
+    /// [`TaskGroup::add_task`]. Its `Ok` value is dropped as it finishes; its `Err` aborts the
+    /// group. Each child's place in the group is freed as it ends and taken by a later one: a
+    /// group that spawns a child per connection holds memory for the children running at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// let served = Arc::new(AtomicUsize::new(0));
+    /// futures::executor::block_on(aiokit::TaskGroup::on(&pool).run(async |tg| {
+    ///     for _connection in 0..100 {
+    ///         let served = served.clone();
+    ///         tg.add_task(async move {
+    ///             served.fetch_add(1, Ordering::Relaxed);
+    ///             Ok::<_, std::io::Error>(())
+    ///         });
+    ///     }
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// assert_eq!(served.load(Ordering::Relaxed), 100);
+    /// ```
+    pub fn add_task<F, T>(&self, fut: F)
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + Sync + 'static,
+    {
+        drop(self.create_task(fut));
+    }
+
     /// Spawns a child that cannot fail and returns its handle: `fut`'s output, whatever it is,
     /// is the handle's result; see [`TaskGroup::spawn`].
     ///
@@ -376,6 +557,42 @@ impl<E: Send + 'static> SpawningTaskGroup<'_, E> {
     /// ```
     pub fn is_open(&self) -> bool {
         self.shared.lock().status == Status::Open
+    }
+}
+
+impl<E: Send + 'static> Cancellable<SpawningTaskGroup<'_, E>> {
+    /// Ends the group early, without an error (asyncio 3.15's `TaskGroup.cancel()`): the body
+    /// is dropped as soon as its poll returns, every child is asked to cancel (dropped at its
+    /// next wake-up on the executor), children are refused from here on, and
+    /// [`run_cancellable`](TaskGroupOn::run_cancellable) returns `Ok(None)` once every child
+    /// has ended (`Ok(Some(value))` if the body had returned before).
+    ///
+    /// Returns whether this call ended the group: `false` when it was already cancelled,
+    /// aborting on a failure, or finished.
+    ///
+    /// # Examples
+    ///
+    /// See [`TaskGroupOn::run_cancellable`].
+    pub fn cancel(&self) -> bool {
+        self.group.shared.cancel()
+    }
+
+    /// Whether [`cancel`](Self::cancel) ended the group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// // Needs aiokit's `futures-executor` feature.
+    /// let pool = futures_executor::ThreadPool::new().unwrap();
+    /// futures::executor::block_on(aiokit::TaskGroup::on(&pool).run_cancellable(async |tg| {
+    ///     assert!(tg.cancel());
+    ///     assert!(tg.is_cancelled() && !tg.cancel());
+    ///     Ok::<_, ()>(())
+    /// }))
+    /// .unwrap();
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        self.group.shared.lock().cancelled
     }
 }
 
@@ -432,6 +649,12 @@ struct State<E> {
     live: usize,
     errors: ExceptionGroup<E>,
     panic: Option<Payload>,
+    /// Ended early by `Cancellable::cancel`.
+    cancelled: bool,
+    /// Supervising (`TaskGroupOn::supervise`): a child's failure goes to `failures` and
+    /// cancels nothing.
+    supervised: bool,
+    failures: Vec<(String, E)>,
 }
 
 impl<E> Shared<E> {
@@ -444,6 +667,9 @@ impl<E> Shared<E> {
                 live: 0,
                 errors: ExceptionGroup::new(),
                 panic: None,
+                cancelled: false,
+                supervised: false,
+                failures: Vec::new(),
             }),
             waker: AtomicWaker::new(),
         }
@@ -486,6 +712,7 @@ impl<E> Shared<E> {
     /// or panic aborts the group: the other children are asked to cancel.
     fn end(&self, index: usize, ended: Ended<E>) {
         let mut extra_panic = None;
+        let mut supervised_failure = false;
         let (removed, to_cancel, wake) = {
             let mut state = self.lock();
             let removed = state.members.get_mut(index).and_then(Option::take);
@@ -495,6 +722,12 @@ impl<E> Shared<E> {
             state.live -= 1;
             let failed = match ended {
                 Ended::Done => false,
+                Ended::Failed(name, error) if state.supervised => {
+                    // Cancels nothing; the group's poll hands it to the handler.
+                    state.failures.push((name, error));
+                    supervised_failure = true;
+                    false
+                }
                 Ended::Failed(name, error) => {
                     state.errors.push_child(name, error);
                     true
@@ -513,7 +746,11 @@ impl<E> Shared<E> {
             } else {
                 Vec::new()
             };
-            (removed, to_cancel, failed || state.live == 0)
+            (
+                removed,
+                to_cancel,
+                failed || supervised_failure || state.live == 0,
+            )
         };
         // Outside the lock: a cancel wakes an executor; a second panic's payload is user data.
         for member in &to_cancel {
@@ -526,6 +763,26 @@ impl<E> Shared<E> {
         if wake {
             self.waker.wake();
         }
+    }
+
+    /// The early exit: aborts the group if it is open (and then only), asks every child to
+    /// cancel, and wakes the task that polls `run`. Returns whether it ended the group.
+    fn cancel(&self) -> bool {
+        let members = {
+            let mut state = self.lock();
+            if state.status != Status::Open {
+                return false;
+            }
+            state.cancelled = true;
+            state.start_abort()
+        };
+        // Outside the lock: a cancel wakes an executor.
+        for member in &members {
+            member.request_cancel();
+        }
+        drop(members);
+        self.waker.wake();
+        true
     }
 
     /// Aborts the group (if it is open) and asks every child to cancel.
@@ -806,7 +1063,8 @@ impl<R, E> GroupRun<'_, R, E> {
 }
 
 impl<R, E> Future for GroupRun<'_, R, E> {
-    type Output = Result<R, ExceptionGroup<E>>;
+    /// `Ok(None)` after an early exit before the body returned (only a cancellable group).
+    type Output = Result<Option<R>, ExceptionGroup<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -867,7 +1125,8 @@ impl<R, E> Future for GroupRun<'_, R, E> {
         if !errors.is_empty() {
             return Poll::Ready(Err(errors));
         }
-        Poll::Ready(Ok(this.output.take().expect("the body returned a value")))
+        // `None` only if the group was cancelled before the body returned.
+        Poll::Ready(Ok(this.output.take()))
     }
 }
 
@@ -884,16 +1143,17 @@ impl<R, E> Drop for GroupRun<'_, R, E> {
             member.end_now(&self.shared);
         }
         drop(members);
-        let (errors, child_panic) = {
+        let (errors, failures, child_panic) = {
             let mut state = self.shared.lock();
             state.status = Status::Finished;
             (
                 mem::replace(&mut state.errors, ExceptionGroup::new()),
+                mem::take(&mut state.failures),
                 state.panic.take(),
             )
         };
         // User values (errors, a panic's payload), dropped here: nothing outlives `run`.
-        let dropped = catch_unwind(AssertUnwindSafe(move || drop(errors)));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop((errors, failures))));
         panic = panic.or(child_panic).or(dropped.err());
         if let Some(payload) = panic {
             if !thread::panicking() {

@@ -10,7 +10,7 @@ use core::pin::{Pin, pin};
 
 use super::child::{Core, Outcome};
 use super::runner::Runner;
-use super::{LocalTaskGroup, SendBody, TaskGroup};
+use super::{Cancellable, LocalTaskGroup, SendBody, TaskGroup};
 use crate::error::ExceptionGroup;
 
 /// How a supervising group ended ([`TaskGroup::supervise`]).
@@ -57,11 +57,12 @@ impl<R, E> Supervised<R, E> {
 }
 
 /// Runs a supervising group's runner to its end, handing each failure to `on_failure` after the
-/// poll that saw it (no lock of the group is held then).
+/// poll that saw it (no lock of the group is held then). The body's value is `None` after an
+/// early exit before it returned (only a cancellable group has one).
 async fn supervise<C, B, R, E>(
     mut runner: Runner<'_, '_, C, B, R, E>,
     mut on_failure: impl FnMut(&str, &E),
-) -> Supervised<R, E>
+) -> Supervised<Option<R>, E>
 where
     C: Future<Output = Outcome<E>>,
     B: Future<Output = Result<R, E>>,
@@ -77,7 +78,7 @@ where
     })
     .await;
     let body = match ended {
-        Ok(output) => Ok(output.expect("only a cancellable group exits early")),
+        Ok(output) => Ok(output),
         // A child's failure is not an error here: the only error is the body's.
         Err(errors) => Err(errors
             .into_inner()
@@ -154,7 +155,7 @@ impl<E> TaskGroup<'_, '_, E> {
             let body: Pin<Box<dyn Future<Output = Result<R, E>> + Send + '_>> =
                 Box::pin(SendBody::call(body, &group));
             runner.start(body);
-            supervise(runner, on_failure).await
+            supervise(runner, on_failure).await.expect_returned()
         }
     }
 }
@@ -199,7 +200,19 @@ impl<E> LocalTaskGroup<'_, '_, E> {
             let mut runner = Runner::new(&group.core, slot);
             runner.supervise();
             runner.start(body(&group));
-            supervise(runner, on_failure).await
+            supervise(runner, on_failure).await.expect_returned()
+        }
+    }
+}
+
+impl<R, E> Supervised<Option<R>, E> {
+    /// The ending of a group that cannot exit early: its body returned.
+    fn expect_returned(self) -> Supervised<R, E> {
+        Supervised {
+            body: self
+                .body
+                .map(|output| output.expect("only a cancellable group exits early")),
+            failures: self.failures,
         }
     }
 }
@@ -217,5 +230,134 @@ impl<R, E> Supervised<R, E> {
     /// ```
     pub fn is_clean(&self) -> bool {
         self.body.is_ok() && self.failures.is_empty()
+    }
+}
+
+impl<E> TaskGroup<'_, '_, E> {
+    /// Runs `body` with a supervising group that can also be ended early: the rules of
+    /// [`supervise`](TaskGroup::supervise) (a child's failure cancels nothing, and goes to
+    /// `on_failure` and [`Supervised::failures`]) and the early exit of
+    /// [`run_cancellable`](TaskGroup::run_cancellable) (the body receives a
+    /// [`Cancellable`] group, whose [`cancel`](Cancellable::cancel) drops the body and every
+    /// child at once).
+    ///
+    /// [`Supervised::body`] is `Ok(Some(value))` when the body returned, `Ok(None)` when the
+    /// group was cancelled before it did, `Err` when it returned an error (which cancelled
+    /// every child). The failures seen before the cancel stay in [`Supervised::failures`] and
+    /// were handed to `on_failure`; none can come after it, as nothing is polled after it.
+    ///
+    /// A separate entry point, as for `run_cancellable`: the result of a group that can end
+    /// before its body returns has room for no value. Kotlin's `supervisorScope` is cancelled
+    /// by cancelling its caller; asyncio has no supervising group.
+    ///
+    /// # Examples
+    ///
+    /// A worker's failure cancels nothing; a sentinel ends the group:
+    ///
+    /// ```
+    /// use aiokit::TaskGroup;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let ended = TaskGroup::supervise_cancellable(
+    ///     |_, _| {},
+    ///     async |tg| {
+    ///         tg.create_task(async { Err::<(), _>("no milk") });
+    ///         tg.create_task(async {
+    ///             tg.cancel(); // ends the group: the body and the siblings are dropped
+    ///             Ok(())
+    ///         });
+    ///         std::future::pending::<()>().await;
+    ///         Ok("never")
+    ///     },
+    /// )
+    /// .await;
+    /// assert_eq!(ended.body, Ok(None));
+    /// assert_eq!(ended.failures.len(), 1); // seen before the cancel
+    /// assert_eq!(ended.failures[0].1, "no milk");
+    /// # });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the body and every child.
+    pub fn supervise_cancellable<'env, H, B, R>(
+        on_failure: H,
+        body: B,
+    ) -> impl Future<Output = Supervised<Option<R>, E>> + use<'env, H, B, R, E>
+    where
+        H: FnMut(&str, &E),
+        B: for<'scope> AsyncFnOnce(&'scope Cancellable<TaskGroup<'scope, 'env, E>>) -> Result<R, E>
+            + for<'scope> SendBody<&'scope Cancellable<TaskGroup<'scope, 'env, E>>, R, E>,
+    {
+        async move {
+            let group = Cancellable {
+                group: TaskGroup {
+                    core: Core::new(),
+                    _env: PhantomData,
+                },
+            };
+            let slot = pin!(None);
+            let mut runner = Runner::new(&group.group.core, slot);
+            runner.supervise();
+            // As in `TaskGroup::run`: called once the runner exists, and type-erased.
+            let body: Pin<Box<dyn Future<Output = Result<R, E>> + Send + '_>> =
+                Box::pin(SendBody::call(body, &group));
+            runner.start(body);
+            supervise(runner, on_failure).await
+        }
+    }
+}
+
+impl<E> LocalTaskGroup<'_, '_, E> {
+    /// Runs `body` with a supervising group that can be ended early; see
+    /// [`TaskGroup::supervise_cancellable`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let mut failed = 0;
+    /// let ended = aiokit::LocalTaskGroup::supervise_cancellable(
+    ///     |_, _| failed += 1,
+    ///     async |tg| {
+    ///         let failing = tg.create_task(async { Err::<std::rc::Rc<u8>, _>("no milk") });
+    ///         // The child fails, which cancels nothing; its handle ends cancelled.
+    ///         assert!(failing.await.is_err());
+    ///         tg.cancel();
+    ///         std::future::pending::<()>().await;
+    ///         Ok(())
+    ///     },
+    /// )
+    /// .await;
+    /// assert_eq!((ended.body, ended.failures.len(), failed), (Ok(None), 1, 1));
+    /// # });
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops the body and every child.
+    pub fn supervise_cancellable<'env, H, B, R>(
+        on_failure: H,
+        body: B,
+    ) -> impl Future<Output = Supervised<Option<R>, E>> + use<'env, H, B, R, E>
+    where
+        H: FnMut(&str, &E),
+        B: for<'scope> AsyncFnOnce(
+            &'scope Cancellable<LocalTaskGroup<'scope, 'env, E>>,
+        ) -> Result<R, E>,
+    {
+        async move {
+            let group = Cancellable {
+                group: LocalTaskGroup {
+                    core: Core::new(),
+                    _env: PhantomData,
+                },
+            };
+            let slot = pin!(None);
+            let mut runner = Runner::new(&group.group.core, slot);
+            runner.supervise();
+            runner.start(body(&group));
+            supervise(runner, on_failure).await
+        }
     }
 }
