@@ -104,6 +104,9 @@ pub struct Task<T> {
     inner: CellRef<Inner<T>>,
     /// This handle's slot among the task's awaiters while it is being awaited.
     waiter: Option<usize>,
+    /// Who awaits the task through this handle, for the call graph's `awaited_by`.
+    #[cfg(feature = "inspect")]
+    awaited_by: crate::graph::AwaitRecord,
     /// Polled as a future and not yet ready: an await is in progress, and dropping the handle
     /// cancels the task.
     awaiting: bool,
@@ -115,7 +118,15 @@ impl<T> Task<T> {
             inner,
             waiter: None,
             awaiting: false,
+            #[cfg(feature = "inspect")]
+            awaited_by: crate::graph::AwaitRecord::new(),
         }
+    }
+
+    /// The task's number, unique in the program.
+    #[cfg(feature = "inspect")]
+    pub(crate) fn number(&self) -> u64 {
+        self.inner.number()
     }
 
     /// Whether a `cancel()` on this task has returned true (read after the task ended: whether
@@ -427,6 +438,9 @@ pub(crate) trait TaskView {
     fn done(&self) -> bool;
     fn cancelled(&self) -> bool;
     fn cancel(&self) -> bool;
+    /// The task's number, unique in the program.
+    #[cfg(feature = "inspect")]
+    fn number(&self) -> u64;
     /// `Debug` as [`Task`]'s: `<Task pending name='Task-1'>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
@@ -446,6 +460,10 @@ impl<T> TaskView for Inner<T> {
     }
     fn cancel(&self) -> bool {
         Inner::cancel(self)
+    }
+    #[cfg(feature = "inspect")]
+    fn number(&self) -> u64 {
+        Inner::number(self)
     }
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.outcome() {
@@ -485,10 +503,14 @@ impl<T: Clone> Future for Task<T> {
         match this.inner.poll_finished(&mut this.waiter, cx) {
             Poll::Pending => {
                 this.awaiting = true;
+                #[cfg(feature = "inspect")]
+                this.awaited_by.pending(this.inner.number());
                 Poll::Pending
             }
             Poll::Ready(()) => {
                 this.awaiting = false;
+                #[cfg(feature = "inspect")]
+                this.awaited_by.ended();
                 Poll::Ready(
                     this.inner
                         .outcome()
