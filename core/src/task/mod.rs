@@ -491,6 +491,21 @@ impl<T: 'static> Task<T> {
     }
 }
 
+impl<T> Task<T> {
+    /// A handle to this task that does not name its output type, for as long as the output
+    /// may live (a task group's child, for the group's `Debug`).
+    #[cfg(feature = "inspect")]
+    pub(crate) fn erased_in<'a>(&self) -> DynCellRef<dyn TaskView + 'a>
+    where
+        T: 'a,
+    {
+        fn view<'a, T: 'a>(inner: &Inner<T>) -> &(dyn TaskView + 'a) {
+            inner
+        }
+        self.inner.clone().into_dyn(view::<T>)
+    }
+}
+
 /// Awaiting a handle waits for the task's end and clones its output. Dropping the handle
 /// while the await is in progress (polled, not ready) cancels the task; await `&task` or
 /// [`shield(&task)`](shield) to wait without that. Polling again after completion gives the
