@@ -33,12 +33,10 @@
 //! capture of the stack, a lock, an insertion; a removal when it ends); see
 //! `docs/semantics.md#capture_call_graph-shows-the-chain-being-polled`.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::fmt;
-use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// How many frames the stack names; deeper ones are counted only.
@@ -306,14 +304,21 @@ struct Await {
     awaiter_task: Option<u64>,
 }
 
-/// The awaits in progress, by registration id. One table for the program: registering and
-/// forgetting an await take its lock; nothing but this module's own values is dropped or
-/// formatted under it.
-static AWAITS: Mutex<BTreeMap<u64, Await>> = Mutex::new(BTreeMap::new());
-static NEXT_AWAIT: AtomicU64 = AtomicU64::new(0);
+/// The awaits in progress, in reusable slots (a registration is its slot's index). One table
+/// for the program: registering and forgetting an await take its lock; nothing but this
+/// module's own values is dropped or formatted under it.
+static AWAITS: Mutex<Awaits> = Mutex::new(Awaits {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
 
-fn awaits() -> MutexGuard<'static, BTreeMap<u64, Await>> {
-    // Nothing under the lock panics but an allocation failure; the map stays consistent.
+struct Awaits {
+    slots: Vec<Option<Await>>,
+    free: Vec<usize>,
+}
+
+fn awaits() -> MutexGuard<'static, Awaits> {
+    // Nothing under the lock panics but an allocation failure; the table stays consistent.
     AWAITS.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -330,7 +335,9 @@ fn awaited_by_at(number: u64, depth: usize) -> Vec<FutureCallGraph> {
         return Vec::new();
     }
     let found: Vec<(FutureCallGraph, Option<u64>)> = awaits()
-        .values()
+        .slots
+        .iter()
+        .flatten()
         .filter(|a| a.awaited == number)
         .map(|a| (a.awaiter.clone(), a.awaiter_task))
         .collect();
@@ -348,7 +355,7 @@ fn awaited_by_at(number: u64, depth: usize) -> Vec<FutureCallGraph> {
 /// The awaiter a task handle (or a [`Shield`](crate::task::Shield)) records while its await is
 /// in progress, for [`capture_call_graph_of`]'s `awaited_by`: registered on the first poll that
 /// is not ready, forgotten when the await ends or is dropped.
-pub(crate) struct AwaitRecord(Option<u64>);
+pub(crate) struct AwaitRecord(Option<usize>);
 
 impl AwaitRecord {
     pub(crate) const fn new() -> Self {
@@ -379,26 +386,37 @@ impl Drop for AwaitRecord {
 }
 
 #[cold]
-fn register(awaited: u64) -> u64 {
+fn register(awaited: u64) -> usize {
     let (future, awaiter_task) = current_future();
     let awaiter = FutureCallGraph {
         future,
         call_stack: current_stack(),
         awaited_by: Vec::new(),
     };
-    let id = NEXT_AWAIT.fetch_add(1, Ordering::Relaxed);
-    let entry = Await {
+    let entry = Some(Await {
         awaited,
         awaiter,
         awaiter_task,
-    };
-    awaits().insert(id, entry);
-    id
+    });
+    let mut table = awaits();
+    match table.free.pop() {
+        Some(slot) => {
+            table.slots[slot] = entry;
+            slot
+        }
+        None => {
+            table.slots.push(entry);
+            table.slots.len() - 1
+        }
+    }
 }
 
 #[cold]
-fn forget(id: u64) {
-    let gone = awaits().remove(&id);
+fn forget(slot: usize) {
+    let mut table = awaits();
+    let gone = table.slots[slot].take();
+    table.free.push(slot);
+    drop(table);
     drop(gone);
 }
 
