@@ -67,6 +67,9 @@ impl<F: Future> Engine<F> {
 #[cfg(feature = "inspect")]
 pub(crate) struct ChildViews<'a, C> {
     list: alloc::vec::Vec<DynCellRef<dyn TaskView + 'a>>,
+    /// The length at which the next push first drops the done ones: twice the handles left by
+    /// the last drop (at least `min`), so that a push costs O(1) amortized.
+    prune_at: usize,
     _kind: core::marker::PhantomData<fn() -> C>,
 }
 
@@ -87,6 +90,7 @@ impl<'a, C> ChildViews<'a, C> {
     pub(crate) const fn new() -> Self {
         ChildViews {
             list: alloc::vec::Vec::new(),
+            prune_at: 0,
             _kind: core::marker::PhantomData,
         }
     }
@@ -97,17 +101,22 @@ impl<'a, C> ChildViews<'a, C> {
         self.list.clone()
     }
 
-    /// How many handles are kept.
-    pub(crate) fn len(&self) -> usize {
-        self.list.len()
-    }
-
-    /// Removes the handles of the tasks that are done, giving them back to be dropped by the
-    /// caller after it released its lock (the last handle of a task drops its output).
-    pub(crate) fn take_done(&mut self) -> alloc::vec::Vec<DynCellRef<dyn TaskView + 'a>> {
+    /// Once `min` handles (or twice as many as the last call left) are kept, removes those of
+    /// the tasks that are done, giving them back to be dropped by the caller after it released
+    /// its lock (the last handle of a task drops its output).
+    pub(crate) fn take_done(
+        &mut self,
+        min: usize,
+    ) -> alloc::vec::Vec<DynCellRef<dyn TaskView + 'a>> {
+        if self.list.len() < self.prune_at.max(min) {
+            return alloc::vec::Vec::new();
+        }
         let (done, live): (alloc::vec::Vec<_>, alloc::vec::Vec<_>) =
-            self.list.drain(..).partition(|task| task.done());
+            core::mem::take(&mut self.list)
+                .into_iter()
+                .partition(|task| task.done());
         self.list = live;
+        self.prune_at = self.list.len() * 2;
         done
     }
 

@@ -191,11 +191,7 @@ impl<'scope, C> Core<'scope, C> {
         C: KeepView<'scope, T>,
     {
         let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
-        let done = if views.len() >= KEPT {
-            views.take_done()
-        } else {
-            Vec::new()
-        };
+        let done = views.take_done(KEPT);
         C::keep(&mut views, task);
         drop(views);
         drop(done);
