@@ -676,7 +676,7 @@ mod tests {
                 middle.set_name("middle");
                 let top = crate::create_task({
                     let middle = middle.clone();
-                    async move { crate::shield(&middle).await.map(|ok| *ok) }
+                    async move { crate::shield(&middle).await.copied() }
                 });
                 top.set_name("top");
                 yield_now().await;
@@ -750,10 +750,7 @@ mod tests {
         #[test]
         fn an_await_off_the_loop_shows_the_poll_and_its_stack() {
             let (task, completer) = crate::task::task_pair::<u8>();
-            let waiter = Coroutine::new("waiter", {
-                let task = task.clone();
-                async move { task.await }
-            });
+            let waiter = Coroutine::new("waiter", task.clone());
             let mut waiter = Box::pin(waiter);
             let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
             assert!(waiter.as_mut().poll(&mut cx).is_pending());
