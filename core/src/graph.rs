@@ -215,7 +215,7 @@ pub fn capture_call_graph() -> Option<FutureCallGraph> {
 ///     brewing.set_name("brew");
 ///     let waiter = aiokit::create_task({
 ///         let brewing = brewing.clone();
-///         async move { (&brewing).await.ok().flatten() }
+///         async move { (&brewing).await.is_ok() }
 ///     });
 ///     waiter.set_name("customer");
 ///     yield_now().await; // both start: `customer` awaits `brew`
