@@ -111,11 +111,16 @@ impl<'a, C> ChildViews<'a, C> {
         if self.list.len() < self.prune_at.max(min) {
             return alloc::vec::Vec::new();
         }
-        let (done, live): (alloc::vec::Vec<_>, alloc::vec::Vec<_>) =
-            core::mem::take(&mut self.list)
-                .into_iter()
-                .partition(|task| task.done());
-        self.list = live;
+        // In place, in order: the live handles to the front, the done ones split off (an
+        // allocation only if there are some).
+        let mut live = 0;
+        for index in 0..self.list.len() {
+            if !self.list[index].done() {
+                self.list.swap(live, index);
+                live += 1;
+            }
+        }
+        let done = self.list.split_off(live);
         self.prune_at = self.list.len() * 2;
         done
     }
