@@ -12,25 +12,32 @@
 //! - the names of the coroutines and combinators being polled on this thread, innermost first
 //!   (the first 64; deeper frames are counted but not named);
 //! - the task: on aiokit's event loop, the [`current_task`](crate::current_task) (name);
-//!   elsewhere, the graph's future is [`CallGraphFuture::Poll`], the poll the thread is in.
+//!   elsewhere, the graph's future is [`CallGraphFuture::Poll`], the poll the thread is in;
+//! - `awaited_by`: who awaits a task through its handle (`task.await`, `(&task).await`,
+//!   [`shield`](crate::shield)), recorded when that await first returns `Pending` and forgotten
+//!   when it ends or is dropped ([`capture_call_graph_of`]); followed up through the tasks of
+//!   aiokit's loop (an awaiter that is another executor's task, or a task group's child, shows
+//!   as the poll with its call stack, and its own awaiters are not known).
 //!
 //! What is not recorded (asyncio records it):
 //! - plain `async fn`s and `async` blocks (not coroutines): they push nothing, so the chain
 //!   skips them;
 //! - file names and line numbers;
-//! - `awaited_by`: which task awaits a task handle. Children of a combinator are polled inline
-//!   by the task that awaits the combinator, so their awaiter is already the rest of the
-//!   stack; `awaited_by` is always empty;
+//! - who awaits a plain future or a combinator's child: children are polled inline by the
+//!   task that awaits the combinator, so their awaiter is already the rest of the stack;
 //! - anything of a future that is not being polled: capture is only from inside a poll.
 //!
 //! Cost when nobody captures: a coroutine's or a combinator's poll writes one frame of a
-//! thread-local array and raises then lowers its depth (no allocation, no lock); see
+//! thread-local array and raises then lowers its depth (no allocation, no lock); an await of a
+//! task handle that is not ready at once records its awaiter in a program-wide table (a
+//! capture of the stack, a lock, an insertion; a removal when it ends); see
 //! `docs/semantics.md#capture_call_graph-shows-the-chain-being-polled`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// How many frames the stack names; deeper ones are counted only.
 const MAX_FRAMES: usize = 64;
@@ -120,10 +127,16 @@ pub enum CallGraphFuture {
     /// The future the thread is polling, which is not a task of aiokit's event loop (another
     /// executor's task, or `block_on`'s future).
     Poll,
+    /// A task reached through its handle ([`capture_call_graph_of`]): a spawned task, a task
+    /// group's child, or a task of aiokit's loop.
+    Task {
+        /// The task's name, as [`Task::name`](crate::Task::name).
+        name: String,
+    },
 }
 
 /// A captured call graph (asyncio's `FutureCallGraph`): the future, its call stack innermost
-/// first, and the graphs of those awaiting it (always empty in aiokit: see the [module
+/// first, and the graphs of the tasks awaiting it through a task handle (see the [module
 /// docs](self)). Its `Display` is [`format_call_graph`]'s text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FutureCallGraph {
@@ -131,7 +144,8 @@ pub struct FutureCallGraph {
     pub future: CallGraphFuture,
     /// The coroutines and combinators being polled, innermost first.
     pub call_stack: Vec<FrameCallGraphEntry>,
-    /// Who awaits `future` (always empty in aiokit).
+    /// Who awaits `future` through a task handle, each with its own awaiters (see
+    /// [`capture_call_graph_of`]).
     pub awaited_by: Vec<FutureCallGraph>,
 }
 
@@ -166,7 +180,85 @@ pub struct FutureCallGraph {
 /// assert!(graphs[0].awaited_by.is_empty());
 /// ```
 pub fn capture_call_graph() -> Option<FutureCallGraph> {
-    let call_stack = FRAMES
+    let call_stack = current_stack();
+    let (future, number) = current_future();
+    if call_stack.is_empty() && future == CallGraphFuture::Poll {
+        return None;
+    }
+    Some(FutureCallGraph {
+        future,
+        call_stack,
+        awaited_by: number.map(awaited_by).unwrap_or_default(),
+    })
+}
+
+/// Captures the call graph of a task through its handle (asyncio's
+/// `capture_call_graph(future)`): the task, its call stack if it is the task being polled here
+/// (a task not being polled has none that can be read), and the graphs of those awaiting it
+/// (`awaited_by`), each with its own awaiters, recursively.
+///
+/// An awaiter is recorded when a handle of the task (`task.await`, `(&task).await`,
+/// [`shield(&task)`](crate::shield)) is first polled and not ready, and forgotten when that
+/// await ends or is dropped: it is the graph of that first poll ([`capture_call_graph`]'s:
+/// the loop's current task, or the polled future, with the coroutines and combinators being
+/// polled). Only an awaiter that is a task of aiokit's loop has awaiters of its own.
+///
+/// # Examples
+///
+/// ```
+/// // Needs aiokit's `inspect` feature.
+/// use aiokit::graph::{CallGraphFuture, capture_call_graph_of};
+///
+/// aiokit::run(async {
+///     let (tx, rx) = futures::channel::oneshot::channel::<()>();
+///     let brewing = aiokit::create_task(async { rx.await.ok() });
+///     brewing.set_name("brew");
+///     let waiter = aiokit::create_task({
+///         let brewing = brewing.clone();
+///         async move { (&brewing).await.is_ok() }
+///     });
+///     waiter.set_name("customer");
+///     yield_now().await; // both start: `customer` awaits `brew`
+///
+///     let graph = capture_call_graph_of(&brewing);
+///     assert_eq!(graph.future, CallGraphFuture::Task { name: "brew".into() });
+///     let awaiter = &graph.awaited_by[0].future;
+///     assert_eq!(*awaiter, CallGraphFuture::LoopTask { name: "customer".into() });
+///
+///     tx.send(()).unwrap();
+///     waiter.await.unwrap();
+///     assert!(capture_call_graph_of(&brewing).awaited_by.is_empty()); // the await ended
+/// });
+///
+/// async fn yield_now() {
+///     let mut yielded = false;
+///     std::future::poll_fn(|cx| {
+///         if std::mem::replace(&mut yielded, true) {
+///             return std::task::Poll::Ready(());
+///         }
+///         cx.waker().wake_by_ref();
+///         std::task::Poll::Pending
+///     })
+///     .await
+/// }
+/// ```
+pub fn capture_call_graph_of<T>(task: &crate::Task<T>) -> FutureCallGraph {
+    let number = task.number();
+    let (_, current_number) = current_future();
+    let call_stack = if current_number == Some(number) {
+        current_stack()
+    } else {
+        Vec::new()
+    };
+    FutureCallGraph {
+        future: CallGraphFuture::Task { name: task.name() },
+        call_stack,
+        awaited_by: awaited_by(number),
+    }
+}
+
+fn current_stack() -> Vec<FrameCallGraphEntry> {
+    FRAMES
         .try_with(|frames| {
             let depth = frames.depth.get();
             let mut stack: Vec<FrameCallGraphEntry> = frames.names[..depth.min(MAX_FRAMES)]
@@ -188,24 +280,144 @@ pub fn capture_call_graph() -> Option<FutureCallGraph> {
             }
             stack
         })
-        .unwrap_or_default();
-    let future = current_future();
-    if call_stack.is_empty() && future == CallGraphFuture::Poll {
-        return None;
-    }
-    Some(FutureCallGraph {
-        future,
-        call_stack,
-        awaited_by: Vec::new(),
-    })
+        .unwrap_or_default()
 }
 
-fn current_future() -> CallGraphFuture {
+/// The future being polled, and its task number if it is a task of aiokit's loop.
+fn current_future() -> (CallGraphFuture, Option<u64>) {
     #[cfg(feature = "event-loop")]
     if let Some(task) = crate::event_loop::current_task() {
-        return CallGraphFuture::LoopTask { name: task.name() };
+        return (
+            CallGraphFuture::LoopTask { name: task.name() },
+            Some(task.number()),
+        );
     }
-    CallGraphFuture::Poll
+    (CallGraphFuture::Poll, None)
+}
+
+/// One await in progress on a task handle: the task awaited, and the graph of its awaiter.
+struct Await {
+    awaited: u64,
+    awaiter: FutureCallGraph,
+    /// The awaiter's task number, if it is a task of aiokit's loop (whose awaiters are looked
+    /// up in turn).
+    awaiter_task: Option<u64>,
+}
+
+/// The awaits in progress, in reusable slots (a registration is its slot's index). One table
+/// for the program: registering and forgetting an await take its lock; nothing but this
+/// module's own values is dropped or formatted under it.
+static AWAITS: Mutex<Awaits> = Mutex::new(Awaits {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
+
+struct Awaits {
+    slots: Vec<Option<Await>>,
+    free: Vec<usize>,
+}
+
+fn awaits() -> MutexGuard<'static, Awaits> {
+    // Nothing under the lock panics but an allocation failure; the table stays consistent.
+    AWAITS.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How deep `awaited_by` is followed (a chain of tasks awaiting tasks; a cycle is a deadlock
+/// the graph should still show, not loop on).
+const MAX_AWAIT_DEPTH: usize = 64;
+
+fn awaited_by(number: u64) -> Vec<FutureCallGraph> {
+    awaited_by_at(number, 0)
+}
+
+fn awaited_by_at(number: u64, depth: usize) -> Vec<FutureCallGraph> {
+    if depth >= MAX_AWAIT_DEPTH {
+        return Vec::new();
+    }
+    let found: Vec<(FutureCallGraph, Option<u64>)> = awaits()
+        .slots
+        .iter()
+        .flatten()
+        .filter(|a| a.awaited == number)
+        .map(|a| (a.awaiter.clone(), a.awaiter_task))
+        .collect();
+    found
+        .into_iter()
+        .map(|(mut graph, task)| {
+            if let Some(task) = task {
+                graph.awaited_by = awaited_by_at(task, depth + 1);
+            }
+            graph
+        })
+        .collect()
+}
+
+/// The awaiter a task handle (or a [`Shield`](crate::task::Shield)) records while its await is
+/// in progress, for [`capture_call_graph_of`]'s `awaited_by`: registered on the first poll that
+/// is not ready, forgotten when the await ends or is dropped.
+pub(crate) struct AwaitRecord(Option<usize>);
+
+impl AwaitRecord {
+    pub(crate) const fn new() -> Self {
+        AwaitRecord(None)
+    }
+
+    /// The await is in progress (the poll was not ready): records its awaiter, once.
+    #[inline]
+    pub(crate) fn pending(&mut self, awaited: u64) {
+        if self.0.is_none() {
+            self.0 = Some(register(awaited));
+        }
+    }
+
+    /// The await ended: forgets its awaiter.
+    #[inline]
+    pub(crate) fn ended(&mut self) {
+        if let Some(id) = self.0.take() {
+            forget(id);
+        }
+    }
+}
+
+impl Drop for AwaitRecord {
+    fn drop(&mut self) {
+        self.ended();
+    }
+}
+
+#[cold]
+fn register(awaited: u64) -> usize {
+    let (future, awaiter_task) = current_future();
+    let awaiter = FutureCallGraph {
+        future,
+        call_stack: current_stack(),
+        awaited_by: Vec::new(),
+    };
+    let entry = Some(Await {
+        awaited,
+        awaiter,
+        awaiter_task,
+    });
+    let mut table = awaits();
+    match table.free.pop() {
+        Some(slot) => {
+            table.slots[slot] = entry;
+            slot
+        }
+        None => {
+            table.slots.push(entry);
+            table.slots.len() - 1
+        }
+    }
+}
+
+#[cold]
+fn forget(slot: usize) {
+    let mut table = awaits();
+    let gone = table.slots[slot].take();
+    table.free.push(slot);
+    drop(table);
+    drop(gone);
 }
 
 /// Formats a call graph as asyncio's `format_call_graph` does, without files and lines:
@@ -241,6 +453,7 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) -> fmt::Resul
     match &graph.future {
         CallGraphFuture::LoopTask { name } => write!(out, "{pad}* Task(name='{name}')")?,
         CallGraphFuture::Poll => write!(out, "{pad}* Future(polled on this thread)")?,
+        CallGraphFuture::Task { name } => write!(out, "{pad}* Task(name='{name}')")?,
     }
     if !graph.call_stack.is_empty() {
         write!(out, "\n{pad}  + Call stack:")?;
@@ -424,6 +637,134 @@ mod tests {
         };
         assert!(name.starts_with("Task-") || name == "main", "{name}");
         assert_eq!(names(&graph), ["main"]);
+    }
+
+    #[cfg(feature = "event-loop")]
+    mod awaited_by_lists_the_tasks_awaiting_a_task {
+        use super::*;
+        use crate::Task;
+
+        async fn yield_now() {
+            let mut yielded = false;
+            core::future::poll_fn(|cx| {
+                if core::mem::replace(&mut yielded, true) {
+                    return core::task::Poll::Ready(());
+                }
+                cx.waker().wake_by_ref();
+                core::task::Poll::Pending
+            })
+            .await
+        }
+
+        fn task_name(graph: &FutureCallGraph) -> &str {
+            match &graph.future {
+                CallGraphFuture::LoopTask { name } | CallGraphFuture::Task { name } => name,
+                CallGraphFuture::Poll => "<poll>",
+            }
+        }
+
+        #[test]
+        fn recursively_with_call_stacks_until_the_await_ends() {
+            crate::run(async {
+                let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                let leaf = crate::create_task(async { rx.await.is_ok() });
+                leaf.set_name("leaf");
+                let middle = crate::create_task(Coroutine::new("relay", {
+                    let leaf = leaf.clone();
+                    async move { leaf.await.unwrap() }
+                }));
+                middle.set_name("middle");
+                let top = crate::create_task({
+                    let middle = middle.clone();
+                    async move { crate::shield(&middle).await.copied() }
+                });
+                top.set_name("top");
+                yield_now().await;
+
+                let graph = capture_call_graph_of(&leaf);
+                assert_eq!(task_name(&graph), "leaf");
+                assert!(graph.call_stack.is_empty(), "not being polled");
+                assert_eq!(graph.awaited_by.len(), 1);
+                let by_middle = &graph.awaited_by[0];
+                assert_eq!(
+                    by_middle.future,
+                    CallGraphFuture::LoopTask {
+                        name: "middle".into()
+                    }
+                );
+                assert_eq!(names(by_middle), ["relay"]);
+                assert_eq!(by_middle.awaited_by.len(), 1);
+                assert_eq!(task_name(&by_middle.awaited_by[0]), "top");
+                assert!(by_middle.awaited_by[0].awaited_by.is_empty());
+
+                tx.send(()).unwrap();
+                assert_eq!(top.await, Ok(Ok(true)));
+                assert!(capture_call_graph_of(&leaf).awaited_by.is_empty());
+                assert!(capture_call_graph_of(&middle).awaited_by.is_empty());
+            });
+        }
+
+        #[test]
+        fn a_dropped_await_is_forgotten() {
+            crate::run(async {
+                let (_tx, rx) = futures::channel::oneshot::channel::<()>();
+                let waited: Task<bool> = crate::create_task(async { rx.await.is_ok() });
+                let mut shielded = crate::shield(&waited);
+                let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+                assert!(Pin::new(&mut shielded).poll(&mut cx).is_pending());
+                let graph = capture_call_graph_of(&waited);
+                assert_eq!(graph.awaited_by.len(), 1);
+                // The awaiter is this task, polled here: the graph names it.
+                assert!(matches!(
+                    graph.awaited_by[0].future,
+                    CallGraphFuture::LoopTask { .. }
+                ));
+                drop(shielded);
+                assert!(capture_call_graph_of(&waited).awaited_by.is_empty());
+                waited.cancel();
+            });
+        }
+
+        #[test]
+        fn capture_call_graph_fills_the_current_tasks_awaiters() {
+            crate::run(async {
+                let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                let inner = crate::create_task(Coroutine::new("inner", async move {
+                    rx.await.ok();
+                    capture_call_graph()
+                }));
+                let outer = crate::create_task({
+                    let inner = inner.clone();
+                    async move { inner.await.unwrap() }
+                });
+                outer.set_name("outer");
+                yield_now().await;
+                tx.send(()).unwrap();
+                let graph = outer.await.unwrap().unwrap();
+                assert_eq!(names(&graph), ["inner"]);
+                let awaiters: Vec<_> = graph.awaited_by.iter().map(task_name).collect();
+                assert_eq!(awaiters, ["outer"]);
+            });
+        }
+
+        #[test]
+        fn an_await_off_the_loop_shows_the_poll_and_its_stack() {
+            let (task, completer) = crate::task::task_pair::<u8>();
+            let waiter = Coroutine::new("waiter", task.clone());
+            let mut waiter = Box::pin(waiter);
+            let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+            assert!(waiter.as_mut().poll(&mut cx).is_pending());
+            let graph = capture_call_graph_of(&task);
+            assert_eq!(graph.awaited_by.len(), 1);
+            assert_eq!(graph.awaited_by[0].future, CallGraphFuture::Poll);
+            assert_eq!(names(&graph.awaited_by[0]), ["waiter"]);
+            completer.complete(3);
+            assert_eq!(
+                waiter.as_mut().poll(&mut cx),
+                core::task::Poll::Ready(Ok(3))
+            );
+            assert!(capture_call_graph_of(&task).awaited_by.is_empty());
+        }
     }
 
     mod format_call_graph_follows_asyncio_layout {

@@ -27,7 +27,7 @@
 //! | `asyncio.create_task(coro)` | `aiokit::create_task(fut)` on the running loop; [`spawn_task`]`(&spawner, fut)` → [`Task`] on any executor |
 //! | `loop.call_soon(cb)`, `call_later`, `run_forever`, `run_until_complete`, `call_soon_threadsafe` | `EventLoop` and `LoopHandle` (see the `event_loop` module) |
 //! | `asyncio.get_running_loop()`, `current_task()`, `all_tasks()`, `to_thread(f)`, `run_coroutine_threadsafe` | the functions of the same names |
-//! | `asyncio.capture_call_graph()`, `print_call_graph()`, `format_call_graph(g)` | [`capture_call_graph`], [`print_call_graph`], [`format_call_graph`]: the coroutines and combinators being polled (see [`graph`]) (feature `inspect`) |
+//! | `asyncio.capture_call_graph()`, `capture_call_graph(task)`, `print_call_graph()`, `format_call_graph(g)` | [`capture_call_graph`], [`capture_call_graph_of`], [`print_call_graph`], [`format_call_graph`]: the coroutines and combinators being polled, and the tasks awaiting a task handle (see [`graph`]) (feature `inspect`) |
 //! | `task.add_done_callback(cb)` | [`Task::add_done_callback`] |
 //! | `await asyncio.shield(task)` | [`shield`]`(&task).await` |
 //! | `async def` / `@asyncio.coroutine` | `#[aiokit::coroutine]` → [`Coroutine`] |
@@ -176,7 +176,7 @@ pub use event_loop::{
 };
 pub use gather::{Gather, TryGather, gather, try_gather};
 #[cfg(feature = "inspect")]
-pub use graph::{capture_call_graph, format_call_graph, print_call_graph};
+pub use graph::{capture_call_graph, capture_call_graph_of, format_call_graph, print_call_graph};
 pub use partial::Partial;
 pub use pending::Pending;
 #[cfg(feature = "std")]

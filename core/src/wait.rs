@@ -242,7 +242,9 @@ impl<T> Done<T> {
     /// The name is learned while the child runs: a coroutine hands its name to the `wait`
     /// driving it on its first poll, as does a named [`Boxed`](crate::boxed::Boxed). A coroutine that the child boxes itself (`Box::pin(make_tea())`) lives outside
     /// the child and is not heard. asyncio's `wait` hands back tasks, whose `get_name()` is
-    /// `Task-N` when unnamed; [`Done::name_or_default`] gives that form.
+    /// `Task-N` when unnamed; [`Done::name_or_default`] gives that form. A task handle as a
+    /// child has no name here (its name is a `String` that `set_name` may change); the
+    /// task's own [`name`](crate::Task::name) gives it.
     ///
     /// # Examples
     ///

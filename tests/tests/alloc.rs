@@ -417,7 +417,9 @@ fn as_completed_allocates_at_most_4_and_does_not_grow_with_n() {
 // The target is at most 1 allocation per child, and that is what a child costs: one
 // raw task cell (the engine's `raw` module) holds both the child's future and its handle's
 // shared state. On top come O(log N) allocations for the engine's segments and the creation
-// queue, and one for the body's box.
+// queue, and one for the body's box; with the `inspect` feature (this crate enables it), the
+// list of the children's handles the group keeps for its `Debug`, grown by doubling: one more
+// per bit of N.
 
 fn taskgroup_allocations(n: usize) -> usize {
     let (sum, count) = count_allocations(|| {
@@ -439,7 +441,7 @@ fn taskgroup_allocates_at_most_1_per_child_plus_log_n() {
     for n in NS {
         let count = taskgroup_allocations(n);
         let log_n = usize::BITS as usize - n.leading_zeros() as usize;
-        let bound = n + 4 * log_n + MAX_ALLOCATIONS;
+        let bound = n + 5 * log_n + MAX_ALLOCATIONS;
         eprintln!("TaskGroup, N = {n}: {count} allocations (bound {bound})");
         assert!(
             count <= bound,

@@ -934,13 +934,13 @@ fn debug_of_a_group_holds_no_lock_while_it_writes() {
     let (done, finished) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let out = futures::executor::block_on(TaskGroup::run(async |tg| {
-            tg.create_task(async { Ok(()) });
+            let child = tg.create_task(async { Ok(()) });
             let mut sink = UsesTheGroup {
                 group: tg,
                 out: String::new(),
             };
             std::fmt::write(&mut sink, format_args!("{tg:?}")).unwrap();
-            Ok(sink.out)
+            Ok((sink.out, child.name()))
         }));
         done.send(out).unwrap();
     });
@@ -949,7 +949,12 @@ fn debug_of_a_group_holds_no_lock_while_it_writes() {
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("Debug deadlocked: it wrote while holding the group's lock")
         .unwrap();
-    assert_eq!(out, "TaskGroup { status: Open, queued: 1, .. }");
+    // The children's names and states: the `inspect` feature, which this crate enables.
+    let (out, child) = out;
+    assert_eq!(
+        out,
+        format!("TaskGroup {{ status: Open, queued: 1, children: [{child}<pending>], .. }}")
+    );
 }
 
 // asyncio: a task's done-callbacks run in the order they were added, the group's first (added by

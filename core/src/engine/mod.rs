@@ -57,5 +57,7 @@ pub(crate) use self::api::DIRECT_MAX;
 pub(crate) use self::api::{Drive, Engine, State, Step};
 #[cfg(all(test, not(aiokit_loom)))]
 pub(crate) use self::drive::YIELD_LIMIT;
+#[cfg(feature = "inspect")]
+pub(crate) use self::inspect::ChildViews;
 #[cfg_attr(not(feature = "inspect"), allow(unused_imports))]
 pub(crate) use self::inspect::Span;

@@ -120,6 +120,12 @@ impl AnyTask {
     pub fn same(&self, other: &AnyTask) -> bool {
         DynCellRef::ptr_eq(&self.inner, &other.inner)
     }
+
+    /// The task's number, unique in the program (for the call graph's `awaited_by`).
+    #[cfg(feature = "inspect")]
+    pub(crate) fn number(&self) -> u64 {
+        self.inner.number()
+    }
 }
 
 impl fmt::Debug for AnyTask {

@@ -106,6 +106,9 @@ pub struct Task<T> {
     /// [`WaiterKey`]). Set exactly while the handle, polled as a future, is not ready yet: an
     /// await is in progress, and dropping the handle cancels the task.
     waiter: WaiterKey,
+    /// Who awaits the task through this handle, for the call graph's `awaited_by`.
+    #[cfg(feature = "inspect")]
+    awaited_by: crate::graph::AwaitRecord,
 }
 
 /// A waiter key (`None`, or a key of `Inner::poll_finished`) in one word, so that a handle is
@@ -129,7 +132,8 @@ impl WaiterKey {
     }
 }
 
-// A handle is two words, as a `Vec` of many handles shows.
+// A handle is two words, as a `Vec` of many handles shows (`inspect` adds its await record).
+#[cfg(not(feature = "inspect"))]
 const _: () = assert!(core::mem::size_of::<Task<()>>() == 2 * core::mem::size_of::<usize>());
 
 impl<T> Task<T> {
@@ -137,7 +141,15 @@ impl<T> Task<T> {
         Task {
             inner,
             waiter: WaiterKey::default(),
+            #[cfg(feature = "inspect")]
+            awaited_by: crate::graph::AwaitRecord::new(),
         }
+    }
+
+    /// The task's number, unique in the program.
+    #[cfg(feature = "inspect")]
+    pub(crate) fn number(&self) -> u64 {
+        self.inner.number()
     }
 
     /// Whether a `cancel()` on this task has returned true (read after the task ended: whether
@@ -450,6 +462,9 @@ pub(crate) trait TaskView {
     fn done(&self) -> bool;
     fn cancelled(&self) -> bool;
     fn cancel(&self) -> bool;
+    /// The task's number, unique in the program.
+    #[cfg(feature = "inspect")]
+    fn number(&self) -> u64;
     /// `Debug` as [`Task`]'s: `<Task pending name='Task-1'>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 }
@@ -469,6 +484,10 @@ impl<T> TaskView for Inner<T> {
     }
     fn cancel(&self) -> bool {
         Inner::cancel(self)
+    }
+    #[cfg(feature = "inspect")]
+    fn number(&self) -> u64 {
+        Inner::number(self)
     }
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.outcome() {
@@ -496,6 +515,21 @@ impl<T: 'static> Task<T> {
     }
 }
 
+impl<T> Task<T> {
+    /// A handle to this task that does not name its output type, for as long as the output
+    /// may live (a task group's child, for the group's `Debug`).
+    #[cfg(feature = "inspect")]
+    pub(crate) fn erased_in<'a>(&self) -> DynCellRef<dyn TaskView + 'a>
+    where
+        T: 'a,
+    {
+        fn view<'a, T: 'a>(inner: &Inner<T>) -> &(dyn TaskView + 'a) {
+            inner
+        }
+        self.inner.clone().into_dyn(view::<T>)
+    }
+}
+
 /// Awaiting a handle waits for the task's end and clones its output. Dropping the handle
 /// while the await is in progress (polled, not ready) cancels the task; await `&task` or
 /// [`shield(&task)`](shield) to wait without that. Polling again after completion gives the
@@ -515,13 +549,21 @@ impl<T: Clone> Future for Task<T> {
         );
         this.waiter.set(key);
         match poll {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(()) => Poll::Ready(
-                this.inner
-                    .outcome()
-                    .expect("a finished task has an outcome")
-                    .clone(),
-            ),
+            Poll::Pending => {
+                #[cfg(feature = "inspect")]
+                this.awaited_by.pending(this.inner.number());
+                Poll::Pending
+            }
+            Poll::Ready(()) => {
+                #[cfg(feature = "inspect")]
+                this.awaited_by.ended();
+                Poll::Ready(
+                    this.inner
+                        .outcome()
+                        .expect("a finished task has an outcome")
+                        .clone(),
+                )
+            }
         }
     }
 }

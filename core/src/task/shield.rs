@@ -44,7 +44,12 @@ use crate::error::CancelledError;
 /// # });
 /// ```
 pub fn shield<T>(task: &Task<T>) -> Shield<'_, T> {
-    Shield { task, waiter: None }
+    Shield {
+        task,
+        waiter: None,
+        #[cfg(feature = "inspect")]
+        awaited_by: crate::graph::AwaitRecord::new(),
+    }
 }
 
 /// Future for the [`shield()`] function.
@@ -63,6 +68,9 @@ pub fn shield<T>(task: &Task<T>) -> Shield<'_, T> {
 pub struct Shield<'a, T> {
     task: &'a Task<T>,
     waiter: Option<usize>,
+    /// Who awaits the task through this future, for the call graph's `awaited_by`.
+    #[cfg(feature = "inspect")]
+    awaited_by: crate::graph::AwaitRecord,
 }
 
 impl<'a, T> Future for Shield<'a, T> {
@@ -71,8 +79,14 @@ impl<'a, T> Future for Shield<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         match this.task.inner.poll_finished(&mut this.waiter, cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                #[cfg(feature = "inspect")]
+                this.awaited_by.pending(this.task.number());
+                Poll::Pending
+            }
             Poll::Ready(()) => {
+                #[cfg(feature = "inspect")]
+                this.awaited_by.ended();
                 let task: &'a Task<T> = this.task;
                 Poll::Ready(match task.inner.outcome() {
                     Some(Ok(value)) => Ok(value),

@@ -205,6 +205,12 @@ impl<T> Inner<T> {
         }
     }
 
+    /// The task's number, unique in the program ("Task-N"'s N, whatever the name).
+    #[cfg(feature = "inspect")]
+    pub(crate) fn number(&self) -> u64 {
+        self.number
+    }
+
     pub(crate) fn set_name(&self, name: String) {
         let old = self.slow().lock().name.replace(name);
         drop(old);

@@ -22,6 +22,8 @@ use crate::coroutine::suppress_never_awaited;
 use crate::engine::task_cell::{RawDriver, SendDriver};
 use crate::task::{Step, Task, TaskCell, TaskCompleter};
 use crate::trace::{Ended, TaskTrace};
+#[cfg(feature = "inspect")]
+use crate::{engine::ChildViews, task::TaskView};
 
 std::thread_local! {
     /// True while this thread ends the handle of a child that failed: a body woken then (it
@@ -83,7 +85,39 @@ pub(super) struct Core<'scope, C> {
     exit: AtomicBool,
     /// The task that polls the group, woken by an exit requested from outside its poll.
     waker: AtomicWaker,
+    /// A handle of each child, for `Debug` (the done ones are dropped past [`KEPT`]).
+    /// Emptied in [`take_queue`](Core::take_queue), never dropped with the group, as the
+    /// queue (a handle's drop may drop an output that borrows for `'scope`).
+    #[cfg(feature = "inspect")]
+    views: Mutex<ManuallyDrop<ChildViews<'scope, C>>>,
     _scope: PhantomData<&'scope mut &'scope ()>,
+}
+
+/// How many children's handles a group keeps for its `Debug` before it drops those of the
+/// children that are done.
+#[cfg(feature = "inspect")]
+const KEPT: usize = 64;
+
+/// How a group keeps a handle of each child for its `Debug`, with the `inspect` feature
+/// (nothing without it): the child type says whether the handles may be sent.
+pub(super) trait KeepView<'scope, T>: Sized {
+    /// Keeps `task` in `views`.
+    #[cfg(feature = "inspect")]
+    fn keep(views: &mut ChildViews<'scope, Self>, task: &Task<T>);
+}
+
+impl<'scope, E, T: Send + Sync + 'scope> KeepView<'scope, T> for SendChild<'scope, E> {
+    #[cfg(feature = "inspect")]
+    fn keep(views: &mut ChildViews<'scope, Self>, task: &Task<T>) {
+        views.push_send(task);
+    }
+}
+
+impl<'scope, E, T: 'scope> KeepView<'scope, T> for LocalChild<'scope, E> {
+    #[cfg(feature = "inspect")]
+    fn keep(views: &mut ChildViews<'scope, Self>, task: &Task<T>) {
+        views.push_local(task);
+    }
 }
 
 struct Queue<C> {
@@ -93,7 +127,7 @@ struct Queue<C> {
     children: ManuallyDrop<Vec<C>>,
 }
 
-impl<C> Core<'_, C> {
+impl<'scope, C> Core<'scope, C> {
     pub(super) fn new() -> Self {
         Core {
             queue: Mutex::new(Queue {
@@ -102,6 +136,8 @@ impl<C> Core<'_, C> {
             }),
             exit: AtomicBool::new(false),
             waker: AtomicWaker::new(),
+            #[cfg(feature = "inspect")]
+            views: Mutex::new(ManuallyDrop::new(ChildViews::new())),
             _scope: PhantomData,
         }
     }
@@ -115,7 +151,10 @@ impl<C> Core<'_, C> {
 
     /// Queues the child that `make` builds (with its handle), or refuses it: then the child's
     /// future is dropped unpolled and the handle ends cancelled.
-    pub(super) fn create<T>(&self, make: impl FnOnce() -> (Task<T>, C)) -> Task<T> {
+    pub(super) fn create<T>(&self, make: impl FnOnce() -> (Task<T>, C)) -> Task<T>
+    where
+        C: KeepView<'scope, T>,
+    {
         // Made outside the lock: the allocation, and the future's move into it.
         let (task, child) = make();
         let mut queue = self.lock();
@@ -129,6 +168,9 @@ impl<C> Core<'_, C> {
         };
         if open && grown.is_ok() {
             queue.children.push(child);
+            drop(queue);
+            #[cfg(feature = "inspect")]
+            self.keep(&task);
             return task;
         }
         drop(queue);
@@ -139,6 +181,20 @@ impl<C> Core<'_, C> {
             panic!("TaskGroup::create_task: cannot queue the child: {error}");
         }
         task
+    }
+
+    /// Keeps a handle of a child for `Debug`; drops those of the children that are done once
+    /// [`KEPT`] are kept (after the lock is released: the last handle drops the output).
+    #[cfg(feature = "inspect")]
+    fn keep<T>(&self, task: &Task<T>)
+    where
+        C: KeepView<'scope, T>,
+    {
+        let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = views.take_done(KEPT);
+        C::keep(&mut views, task);
+        drop(views);
+        drop(done);
     }
 
     /// Ends the group early, without an error, if it is still open (running, or finishing
@@ -188,6 +244,14 @@ impl<C> Core<'_, C> {
     /// Sets the status and takes the queue, children and buffer: the runner drops them (outside
     /// the lock), so that nothing the queue holds outlives the run.
     pub(super) fn take_queue(&self, status: Status) -> Vec<C> {
+        // The handles kept for `Debug` go too, dropped here outside the lock.
+        #[cfg(feature = "inspect")]
+        {
+            let mut views = self.views.lock().unwrap_or_else(PoisonError::into_inner);
+            let kept = mem::replace(&mut **views, ChildViews::new());
+            drop(views);
+            drop(kept);
+        }
         let mut queue = self.lock();
         queue.status = status;
         mem::take(&mut *queue.children)
@@ -205,10 +269,49 @@ impl<C> fmt::Debug for Core<'_, C> {
             let queue = self.lock();
             (queue.status, queue.children.len())
         };
-        f.debug_struct("TaskGroup")
-            .field("status", &status)
-            .field("queued", &queued)
-            .finish_non_exhaustive()
+        let mut out = f.debug_struct("TaskGroup");
+        out.field("status", &status).field("queued", &queued);
+        #[cfg(feature = "inspect")]
+        {
+            // Cloned under the lock (counts only), named after it is released: a name is read
+            // under the task's own lock, and the clones are dropped outside both.
+            let children = self
+                .views
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .snapshot();
+            out.field("children", &DebugTasks(&children));
+        }
+        out.finish_non_exhaustive()
+    }
+}
+
+/// The children's handles as the group's `Debug` lists them: `make_tea<pending>`, at most
+/// [`SHOWN`](crate::names::SHOWN), then how many more.
+#[cfg(feature = "inspect")]
+struct DebugTasks<'a, 'scope>(&'a [crate::engine::task_cell::DynCellRef<dyn TaskView + 'scope>]);
+
+#[cfg(feature = "inspect")]
+impl fmt::Debug for DebugTasks<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = crate::names::SHOWN;
+        let mut list = f.debug_list();
+        for (index, task) in self.0.iter().enumerate().take(shown) {
+            let name = task.name();
+            list.entry(&crate::names::ChildEntry {
+                index,
+                name: Some(&name),
+                state: if task.done() {
+                    crate::engine::State::Done
+                } else {
+                    crate::engine::State::Running
+                },
+            });
+        }
+        if self.0.len() > shown {
+            list.entry(&format_args!("...{} more", self.0.len() - shown));
+        }
+        list.finish()
     }
 }
 
@@ -304,5 +407,133 @@ where
             resume_unwind(payload);
         }
         Poll::Ready(Outcome::Done)
+    }
+}
+
+#[cfg(all(test, feature = "inspect"))]
+mod tests {
+    use alloc::format;
+    use alloc::string::String;
+    use core::future::Future;
+    use core::task::Poll;
+
+    use crate::coroutine::Coroutine;
+    use crate::{LocalTaskGroup, TaskGroup};
+
+    async fn yield_now() {
+        let mut yielded = false;
+        core::future::poll_fn(|cx| {
+            if mem::replace(&mut yielded, true) {
+                return Poll::Ready(());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await
+    }
+
+    use core::mem;
+
+    fn make_tea(
+        rx: futures::channel::oneshot::Receiver<u8>,
+    ) -> Coroutine<impl Future<Output = Result<u8, ()>>> {
+        Coroutine::new("make_tea", async move { rx.await.map_err(|_| ()) })
+    }
+
+    mod task_group_debug_lists_the_children_by_name_and_state {
+        use super::*;
+
+        #[test]
+        fn a_send_group() {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            let shown: String = futures::executor::block_on(TaskGroup::run(async |tg| {
+                let tea = tg.create_task(make_tea(rx));
+                let quick = tg.create_task(async { Ok(1) });
+                assert_eq!(
+                    format!("{tg:?}"),
+                    format!(
+                        "TaskGroup {{ status: Open, queued: 2, children: \
+                         [{}<pending>, {}<pending>], .. }}",
+                        tea.name(),
+                        quick.name()
+                    ),
+                    "before their first poll, no coroutine name is known"
+                );
+                yield_now().await; // the children's first poll
+                let shown = format!("{tg:?}");
+                quick.set_name("quick");
+                assert!(
+                    format!("{tg:?}").contains("quick<done>"),
+                    "names are read live"
+                );
+                tx.send(1).unwrap();
+                Ok(shown)
+            }))
+            .unwrap();
+            assert!(
+                shown.starts_with(
+                    "TaskGroup { status: Open, queued: 0, children: [make_tea<pending>, Task-"
+                ),
+                "{shown}"
+            );
+            assert!(shown.ends_with("<done>], .. }"), "{shown}");
+        }
+
+        #[test]
+        fn a_local_group() {
+            let shown = futures::executor::block_on(LocalTaskGroup::run(async |tg| {
+                let shared = std::rc::Rc::new(2);
+                let child = tg.create_task(async move { Ok::<_, ()>(shared) });
+                child.set_name("rc");
+                yield_now().await;
+                Ok(format!("{tg:?}"))
+            }))
+            .unwrap();
+            assert_eq!(
+                shown,
+                "TaskGroup { status: Open, queued: 0, children: [rc<done>], .. }"
+            );
+        }
+
+        #[test]
+        fn past_64_the_done_ones_are_forgotten_at_most_32_shown() {
+            let (tx, rx) = futures::channel::oneshot::channel();
+            let shown = futures::executor::block_on(TaskGroup::run(async |tg| {
+                let pending = tg.create_task(make_tea(rx));
+                pending.set_name("slow");
+                for _ in 0..63 {
+                    tg.create_task(async { Ok(0) });
+                }
+                yield_now().await;
+                let full = format!("{tg:?}");
+                assert!(full.ends_with(", ...32 more], .. }"), "{full}");
+                // The 65th child drops the 63 done ones: two are left.
+                tg.create_task(async { Ok(0) });
+                let pruned = format!("{tg:?}");
+                tx.send(1).unwrap();
+                Ok(pruned)
+            }))
+            .unwrap();
+            assert!(
+                shown.starts_with(
+                    "TaskGroup { status: Open, queued: 1, children: [slow<pending>, Task-"
+                ),
+                "{shown}"
+            );
+            assert_eq!(shown.matches('<').count(), 2, "{shown}");
+        }
+
+        #[test]
+        fn the_handles_are_let_go_when_the_group_ends() {
+            let value = std::sync::Arc::new(());
+            let held = value.clone();
+            futures::executor::block_on(TaskGroup::run(async |tg| {
+                tg.create_task(async move { Ok::<_, ()>(held) });
+                Ok::<_, ()>(())
+            }))
+            .unwrap();
+            // The child's output, kept by its handle in the group's list, was dropped with it.
+            assert_eq!(std::sync::Arc::strong_count(&value), 1);
+        }
     }
 }

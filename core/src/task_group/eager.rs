@@ -13,14 +13,14 @@ use crate::task::{Task, local_task_cell, send_task_cell};
 /// once, registering its own), then queues it unless it finished. A failure is queued as a
 /// child that reports it at once, so that the group aborts on its next pass, as for a child
 /// that fails on its first poll there.
-fn start_eagerly<C, E, T>(
-    core: &Core<'_, C>,
+fn start_eagerly<'scope, C, E, T>(
+    core: &Core<'scope, C>,
     open: bool,
     (task, mut child): (Task<T>, C),
     failed: impl FnOnce(Outcome<E>) -> C,
 ) -> Task<T>
 where
-    C: Future<Output = Outcome<E>> + Unpin,
+    C: Future<Output = Outcome<E>> + Unpin + super::child::KeepView<'scope, T>,
 {
     if !open {
         // Refused as `create_task` refuses it: dropped unpolled, the handle cancelled.
