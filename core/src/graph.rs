@@ -129,7 +129,7 @@ pub enum CallGraphFuture {
     Poll,
     /// A task reached through its handle ([`capture_call_graph_of`]): a spawned task, a task
     /// group's child, or a task of aiokit's loop.
-    Task {
+    TaskHandle {
         /// The task's name, as [`Task::name`](crate::Task::name).
         name: String,
     },
@@ -221,7 +221,7 @@ pub fn capture_call_graph() -> Option<FutureCallGraph> {
 ///     yield_now().await; // both start: `customer` awaits `brew`
 ///
 ///     let graph = capture_call_graph_of(&brewing);
-///     assert_eq!(graph.future, CallGraphFuture::Task { name: "brew".into() });
+///     assert_eq!(graph.future, CallGraphFuture::TaskHandle { name: "brew".into() });
 ///     let awaiter = &graph.awaited_by[0].future;
 ///     assert_eq!(*awaiter, CallGraphFuture::LoopTask { name: "customer".into() });
 ///
@@ -251,7 +251,7 @@ pub fn capture_call_graph_of<T>(task: &crate::Task<T>) -> FutureCallGraph {
         Vec::new()
     };
     FutureCallGraph {
-        future: CallGraphFuture::Task { name: task.name() },
+        future: CallGraphFuture::TaskHandle { name: task.name() },
         call_stack,
         awaited_by: awaited_by(number),
     }
@@ -453,7 +453,7 @@ fn render(graph: &FutureCallGraph, level: usize, out: &mut String) -> fmt::Resul
     match &graph.future {
         CallGraphFuture::LoopTask { name } => write!(out, "{pad}* Task(name='{name}')")?,
         CallGraphFuture::Poll => write!(out, "{pad}* Future(polled on this thread)")?,
-        CallGraphFuture::Task { name } => write!(out, "{pad}* Task(name='{name}')")?,
+        CallGraphFuture::TaskHandle { name } => write!(out, "{pad}* Task(name='{name}')")?,
     }
     if !graph.call_stack.is_empty() {
         write!(out, "\n{pad}  + Call stack:")?;
@@ -658,7 +658,7 @@ mod tests {
 
         fn task_name(graph: &FutureCallGraph) -> &str {
             match &graph.future {
-                CallGraphFuture::LoopTask { name } | CallGraphFuture::Task { name } => name,
+                CallGraphFuture::LoopTask { name } | CallGraphFuture::TaskHandle { name } => name,
                 CallGraphFuture::Poll => "<poll>",
             }
         }
