@@ -1,6 +1,7 @@
 //! Where the children live: segments of slots that never move, each slot holding a running
 //! child, then its output, then nothing.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::future::Future;
@@ -47,16 +48,27 @@ unsafe impl Send for NodePtr {}
 unsafe impl Sync for NodePtr {}
 
 /// The children's side of the engine: slots and counts.
+///
+/// Kept small (the segments after the first and slot reuse live behind [`Ext`], made only when
+/// needed): a combinator holding it is moved at least once before its first poll, and a
+/// `wait(FirstCompleted)` loop moves its `Pending` several times a round; up to 128 bytes a
+/// move is a few register copies, beyond it a call to `memcpy`.
 pub(super) struct Slots<F: Future> {
     /// Filled by `push` up to its capacity, never beyond, so slots never move.
     pub(super) first: Vec<Slot<F>>,
-    pub(super) more: Vec<Segment<F>>,
     /// Children pushed so far (the next index).
     pub(super) len: usize,
     /// Children still running, and finished children whose output is kept in their slot.
     pub(super) counts: Counts,
     /// Children `fresh..len` were never polled.
     pub(super) fresh: usize,
+    /// `None` for a set given up front (gather, wait, as_completed).
+    pub(super) ext: Option<Box<Ext<F>>>,
+}
+
+/// What only sets that grow or reuse slots (TaskGroup) need.
+pub(super) struct Ext<F: Future> {
+    pub(super) more: Vec<Segment<F>>,
     /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
     /// new child may take, in queued mode.
     pub(super) reuse: bool,
@@ -73,19 +85,57 @@ impl<F: Future> Slots<F> {
     pub(super) fn new(first: Vec<Slot<F>>, running: usize) -> Self {
         Slots {
             first,
-            more: Vec::new(),
             len: running,
             counts: Counts { running, kept: 0 },
             fresh: 0,
-            reuse: false,
-            free: NO_SLOT,
-            unpolled: VecDeque::new(),
+            ext: None,
         }
+    }
+
+    /// The segments after the first.
+    #[inline]
+    pub(super) fn more(&self) -> &[Segment<F>] {
+        match &self.ext {
+            Some(ext) => &ext.more,
+            None => &[],
+        }
+    }
+
+    #[inline]
+    pub(super) fn more_mut(&mut self) -> &mut [Segment<F>] {
+        match &mut self.ext {
+            Some(ext) => &mut ext.more,
+            None => &mut [],
+        }
+    }
+
+    /// The extension, made on first use.
+    pub(super) fn ext_mut(&mut self) -> &mut Ext<F> {
+        self.ext.get_or_insert_with(|| {
+            Box::new(Ext {
+                more: Vec::new(),
+                reuse: false,
+                free: NO_SLOT,
+                unpolled: VecDeque::new(),
+            })
+        })
+    }
+
+    /// Whether slots are reused.
+    #[inline]
+    pub(super) fn reuse(&self) -> bool {
+        self.ext.as_ref().is_some_and(|ext| ext.reuse)
+    }
+
+    /// The next child of `unpolled`, if any.
+    #[inline]
+    pub(super) fn pop_unpolled(&mut self) -> Option<usize> {
+        self.ext.as_mut()?.unpolled.pop_front()
     }
 
     #[cfg(any(feature = "std", test))]
     pub(super) fn capacity(&self) -> usize {
-        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
+        self.first.capacity() + self.more().iter().map(|s| s.slots.capacity()).sum::<usize>()
     }
 
     fn growth_base(&self) -> usize {
@@ -95,7 +145,7 @@ impl<F: Future> Slots<F> {
     /// The length of the next segment to add: the segments after the first double in size.
     #[cfg(any(feature = "std", test))]
     pub(super) fn next_segment_len(&self) -> usize {
-        self.growth_base() << self.more.len()
+        self.growth_base() << self.more().len()
     }
 
     /// Adds an empty segment of `len` slots, with its nodes in `header` in queued mode.
@@ -105,7 +155,7 @@ impl<F: Future> Slots<F> {
             Some(header) => NodePtr(header.add_segment(len)),
             None => NodePtr(core::ptr::null()),
         };
-        self.more.push(Segment {
+        self.ext_mut().more.push(Segment {
             slots: Vec::with_capacity(len),
             nodes,
         });
@@ -113,7 +163,7 @@ impl<F: Future> Slots<F> {
 
     /// Gives every segment after the first its nodes in `header` (leaving direct mode).
     pub(super) fn attach_nodes(&mut self, header: &Header) {
-        for seg in &mut self.more {
+        for seg in self.more_mut() {
             seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
         }
     }
@@ -122,7 +172,7 @@ impl<F: Future> Slots<F> {
     #[cfg(any(feature = "std", test))]
     pub(super) fn has_room(&self) -> bool {
         // Segments fill in order, so only the last one can have room.
-        match self.more.last() {
+        match self.more().last() {
             None => self.len < self.first.capacity(),
             Some(last) => last.slots.len() < last.slots.capacity(),
         }
@@ -136,7 +186,7 @@ impl<F: Future> Slots<F> {
         if index < self.first.capacity() {
             self.first.push(Slot::Running(fut));
         } else {
-            let last = self.more.last_mut().expect("the engine made room");
+            let last = self.more_mut().last_mut().expect("the engine made room");
             debug_assert!(
                 last.slots.len() < last.slots.capacity(),
                 "no room in the segment"
@@ -164,7 +214,7 @@ impl<F: Future> Slots<F> {
             &mut self.first[index]
         } else {
             let (seg, off) = self.locate(index);
-            &mut self.more[seg].slots[off]
+            &mut self.more_mut()[seg].slots[off]
         }
     }
 
@@ -174,7 +224,7 @@ impl<F: Future> Slots<F> {
             &self.first[index]
         } else {
             let (seg, off) = self.locate(index);
-            &self.more[seg].slots[off]
+            &self.more()[seg].slots[off]
         }
     }
 
@@ -185,7 +235,10 @@ impl<F: Future> Slots<F> {
             (&mut self.first[index], &mut self.counts)
         } else {
             let (seg, off) = self.locate(index);
-            (&mut self.more[seg].slots[off], &mut self.counts)
+            let Some(ext) = &mut self.ext else {
+                unreachable!("an index past the first segment has a segment")
+            };
+            (&mut ext.more[seg].slots[off], &mut self.counts)
         }
     }
 
@@ -197,7 +250,7 @@ impl<F: Future> Slots<F> {
         } else {
             let (seg, off) = self.locate(index);
             // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
-            unsafe { self.more[seg].nodes.0.add(off) }
+            unsafe { self.more()[seg].nodes.0.add(off) }
         }
     }
 
@@ -225,27 +278,29 @@ impl<F: Future> Slots<F> {
     /// output was not kept), so that a new child can take it.
     #[inline]
     pub(super) fn release(&mut self, index: usize, queued: bool) {
-        if self.reuse && queued {
+        if queued && self.reuse() {
             self.link_free(index);
         }
     }
 
     /// Puts slot `index` on the free list if it is empty.
     fn link_free(&mut self, index: usize) {
-        let next = self.free;
+        let Some(next) = self.ext.as_ref().map(|ext| ext.free) else {
+            return;
+        };
         let slot = self.slot_mut(index);
         if matches!(slot, Slot::Empty) {
             *slot = Slot::Free(next);
-            self.free = index;
+            self.ext_mut().free = index;
         }
     }
 
     /// Entering queued mode in reuse mode: every empty slot so far can be taken.
     pub(super) fn collect_free(&mut self) {
-        if !self.reuse {
+        if !self.reuse() {
             return;
         }
-        self.unpolled.clear();
+        self.ext_mut().unpolled.clear();
         for index in (0..self.len).rev() {
             self.link_free(index);
         }
@@ -254,16 +309,16 @@ impl<F: Future> Slots<F> {
     /// Takes a free slot, if any, and puts the running child `fut` in it; returns its index.
     #[cfg(any(feature = "std", test))]
     pub(super) fn refill(&mut self, fut: &mut Option<F>) -> Option<usize> {
-        if self.free == NO_SLOT {
+        let index = self.ext.as_ref().map_or(NO_SLOT, |ext| ext.free);
+        if index == NO_SLOT {
             return None;
         }
-        let index = self.free;
         let slot = self.slot_mut(index);
         let Slot::Free(next) = *slot else {
             unreachable!("the free list links free slots")
         };
         *slot = Slot::Running(fut.take().expect("a child to place"));
-        self.free = next;
+        self.ext_mut().free = next;
         self.counts.running += 1;
         Some(index)
     }
@@ -274,7 +329,7 @@ impl<F: Future> Slots<F> {
             if self.counts.running == 0 {
                 break;
             }
-            if self.cancel(index) && self.reuse {
+            if self.cancel(index) && self.reuse() {
                 self.link_free(index);
             }
         }
@@ -287,7 +342,7 @@ impl<F: Future> Slots<F> {
     /// ([`outputs_in_place`]), which saves an allocation, a free and, for large sets, the page
     /// faults of a fresh output buffer.
     pub(super) fn take_outputs<U>(&mut self, mut map: impl FnMut(F::Output) -> U) -> Vec<U> {
-        if self.counts.running == 0 && self.more.is_empty() {
+        if self.counts.running == 0 && self.ext.is_none() {
             self.len = 0;
             self.fresh = 0;
             let slots = core::mem::take(&mut self.first);
@@ -331,7 +386,7 @@ impl<F: Future> Slots<F> {
             }
             index += 1;
         }
-        for seg in &mut self.more {
+        for seg in self.more_mut() {
             for slot in seg.slots.iter_mut() {
                 if let Some(output) = take_done(slot) {
                     f(index, output);
@@ -345,9 +400,13 @@ impl<F: Future> Slots<F> {
     #[cfg(all(test, not(aiokit_loom)))]
     pub(super) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
         self.counts.kept = 0;
+        let more = match &mut self.ext {
+            Some(ext) => &mut ext.more[..],
+            None => &mut [],
+        };
         self.first
             .iter_mut()
-            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
+            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
             .enumerate()
             .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
     }

@@ -816,3 +816,16 @@ fn a_stale_waker_of_a_slots_old_child_only_polls_the_new_one_again() {
     let (_, done) = drive_taking(&mut engine, &waker);
     assert_eq!(done, [index]);
 }
+
+/// A combinator is moved at least once before its first poll, and a `wait(FirstCompleted)` loop
+/// moves its `Pending` several times a round: the engine stays small enough (9 words) that
+/// those moves, with the combinator's other fields, stay under 128 bytes, which is copied
+/// inline rather than by a call to `memcpy`.
+#[test]
+fn an_engine_is_at_most_nine_words() {
+    assert!(
+        core::mem::size_of::<Engine<core::future::Ready<u64>>>() <= 9 * core::mem::size_of::<usize>(),
+        "{}",
+        core::mem::size_of::<Engine<core::future::Ready<u64>>>()
+    );
+}
