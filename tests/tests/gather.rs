@@ -448,6 +448,10 @@ fn a_small_gather_output_vec_keeps_under_1_kib_of_spare_capacity() {
         let outputs = futures::executor::block_on(gather((0..n as u64).map(|i| async move { i })));
         assert_eq!(outputs, (0..n as u64).collect::<Vec<_>>());
         assert!(outputs.capacity() >= n);
-        assert!(outputs.capacity() * 8 <= 1024, "n = {n}: {}", outputs.capacity());
+        assert!(
+            outputs.capacity() * 8 <= 1024,
+            "n = {n}: {}",
+            outputs.capacity()
+        );
     }
 }

@@ -92,9 +92,8 @@ impl<F: Future> Engine<F> {
         }
         let index = self.slots.push(fut.take().expect("not placed yet"));
         if let Some(header) = &self.header {
-            let behind_unpolled = self.slots.fresh == index
-                && self.slots.reuse()
-                && !self.slots.ext_mut().unpolled.is_empty();
+            let behind_unpolled =
+                self.slots.fresh == index && self.slots.reuse() && self.slots.has_unpolled();
             if behind_unpolled {
                 // Behind a reused slot's child that waits for its first poll: this one joins
                 // `unpolled` too, so that new children are first polled in the order they were
@@ -116,7 +115,7 @@ impl<F: Future> Engine<F> {
     /// then reused, so an index names a child only while it runs. Call before the first push.
     #[cfg(any(feature = "std", test))]
     pub(crate) fn reuse_slots(&mut self) {
-        self.slots.ext_mut().reuse = true;
+        self.slots.set_reuse();
         if self.header.is_some() {
             self.slots.collect_free();
         }

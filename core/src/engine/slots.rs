@@ -23,7 +23,10 @@ pub(super) enum Slot<F: Future> {
 }
 
 /// The end of the free list.
-const NO_SLOT: usize = usize::MAX;
+const NO_SLOT: usize = usize::MAX - 1;
+
+/// `Slots::free` when slots are not reused.
+const NOT_REUSED: usize = usize::MAX;
 
 /// How many children are running, and how many finished ones keep their output in place.
 #[derive(Debug, Default, Clone, Copy)]
@@ -49,8 +52,8 @@ unsafe impl Sync for NodePtr {}
 
 /// The children's side of the engine: slots and counts.
 ///
-/// Kept small (the segments after the first and slot reuse live behind [`Ext`], made only when
-/// needed): a combinator holding it is moved at least once before its first poll, and a
+/// Kept small (the segments after the first and the first-poll queue of slot reuse live behind
+/// [`Ext`], made only when needed): a combinator holding it is moved at least once before its first poll, and a
 /// `wait(FirstCompleted)` loop moves its `Pending` several times a round; up to 128 bytes a
 /// move is a few register copies, beyond it a call to `memcpy`.
 pub(super) struct Slots<F: Future> {
@@ -62,18 +65,17 @@ pub(super) struct Slots<F: Future> {
     pub(super) counts: Counts,
     /// Children `fresh..len` were never polled.
     pub(super) fresh: usize,
-    /// `None` for a set given up front (gather, wait, as_completed).
+    /// With slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)), the first
+    /// free slot ([`Slot::Free`] links the others) or [`NO_SLOT`]; without, [`NOT_REUSED`].
+    free: usize,
+    /// `None` for a set given up front (gather, wait, as_completed) and a group that never
+    /// grew past its first segment nor queued a child for its first poll.
     pub(super) ext: Option<Box<Ext<F>>>,
 }
 
 /// What only sets that grow or reuse slots (TaskGroup) need.
 pub(super) struct Ext<F: Future> {
     pub(super) more: Vec<Segment<F>>,
-    /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
-    /// new child may take, in queued mode.
-    pub(super) reuse: bool,
-    /// The first free slot ([`Slot::Free`] links the others), or [`NO_SLOT`].
-    pub(super) free: usize,
     /// In reuse mode, children below `fresh` never polled yet (a reused slot, or one pushed
     /// after the sweep of `fresh..len` ended), in the order they were pushed; their nodes are
     /// written.
@@ -88,6 +90,7 @@ impl<F: Future> Slots<F> {
             len: running,
             counts: Counts { running, kept: 0 },
             fresh: 0,
+            free: NOT_REUSED,
             ext: None,
         }
     }
@@ -114,8 +117,6 @@ impl<F: Future> Slots<F> {
         self.ext.get_or_insert_with(|| {
             Box::new(Ext {
                 more: Vec::new(),
-                reuse: false,
-                free: NO_SLOT,
                 unpolled: VecDeque::new(),
             })
         })
@@ -124,7 +125,23 @@ impl<F: Future> Slots<F> {
     /// Whether slots are reused.
     #[inline]
     pub(super) fn reuse(&self) -> bool {
-        self.ext.as_ref().is_some_and(|ext| ext.reuse)
+        self.free != NOT_REUSED
+    }
+
+    /// Turns slot reuse on (see [`Engine::reuse_slots`](super::Engine::reuse_slots)).
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn set_reuse(&mut self) {
+        if self.free == NOT_REUSED {
+            self.free = NO_SLOT;
+        }
+    }
+
+    /// Whether a child waits in `unpolled`.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn has_unpolled(&self) -> bool {
+        self.ext
+            .as_ref()
+            .is_some_and(|ext| !ext.unpolled.is_empty())
     }
 
     /// The next child of `unpolled`, if any.
@@ -135,7 +152,12 @@ impl<F: Future> Slots<F> {
 
     #[cfg(any(feature = "std", test))]
     pub(super) fn capacity(&self) -> usize {
-        self.first.capacity() + self.more().iter().map(|s| s.slots.capacity()).sum::<usize>()
+        self.first.capacity()
+            + self
+                .more()
+                .iter()
+                .map(|s| s.slots.capacity())
+                .sum::<usize>()
     }
 
     fn growth_base(&self) -> usize {
@@ -285,13 +307,14 @@ impl<F: Future> Slots<F> {
 
     /// Puts slot `index` on the free list if it is empty.
     fn link_free(&mut self, index: usize) {
-        let Some(next) = self.ext.as_ref().map(|ext| ext.free) else {
+        let next = self.free;
+        if next == NOT_REUSED {
             return;
-        };
+        }
         let slot = self.slot_mut(index);
         if matches!(slot, Slot::Empty) {
             *slot = Slot::Free(next);
-            self.ext_mut().free = index;
+            self.free = index;
         }
     }
 
@@ -300,7 +323,9 @@ impl<F: Future> Slots<F> {
         if !self.reuse() {
             return;
         }
-        self.ext_mut().unpolled.clear();
+        if let Some(ext) = &mut self.ext {
+            ext.unpolled.clear();
+        }
         for index in (0..self.len).rev() {
             self.link_free(index);
         }
@@ -309,8 +334,8 @@ impl<F: Future> Slots<F> {
     /// Takes a free slot, if any, and puts the running child `fut` in it; returns its index.
     #[cfg(any(feature = "std", test))]
     pub(super) fn refill(&mut self, fut: &mut Option<F>) -> Option<usize> {
-        let index = self.ext.as_ref().map_or(NO_SLOT, |ext| ext.free);
-        if index == NO_SLOT {
+        let index = self.free;
+        if index >= NO_SLOT {
             return None;
         }
         let slot = self.slot_mut(index);
@@ -318,7 +343,7 @@ impl<F: Future> Slots<F> {
             unreachable!("the free list links free slots")
         };
         *slot = Slot::Running(fut.take().expect("a child to place"));
-        self.ext_mut().free = next;
+        self.free = next;
         self.counts.running += 1;
         Some(index)
     }

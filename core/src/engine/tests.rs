@@ -654,7 +654,10 @@ fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
 #[test]
 fn small_outputs_written_over_the_slots_keep_the_allocation_with_bounded_capacity() {
     type S = super::slots::Slot<core::future::Ready<Counted<'static>>>;
-    let (slot, output) = (core::mem::size_of::<S>(), core::mem::size_of::<Counted<'static>>());
+    let (slot, output) = (
+        core::mem::size_of::<S>(),
+        core::mem::size_of::<Counted<'static>>(),
+    );
     // Sets whose slots are a whole number of outputs (the others get a fresh allocation).
     let sizes: Vec<usize> = (1..=DIRECT_MAX)
         .filter(|n| n * slot % output == 0 && n * slot <= super::slots::KEEP_MAX_BYTES)
@@ -675,7 +678,11 @@ fn small_outputs_written_over_the_slots_keep_the_allocation_with_bounded_capacit
         let outputs = engine.take_outputs(|output| output);
         assert_eq!(outputs.len(), n);
         // The slots' own allocation, as many outputs as fit in it.
-        assert_eq!(slots_at.index_of(outputs.as_ptr() as usize), Some(0), "n = {n}");
+        assert_eq!(
+            slots_at.index_of(outputs.as_ptr() as usize),
+            Some(0),
+            "n = {n}"
+        );
         assert_eq!(outputs.capacity() * output, n * slot, "n = {n}");
         assert!(outputs.iter().enumerate().all(|(i, o)| o.value == i));
         assert_eq!(drops.get(), 0);
@@ -818,13 +825,14 @@ fn a_stale_waker_of_a_slots_old_child_only_polls_the_new_one_again() {
 }
 
 /// A combinator is moved at least once before its first poll, and a `wait(FirstCompleted)` loop
-/// moves its `Pending` several times a round: the engine stays small enough (9 words) that
-/// those moves, with the combinator's other fields, stay under 128 bytes, which is copied
-/// inline rather than by a call to `memcpy`.
+/// moves its `Pending` several times a round: the engine stays small enough (10 words) that
+/// those moves (a `Gather`, a `wait`'s `(done, pending)` output) stay within 128 bytes, which is
+/// copied inline rather than by a call to `memcpy`.
 #[test]
-fn an_engine_is_at_most_nine_words() {
+fn an_engine_is_at_most_ten_words() {
     assert!(
-        core::mem::size_of::<Engine<core::future::Ready<u64>>>() <= 9 * core::mem::size_of::<usize>(),
+        core::mem::size_of::<Engine<core::future::Ready<u64>>>()
+            <= 10 * core::mem::size_of::<usize>(),
         "{}",
         core::mem::size_of::<Engine<core::future::Ready<u64>>>()
     );
