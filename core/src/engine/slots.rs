@@ -23,6 +23,7 @@ pub(super) enum Slot<F: Future> {
 }
 
 /// The end of the free list.
+#[cfg_attr(not(any(feature = "std", test)), allow(dead_code))]
 const NO_SLOT: usize = usize::MAX - 1;
 
 /// `Slots::free` when slots are not reused.
@@ -113,6 +114,7 @@ impl<F: Future> Slots<F> {
     }
 
     /// The extension, made on first use.
+    #[cfg(any(feature = "std", test))]
     pub(super) fn ext_mut(&mut self) -> &mut Ext<F> {
         self.ext.get_or_insert_with(|| {
             Box::new(Ext {
