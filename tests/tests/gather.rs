@@ -425,6 +425,8 @@ fn try_gather_short_circuit_does_not_report_never_awaited() {
 
 // The output Vec is sized for the outputs, not for the children's slots (which std's in-place
 // collect would reuse, keeping up to size_of::<slot>() / size_of::<output>() times the memory).
+// (Only a small set whose slots hold a whole number of outputs of the slots' alignment hands
+// its slots' allocation out as it is, under 1 KiB: see the next test.)
 #[test]
 fn the_output_vec_holds_no_more_capacity_than_outputs() {
     for n in [3usize, 17, 1000] {
@@ -435,5 +437,21 @@ fn the_output_vec_holds_no_more_capacity_than_outputs() {
         })));
         assert_eq!(outputs.len(), n);
         assert_eq!(outputs.capacity(), n, "n = {n}");
+    }
+}
+
+// A small gather whose outputs fit over its children's slots hands their allocation out as the
+// output Vec (no allocation of its own); its spare capacity stays under 1 KiB.
+#[test]
+fn a_small_gather_output_vec_keeps_under_1_kib_of_spare_capacity() {
+    for n in [1usize, 2, 10, 16] {
+        let outputs = futures::executor::block_on(gather((0..n as u64).map(|i| async move { i })));
+        assert_eq!(outputs, (0..n as u64).collect::<Vec<_>>());
+        assert!(outputs.capacity() >= n);
+        assert!(
+            outputs.capacity() * 8 <= 1024,
+            "n = {n}: {}",
+            outputs.capacity()
+        );
     }
 }

@@ -82,7 +82,7 @@ impl<F: Future> Engine<F> {
             if let Some(index) = self.slots.refill(&mut fut) {
                 if index < self.slots.fresh {
                     // Its node was written before the first poll of its slot's first child.
-                    self.slots.unpolled.push_back(index);
+                    self.slots.ext_mut().unpolled.push_back(index);
                 }
                 return index;
             }
@@ -92,7 +92,9 @@ impl<F: Future> Engine<F> {
         }
         let index = self.slots.push(fut.take().expect("not placed yet"));
         if let Some(header) = &self.header {
-            if self.slots.reuse && self.slots.fresh == index && !self.slots.unpolled.is_empty() {
+            let behind_unpolled =
+                self.slots.fresh == index && self.slots.reuse() && self.slots.has_unpolled();
+            if behind_unpolled {
                 // Behind a reused slot's child that waits for its first poll: this one joins
                 // `unpolled` too, so that new children are first polled in the order they were
                 // pushed. (Otherwise the sweep of `fresh..len` polls it, allocating nothing.)
@@ -101,7 +103,7 @@ impl<F: Future> Engine<F> {
                 // just pushed has no waker, so nothing else reads the cell.
                 unsafe { super::waker::init_node(cell, Arc::as_ptr(header), index) };
                 self.slots.fresh += 1;
-                self.slots.unpolled.push_back(index);
+                self.slots.ext_mut().unpolled.push_back(index);
             }
         }
         index
@@ -113,7 +115,7 @@ impl<F: Future> Engine<F> {
     /// then reused, so an index names a child only while it runs. Call before the first push.
     #[cfg(any(feature = "std", test))]
     pub(crate) fn reuse_slots(&mut self) {
-        self.slots.reuse = true;
+        self.slots.set_reuse();
         if self.header.is_some() {
             self.slots.collect_free();
         }

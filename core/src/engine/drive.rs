@@ -47,7 +47,7 @@ impl<F: Future> Slots<F> {
         let mut yielded = 0;
         // In reuse mode every node is written before its child's first poll: a reused slot's
         // child is then polled with the node's waker (see `Engine::reuse_slots`).
-        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse);
+        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse());
         // Never-polled children below `fresh_limit` are polled with no other check: it is the
         // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
         // (`len` does not change during a drive: children are pushed between calls.)
@@ -104,7 +104,7 @@ impl<F: Future> Slots<F> {
                 }
                 continue;
             }
-            if let Some(index) = self.unpolled.pop_front() {
+            if let Some(index) = self.pop_unpolled() {
                 // Written (see the field), and owned by our header, which we hold.
                 let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
                 let waker = borrowed_waker(node);
@@ -217,7 +217,7 @@ impl<F: Future> Slots<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        if self.more.is_empty() {
+        if self.more().is_empty() {
             // The usual case, a fixed set of children: a plain loop over one slice.
             poll_each(
                 self.first.iter_mut(),
@@ -227,10 +227,14 @@ impl<F: Future> Slots<F> {
                 &mut on_done,
             )
         } else {
+            let more = match &mut self.ext {
+                Some(ext) => &mut ext.more[..],
+                None => &mut [],
+            };
             let slots = self
                 .first
                 .iter_mut()
-                .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+                .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
             poll_each(slots, cx, stop, &mut self.counts, &mut on_done)
         }
     }

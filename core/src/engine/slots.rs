@@ -1,6 +1,7 @@
 //! Where the children live: segments of slots that never move, each slot holding a running
 //! child, then its output, then nothing.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::future::Future;
@@ -22,7 +23,11 @@ pub(super) enum Slot<F: Future> {
 }
 
 /// The end of the free list.
-const NO_SLOT: usize = usize::MAX;
+#[cfg_attr(not(any(feature = "std", test)), allow(dead_code))]
+const NO_SLOT: usize = usize::MAX - 1;
+
+/// `Slots::free` when slots are not reused.
+const NOT_REUSED: usize = usize::MAX;
 
 /// How many children are running, and how many finished ones keep their output in place.
 #[derive(Debug, Default, Clone, Copy)]
@@ -47,21 +52,31 @@ unsafe impl Send for NodePtr {}
 unsafe impl Sync for NodePtr {}
 
 /// The children's side of the engine: slots and counts.
+///
+/// Kept small (the segments after the first and the first-poll queue of slot reuse live behind
+/// [`Ext`], made only when needed): a combinator holding it is moved at least once before its first poll, and a
+/// `wait(FirstCompleted)` loop moves its `Pending` several times a round; up to 128 bytes a
+/// move is a few register copies, beyond it a call to `memcpy`.
 pub(super) struct Slots<F: Future> {
     /// Filled by `push` up to its capacity, never beyond, so slots never move.
     pub(super) first: Vec<Slot<F>>,
-    pub(super) more: Vec<Segment<F>>,
     /// Children pushed so far (the next index).
     pub(super) len: usize,
     /// Children still running, and finished children whose output is kept in their slot.
     pub(super) counts: Counts,
     /// Children `fresh..len` were never polled.
     pub(super) fresh: usize,
-    /// Slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)): the empty slots a
-    /// new child may take, in queued mode.
-    pub(super) reuse: bool,
-    /// The first free slot ([`Slot::Free`] links the others), or [`NO_SLOT`].
-    pub(super) free: usize,
+    /// With slot reuse (see [`Engine::reuse_slots`](super::Engine::reuse_slots)), the first
+    /// free slot ([`Slot::Free`] links the others) or [`NO_SLOT`]; without, [`NOT_REUSED`].
+    free: usize,
+    /// `None` for a set given up front (gather, wait, as_completed) and a group that never
+    /// grew past its first segment nor queued a child for its first poll.
+    pub(super) ext: Option<Box<Ext<F>>>,
+}
+
+/// What only sets that grow or reuse slots (TaskGroup) need.
+pub(super) struct Ext<F: Future> {
+    pub(super) more: Vec<Segment<F>>,
     /// In reuse mode, children below `fresh` never polled yet (a reused slot, or one pushed
     /// after the sweep of `fresh..len` ended), in the order they were pushed; their nodes are
     /// written.
@@ -73,19 +88,78 @@ impl<F: Future> Slots<F> {
     pub(super) fn new(first: Vec<Slot<F>>, running: usize) -> Self {
         Slots {
             first,
-            more: Vec::new(),
             len: running,
             counts: Counts { running, kept: 0 },
             fresh: 0,
-            reuse: false,
-            free: NO_SLOT,
-            unpolled: VecDeque::new(),
+            free: NOT_REUSED,
+            ext: None,
         }
+    }
+
+    /// The segments after the first.
+    #[inline]
+    pub(super) fn more(&self) -> &[Segment<F>] {
+        match &self.ext {
+            Some(ext) => &ext.more,
+            None => &[],
+        }
+    }
+
+    #[inline]
+    pub(super) fn more_mut(&mut self) -> &mut [Segment<F>] {
+        match &mut self.ext {
+            Some(ext) => &mut ext.more,
+            None => &mut [],
+        }
+    }
+
+    /// The extension, made on first use.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn ext_mut(&mut self) -> &mut Ext<F> {
+        self.ext.get_or_insert_with(|| {
+            Box::new(Ext {
+                more: Vec::new(),
+                unpolled: VecDeque::new(),
+            })
+        })
+    }
+
+    /// Whether slots are reused.
+    #[inline]
+    pub(super) fn reuse(&self) -> bool {
+        self.free != NOT_REUSED
+    }
+
+    /// Turns slot reuse on (see [`Engine::reuse_slots`](super::Engine::reuse_slots)).
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn set_reuse(&mut self) {
+        if self.free == NOT_REUSED {
+            self.free = NO_SLOT;
+        }
+    }
+
+    /// Whether a child waits in `unpolled`.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn has_unpolled(&self) -> bool {
+        self.ext
+            .as_ref()
+            .is_some_and(|ext| !ext.unpolled.is_empty())
+    }
+
+    /// The next child of `unpolled`, if any.
+    #[inline]
+    pub(super) fn pop_unpolled(&mut self) -> Option<usize> {
+        self.ext.as_mut()?.unpolled.pop_front()
     }
 
     #[cfg(any(feature = "std", test))]
     pub(super) fn capacity(&self) -> usize {
-        self.first.capacity() + self.more.iter().map(|s| s.slots.capacity()).sum::<usize>()
+        self.first.capacity()
+            + self
+                .more()
+                .iter()
+                .map(|s| s.slots.capacity())
+                .sum::<usize>()
     }
 
     fn growth_base(&self) -> usize {
@@ -95,7 +169,7 @@ impl<F: Future> Slots<F> {
     /// The length of the next segment to add: the segments after the first double in size.
     #[cfg(any(feature = "std", test))]
     pub(super) fn next_segment_len(&self) -> usize {
-        self.growth_base() << self.more.len()
+        self.growth_base() << self.more().len()
     }
 
     /// Adds an empty segment of `len` slots, with its nodes in `header` in queued mode.
@@ -105,7 +179,7 @@ impl<F: Future> Slots<F> {
             Some(header) => NodePtr(header.add_segment(len)),
             None => NodePtr(core::ptr::null()),
         };
-        self.more.push(Segment {
+        self.ext_mut().more.push(Segment {
             slots: Vec::with_capacity(len),
             nodes,
         });
@@ -113,7 +187,7 @@ impl<F: Future> Slots<F> {
 
     /// Gives every segment after the first its nodes in `header` (leaving direct mode).
     pub(super) fn attach_nodes(&mut self, header: &Header) {
-        for seg in &mut self.more {
+        for seg in self.more_mut() {
             seg.nodes = NodePtr(header.add_segment(seg.slots.capacity()));
         }
     }
@@ -122,7 +196,7 @@ impl<F: Future> Slots<F> {
     #[cfg(any(feature = "std", test))]
     pub(super) fn has_room(&self) -> bool {
         // Segments fill in order, so only the last one can have room.
-        match self.more.last() {
+        match self.more().last() {
             None => self.len < self.first.capacity(),
             Some(last) => last.slots.len() < last.slots.capacity(),
         }
@@ -136,7 +210,7 @@ impl<F: Future> Slots<F> {
         if index < self.first.capacity() {
             self.first.push(Slot::Running(fut));
         } else {
-            let last = self.more.last_mut().expect("the engine made room");
+            let last = self.more_mut().last_mut().expect("the engine made room");
             debug_assert!(
                 last.slots.len() < last.slots.capacity(),
                 "no room in the segment"
@@ -164,7 +238,7 @@ impl<F: Future> Slots<F> {
             &mut self.first[index]
         } else {
             let (seg, off) = self.locate(index);
-            &mut self.more[seg].slots[off]
+            &mut self.more_mut()[seg].slots[off]
         }
     }
 
@@ -174,7 +248,7 @@ impl<F: Future> Slots<F> {
             &self.first[index]
         } else {
             let (seg, off) = self.locate(index);
-            &self.more[seg].slots[off]
+            &self.more()[seg].slots[off]
         }
     }
 
@@ -185,7 +259,10 @@ impl<F: Future> Slots<F> {
             (&mut self.first[index], &mut self.counts)
         } else {
             let (seg, off) = self.locate(index);
-            (&mut self.more[seg].slots[off], &mut self.counts)
+            let Some(ext) = &mut self.ext else {
+                unreachable!("an index past the first segment has a segment")
+            };
+            (&mut ext.more[seg].slots[off], &mut self.counts)
         }
     }
 
@@ -197,7 +274,7 @@ impl<F: Future> Slots<F> {
         } else {
             let (seg, off) = self.locate(index);
             // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
-            unsafe { self.more[seg].nodes.0.add(off) }
+            unsafe { self.more()[seg].nodes.0.add(off) }
         }
     }
 
@@ -225,7 +302,7 @@ impl<F: Future> Slots<F> {
     /// output was not kept), so that a new child can take it.
     #[inline]
     pub(super) fn release(&mut self, index: usize, queued: bool) {
-        if self.reuse && queued {
+        if queued && self.reuse() {
             self.link_free(index);
         }
     }
@@ -233,6 +310,9 @@ impl<F: Future> Slots<F> {
     /// Puts slot `index` on the free list if it is empty.
     fn link_free(&mut self, index: usize) {
         let next = self.free;
+        if next == NOT_REUSED {
+            return;
+        }
         let slot = self.slot_mut(index);
         if matches!(slot, Slot::Empty) {
             *slot = Slot::Free(next);
@@ -242,10 +322,12 @@ impl<F: Future> Slots<F> {
 
     /// Entering queued mode in reuse mode: every empty slot so far can be taken.
     pub(super) fn collect_free(&mut self) {
-        if !self.reuse {
+        if !self.reuse() {
             return;
         }
-        self.unpolled.clear();
+        if let Some(ext) = &mut self.ext {
+            ext.unpolled.clear();
+        }
         for index in (0..self.len).rev() {
             self.link_free(index);
         }
@@ -254,10 +336,10 @@ impl<F: Future> Slots<F> {
     /// Takes a free slot, if any, and puts the running child `fut` in it; returns its index.
     #[cfg(any(feature = "std", test))]
     pub(super) fn refill(&mut self, fut: &mut Option<F>) -> Option<usize> {
-        if self.free == NO_SLOT {
+        let index = self.free;
+        if index >= NO_SLOT {
             return None;
         }
-        let index = self.free;
         let slot = self.slot_mut(index);
         let Slot::Free(next) = *slot else {
             unreachable!("the free list links free slots")
@@ -274,7 +356,7 @@ impl<F: Future> Slots<F> {
             if self.counts.running == 0 {
                 break;
             }
-            if self.cancel(index) && self.reuse {
+            if self.cancel(index) && self.reuse() {
                 self.link_free(index);
             }
         }
@@ -287,18 +369,21 @@ impl<F: Future> Slots<F> {
     /// ([`outputs_in_place`]), which saves an allocation, a free and, for large sets, the page
     /// faults of a fresh output buffer.
     pub(super) fn take_outputs<U>(&mut self, mut map: impl FnMut(F::Output) -> U) -> Vec<U> {
-        if self.counts.running == 0 && self.more.is_empty() {
+        if self.counts.running == 0 && self.ext.is_none() {
             self.len = 0;
             self.fresh = 0;
             let slots = core::mem::take(&mut self.first);
             if core::mem::take(&mut self.counts.kept) == slots.len() {
                 // Every slot holds an output (a plain gather).
-                if in_place_pays::<Slot<F>, U>(slots.capacity()) {
-                    return outputs_in_place(slots, map);
+                match in_place::<Slot<F>, U>(slots.capacity()) {
+                    InPlace::Keep => return outputs_in_place(slots, map, false),
+                    InPlace::Shrink => return outputs_in_place(slots, map, true),
+                    InPlace::No => {}
                 }
-                // Not `collect`: std would reuse the slot allocation, handing the caller a Vec
-                // with a capacity of up to size_of::<Slot>() / size_of::<Output>() times its
-                // length. An exact-size map fills the Vec without a check per item.
+                // Not `collect`: std would reuse the slot allocation whatever its size, handing
+                // the caller a Vec with a capacity of up to size_of::<Slot>() /
+                // size_of::<Output>() times its length. An exact-size map fills the Vec without
+                // a check per item.
                 let mut outputs = Vec::with_capacity(slots.len());
                 outputs.extend(slots.into_iter().map(|slot| match slot {
                     Slot::Done(output) => map(output),
@@ -328,7 +413,7 @@ impl<F: Future> Slots<F> {
             }
             index += 1;
         }
-        for seg in &mut self.more {
+        for seg in self.more_mut() {
             for slot in seg.slots.iter_mut() {
                 if let Some(output) = take_done(slot) {
                     f(index, output);
@@ -342,9 +427,13 @@ impl<F: Future> Slots<F> {
     #[cfg(all(test, not(aiokit_loom)))]
     pub(super) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
         self.counts.kept = 0;
+        let more = match &mut self.ext {
+            Some(ext) => &mut ext.more[..],
+            None => &mut [],
+        };
         self.first
             .iter_mut()
-            .chain(self.more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
+            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
             .enumerate()
             .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
     }
@@ -361,25 +450,57 @@ const fn in_place_fits<S, U>() -> bool {
 
 /// From this many bytes of slots on, outputs are written over the slots and the allocation
 /// shrunk to fit them ([`outputs_in_place`]): a fresh output buffer would cost a page fault per
-/// 4 KiB written, which the slots' pages, already mapped, do not. Below it, a fresh allocation
-/// is cheaper: shrinking (`realloc`) costs more than a small `malloc` and `free` (glibc: about
-/// 350 instructions against 190, and the split-off tail slows the next small `malloc`).
+/// 4 KiB written, which the slots' pages, already mapped, do not. Below it (and above
+/// [`KEEP_MAX_BYTES`]), a fresh allocation is cheaper: shrinking (`realloc`) costs more than a
+/// small `malloc` and `free` (glibc: about 350 instructions against 190, and the split-off tail
+/// slows the next small `malloc`).
 pub(super) const IN_PLACE_MIN_BYTES: usize = 64 * 1024;
 
-/// Whether `outputs_in_place` is the cheaper way to hand out the outputs of `cap` slots.
-fn in_place_pays<S, U>(cap: usize) -> bool {
-    in_place_fits::<S, U>() && cap.saturating_mul(core::mem::size_of::<S>()) >= IN_PLACE_MIN_BYTES
+/// Up to this many bytes of slots, outputs are written over the slots and the allocation is
+/// handed out as it is, unshrunk, when its size is a whole number of outputs: no `malloc`, no
+/// `free` (about 140 instructions saved, a tenth of a gather of 10 ready children), for a Vec
+/// whose spare capacity is below this many bytes. Above it, the spare capacity would be memory
+/// a long-lived result keeps for nothing.
+pub(super) const KEEP_MAX_BYTES: usize = 1024;
+
+/// How `take_outputs` hands out the outputs of a full first segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InPlace {
+    /// In a fresh allocation.
+    No,
+    /// Over the slots, in their allocation as it is (spare capacity under [`KEEP_MAX_BYTES`]).
+    Keep,
+    /// Over the slots, in their allocation shrunk to fit.
+    Shrink,
+}
+
+/// How to hand out the outputs (`U`) of `cap` slots (`S`), all of them holding an output.
+fn in_place<S, U>(cap: usize) -> InPlace {
+    if !in_place_fits::<S, U>() {
+        return InPlace::No;
+    }
+    let bytes = cap.saturating_mul(core::mem::size_of::<S>());
+    if bytes <= KEEP_MAX_BYTES && bytes % core::mem::size_of::<U>() == 0 {
+        InPlace::Keep
+    } else if bytes >= IN_PLACE_MIN_BYTES {
+        InPlace::Shrink
+    } else {
+        InPlace::No
+    }
 }
 
 /// The outputs of `slots`, every one of which is `Done`, mapped by `map`, written over the
-/// slots in their own allocation, which is then shrunk to exactly `len` outputs (`realloc`,
-/// which shrinks in place) unless it has that size already: the caller gets the `Vec` that
-/// `Vec::with_capacity(len)` and `len` pushes would give, with no allocation and no fresh page.
+/// slots in their own allocation. With `shrink`, the allocation is then shrunk to exactly `len`
+/// outputs (`realloc`, which shrinks in place) unless it has that size already: the caller gets
+/// the `Vec` that `Vec::with_capacity(len)` and `len` pushes would give, with no allocation and
+/// no fresh page. Without, it is handed out as it is, with a capacity of its size in outputs.
 ///
-/// Must only be called when `in_place_fits::<Slot<F>, U>()`.
+/// Must only be called when `in_place_fits::<Slot<F>, U>()`, and without `shrink` only when
+/// the allocation's size is a multiple of `size_of::<U>()`.
 fn outputs_in_place<F: Future, U>(
     slots: Vec<Slot<F>>,
     mut map: impl FnMut(F::Output) -> U,
+    shrink: bool,
 ) -> Vec<U> {
     use alloc::alloc::{Layout, dealloc, handle_alloc_error, realloc};
     use core::mem::{ManuallyDrop, size_of};
@@ -454,6 +575,13 @@ fn outputs_in_place<F: Future, U>(
     // `Layout::array::<Slot<F>>(cap)`, of alignment `align_of::<U>()`.
     unsafe {
         let old = Layout::array::<Slot<F>>(cap).expect("the Vec's own layout");
+        if !shrink {
+            debug_assert_eq!(old.size() % size_of::<U>(), 0);
+            // The allocation is `old.size() / size_of::<U>()` outputs of the slots'
+            // alignment: its layout is `Layout::array::<U>` of that many, as `from_raw_parts`
+            // requires; outputs `0..len` are written.
+            return Vec::from_raw_parts(out, len, old.size() / size_of::<U>());
+        }
         if old.size() == new_bytes {
             // Exactly `len` outputs of the slots' alignment: the allocation's layout is
             // `Layout::array::<U>(len)`, as `from_raw_parts` requires.

@@ -649,6 +649,76 @@ fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
     }
 }
 
+/// A few children whose slots fit in `KEEP_MAX_BYTES`: the outputs are written over the slots
+/// and the allocation is handed out unshrunk, its spare capacity bounded.
+#[test]
+fn small_outputs_written_over_the_slots_keep_the_allocation_with_bounded_capacity() {
+    type S = super::slots::Slot<core::future::Ready<Counted<'static>>>;
+    let (slot, output) = (
+        core::mem::size_of::<S>(),
+        core::mem::size_of::<Counted<'static>>(),
+    );
+    // Sets whose slots are a whole number of outputs (the others get a fresh allocation).
+    let sizes: Vec<usize> = (1..=DIRECT_MAX)
+        .filter(|n| n * slot % output == 0 && n * slot <= super::slots::KEEP_MAX_BYTES)
+        .collect();
+    assert!(sizes.len() >= 2, "{sizes:?}");
+    for n in sizes {
+        let drops = Cell::new(0);
+        let mut engine = Engine::from_iter((0..n).map(|value| {
+            core::future::ready(Counted {
+                value,
+                drops: &drops,
+            })
+        }));
+        let slots_at = engine.span();
+        let (_, waker) = counting();
+        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+        assert_eq!(drive, Drive::AllDone);
+        let outputs = engine.take_outputs(|output| output);
+        assert_eq!(outputs.len(), n);
+        // The slots' own allocation, as many outputs as fit in it.
+        assert_eq!(
+            slots_at.index_of(outputs.as_ptr() as usize),
+            Some(0),
+            "n = {n}"
+        );
+        assert_eq!(outputs.capacity() * output, n * slot, "n = {n}");
+        assert!(outputs.iter().enumerate().all(|(i, o)| o.value == i));
+        assert_eq!(drops.get(), 0);
+        drop(outputs);
+        assert_eq!(drops.get(), n);
+        drop(engine);
+        assert_eq!(drops.get(), n);
+    }
+}
+
+#[test]
+fn a_panicking_map_over_small_outputs_in_place_drops_every_output_once() {
+    for panic_at in [0, 1, 5, 9] {
+        let drops = Cell::new(0);
+        let mut engine = Engine::from_iter((0..10).map(|value| {
+            core::future::ready(Counted {
+                value,
+                drops: &drops,
+            })
+        }));
+        let (_, waker) = counting();
+        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+        assert_eq!(drive, Drive::AllDone);
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            engine.take_outputs(|output| {
+                assert_ne!(output.value, panic_at, "the map panics here");
+                output
+            })
+        }));
+        assert!(result.is_err());
+        assert_eq!(drops.get(), 10, "panic at {panic_at}");
+        drop(engine);
+        assert_eq!(drops.get(), 10, "panic at {panic_at}");
+    }
+}
+
 /// An engine with slot reuse, its children taking their outputs (nothing kept in place).
 fn drive_taking(engine: &mut Engine<Child>, waker: &Waker) -> (Drive, Vec<usize>) {
     let mut done = vec![];
@@ -752,4 +822,18 @@ fn a_stale_waker_of_a_slots_old_child_only_polls_the_new_one_again() {
     new.waker.borrow().as_ref().unwrap().wake_by_ref();
     let (_, done) = drive_taking(&mut engine, &waker);
     assert_eq!(done, [index]);
+}
+
+/// A combinator is moved at least once before its first poll, and a `wait(FirstCompleted)` loop
+/// moves its `Pending` several times a round: the engine stays small enough (10 words) that
+/// those moves (a `Gather`, a `wait`'s `(done, pending)` output) stay within 128 bytes, which is
+/// copied inline rather than by a call to `memcpy`.
+#[test]
+fn an_engine_is_at_most_ten_words() {
+    assert!(
+        core::mem::size_of::<Engine<core::future::Ready<u64>>>()
+            <= 10 * core::mem::size_of::<usize>(),
+        "{}",
+        core::mem::size_of::<Engine<core::future::Ready<u64>>>()
+    );
 }
