@@ -65,15 +65,7 @@ impl<F: Future> Slots<F> {
                     // SAFETY: `fresh` passes each index once per header (a new header starts
                     // over at 0), so no waker for this node exists yet.
                     let node = unsafe { init_node(cell, at, index) };
-                    let waker = borrowed_waker(node);
-                    let (slot, counts) = self.slot_and_counts(index);
-                    poll_slot(
-                        slot,
-                        index,
-                        &mut Context::from_waker(&waker),
-                        counts,
-                        &mut on_done,
-                    )
+                    self.poll_with_node(node, index, &mut on_done)
                 } else {
                     // SAFETY: as above: the node was never written and has no other fresh waker.
                     let fresh = unsafe { FreshWaker::new(cell, at, index) };
@@ -97,8 +89,7 @@ impl<F: Future> Slots<F> {
                     poll
                 };
                 if let Some(Poll::Ready(step)) = poll {
-                    self.release(index, true);
-                    if let Some(drive) = self.end_of_drive(step) {
+                    if let Some(drive) = self.ended(index, step) {
                         return drive;
                     }
                 }
@@ -107,18 +98,8 @@ impl<F: Future> Slots<F> {
             if let Some(index) = self.pop_unpolled() {
                 // Written (see the field), and owned by our header, which we hold.
                 let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
-                let waker = borrowed_waker(node);
-                let (slot, counts) = self.slot_and_counts(index);
-                let poll = poll_slot(
-                    slot,
-                    index,
-                    &mut Context::from_waker(&waker),
-                    counts,
-                    &mut on_done,
-                );
-                if let Some(Poll::Ready(step)) = poll {
-                    self.release(index, true);
-                    if let Some(drive) = self.end_of_drive(step) {
+                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, &mut on_done) {
+                    if let Some(drive) = self.ended(index, step) {
                         return drive;
                     }
                 }
@@ -163,22 +144,13 @@ impl<F: Future> Slots<F> {
                 // (`take_outputs`); nothing to poll.
                 continue;
             }
-            let waker = borrowed_waker(node);
-            let (slot, counts) = self.slot_and_counts(index);
-            let Some(poll) = poll_slot(
-                slot,
-                index,
-                &mut Context::from_waker(&waker),
-                counts,
-                &mut on_done,
-            ) else {
+            let Some(poll) = self.poll_with_node(node, index, &mut on_done) else {
                 continue; // finished or cancelled: a late wake
             };
             polled += 1;
             match poll {
                 Poll::Ready(step) => {
-                    self.release(index, true);
-                    if let Some(drive) = self.end_of_drive(step) {
+                    if let Some(drive) = self.ended(index, step) {
                         return drive;
                     }
                 }
@@ -239,9 +211,34 @@ impl<F: Future> Slots<F> {
         }
     }
 
-    /// `Some` when the drive ends after a child finished with `step`.
-    #[inline]
-    fn end_of_drive(&self, step: Step) -> Option<Drive> {
+    /// Polls child `index` (queued mode) with the waker of its written `node`, as
+    /// `poll_slot` does.
+    #[inline(always)]
+    fn poll_with_node<C>(
+        &mut self,
+        node: *const Node,
+        index: usize,
+        on_done: &mut C,
+    ) -> Option<Poll<Step>>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        let waker = borrowed_waker(node);
+        let (slot, counts) = self.slot_and_counts(index);
+        poll_slot(
+            slot,
+            index,
+            &mut Context::from_waker(&waker),
+            counts,
+            on_done,
+        )
+    }
+
+    /// Child `index` has just finished in queued mode: its slot goes back for reuse, and the
+    /// drive ends (`Some`) if that was the last child or `step` says so.
+    #[inline(always)]
+    fn ended(&mut self, index: usize, step: Step) -> Option<Drive> {
+        self.release(index, true);
         if self.counts.running == 0 {
             Some(Drive::AllDone)
         } else if step == Step::Stop {
