@@ -5,11 +5,9 @@
 use alloc::boxed::Box;
 use core::fmt;
 use core::future::{Future, poll_fn};
-use core::marker::PhantomData;
 use core::ops::Deref;
 use core::pin::{Pin, pin};
 
-use super::child::Core;
 use super::runner::Runner;
 use super::{LocalTaskGroup, SendBody, TaskGroup};
 use crate::error::ExceptionGroup;
@@ -192,10 +190,7 @@ impl<E> TaskGroup<'_, '_, E> {
     {
         async move {
             let group = Cancellable {
-                group: TaskGroup {
-                    core: Core::new(),
-                    _env: PhantomData,
-                },
+                group: TaskGroup::empty(),
             };
             let slot = pin!(None);
             let mut runner = Runner::new(&group.group.core, slot);
@@ -228,10 +223,7 @@ impl<E> LocalTaskGroup<'_, '_, E> {
     {
         async move {
             let group = Cancellable {
-                group: LocalTaskGroup {
-                    core: Core::new(),
-                    _env: PhantomData,
-                },
+                group: LocalTaskGroup::empty(),
             };
             let slot = pin!(None);
             let mut runner = Runner::new(&group.group.core, slot);

@@ -5,10 +5,9 @@
 use alloc::boxed::Box;
 use core::convert::Infallible;
 use core::future::Future;
-use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 
-use super::child::{Child, Core};
+use super::child::Child;
 use super::runner::Runner;
 use super::{LocalTaskGroup, TaskGroup};
 use crate::error::ExceptionGroup;
@@ -122,10 +121,7 @@ impl TaskGroup<'_, '_, Infallible> {
             + for<'scope> SendPlainBody<&'scope TaskGroup<'scope, 'env, Infallible>, R>,
     {
         async move {
-            let group = TaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = TaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             // As in `TaskGroup::run`: called once the runner exists, and type-erased.
@@ -200,10 +196,7 @@ impl LocalTaskGroup<'_, '_, Infallible> {
         B: for<'scope> AsyncFnOnce(&'scope LocalTaskGroup<'scope, 'env, Infallible>) -> R,
     {
         async move {
-            let group = LocalTaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = LocalTaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             let body = body(&group);

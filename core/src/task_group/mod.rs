@@ -182,6 +182,14 @@ pub struct TaskGroup<'scope, 'env: 'scope, E> {
 }
 
 impl<E> TaskGroup<'_, '_, E> {
+    /// A group with no children: what every entry point hands its body.
+    fn empty() -> Self {
+        TaskGroup {
+            core: Core::new(),
+            _env: PhantomData,
+        }
+    }
+
     /// Runs `body` with a new group, polling it and every child it creates together, until
     /// all have finished; see [`TaskGroup`] for the rules.
     ///
@@ -247,10 +255,7 @@ impl<E> TaskGroup<'_, '_, E> {
             + for<'scope> SendBody<&'scope TaskGroup<'scope, 'env, E>, R, E>,
     {
         async move {
-            let group = TaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = TaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             // Called once the runner exists: children the call creates before it returns (or
@@ -417,6 +422,14 @@ pub struct LocalTaskGroup<'scope, 'env: 'scope, E> {
 }
 
 impl<E> LocalTaskGroup<'_, '_, E> {
+    /// A group with no children: what every entry point hands its body.
+    fn empty() -> Self {
+        LocalTaskGroup {
+            core: Core::new(),
+            _env: PhantomData,
+        }
+    }
+
     /// Runs `body` with a new group; see [`TaskGroup::run`].
     ///
     /// # Examples
@@ -433,10 +446,7 @@ impl<E> LocalTaskGroup<'_, '_, E> {
         B: for<'scope> AsyncFnOnce(&'scope LocalTaskGroup<'scope, 'env, E>) -> Result<R, E>,
     {
         async move {
-            let group = LocalTaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = LocalTaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             // Called once the runner exists (see `TaskGroup::run`).

@@ -5,10 +5,9 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::future::{Future, poll_fn};
-use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 
-use super::child::{Core, Outcome};
+use super::child::Outcome;
 use super::runner::Runner;
 use super::{Cancellable, LocalTaskGroup, SendBody, TaskGroup};
 use crate::error::ExceptionGroup;
@@ -144,10 +143,7 @@ impl<E> TaskGroup<'_, '_, E> {
             + for<'scope> SendBody<&'scope TaskGroup<'scope, 'env, E>, R, E>,
     {
         async move {
-            let group = TaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = TaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             runner.supervise();
@@ -192,10 +188,7 @@ impl<E> LocalTaskGroup<'_, '_, E> {
         B: for<'scope> AsyncFnOnce(&'scope LocalTaskGroup<'scope, 'env, E>) -> Result<R, E>,
     {
         async move {
-            let group = LocalTaskGroup {
-                core: Core::new(),
-                _env: PhantomData,
-            };
+            let group = LocalTaskGroup::empty();
             let slot = pin!(None);
             let mut runner = Runner::new(&group.core, slot);
             runner.supervise();
@@ -291,10 +284,7 @@ impl<E> TaskGroup<'_, '_, E> {
     {
         async move {
             let group = Cancellable {
-                group: TaskGroup {
-                    core: Core::new(),
-                    _env: PhantomData,
-                },
+                group: TaskGroup::empty(),
             };
             let slot = pin!(None);
             let mut runner = Runner::new(&group.group.core, slot);
@@ -348,10 +338,7 @@ impl<E> LocalTaskGroup<'_, '_, E> {
     {
         async move {
             let group = Cancellable {
-                group: LocalTaskGroup {
-                    core: Core::new(),
-                    _env: PhantomData,
-                },
+                group: LocalTaskGroup::empty(),
             };
             let slot = pin!(None);
             let mut runner = Runner::new(&group.group.core, slot);
