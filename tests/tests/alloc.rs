@@ -10,71 +10,15 @@
 //! `oneshot`, the channels are made before counting starts), so what is counted is the
 //! combinator's own work, plus the output `Vec` it returns.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use aiokit_tests::counting_alloc::{CountingAllocator, measure};
 use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures_lite::future::{YieldNow, yield_now};
-
-struct CountingAllocator;
-
-thread_local! {
-    // `const` initialisers without `Drop`: reading them never allocates nor registers a
-    // destructor, which would recurse into the allocator.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static COUNT: Cell<usize> = const { Cell::new(0) };
-    /// Bytes allocated minus bytes freed while counting.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-/// Notes `allocations` more allocations and `bytes` more live bytes (negative for a free).
-fn note(allocations: usize, bytes: isize) {
-    // `try_with`: during thread teardown the thread-locals may be gone; nothing is counted then.
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            let _ = COUNT.try_with(|count| count.set(count.get() + allocations));
-            let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
-        }
-    });
-}
-
-fn bytes(size: usize) -> isize {
-    isize::try_from(size).expect("an allocation is at most isize::MAX bytes")
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counting touches only `const` thread-locals, which never allocate.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(1, bytes(layout.size()));
-        // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(1, bytes(layout.size()));
-        // SAFETY: the caller's guarantees for `alloc_zeroed` are passed on unchanged.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // A growing Vec is one more allocation as far as the budget is concerned.
-        note(1, bytes(new_size) - bytes(layout.size()));
-        // SAFETY: the caller's guarantees for `realloc` are passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(0, -bytes(layout.size()));
-        // SAFETY: the caller's guarantees for `dealloc` are passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -82,24 +26,14 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 /// Runs `f` and returns its result and the number of allocations (including reallocations)
 /// it made on this thread. The result is dropped by the caller, outside the count.
 fn count_allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    // `block_on` allocates its thread's waker on first use: keep that out of every count.
-    block_on(async {});
-    COUNT.with(|c| c.set(0));
-    COUNTING.with(|c| c.set(true));
-    let result = f();
-    COUNTING.with(|c| c.set(false));
-    (result, COUNT.with(Cell::get))
+    let (result, measured) = measure(f);
+    (result, measured.allocations)
 }
 
 /// Runs `f`, which must drop whatever it makes, and returns the bytes it allocated on this
 /// thread and did not free (0 when nothing is left behind).
 fn live_bytes_left_by(f: impl FnOnce()) -> isize {
-    block_on(async {});
-    LIVE.with(|live| live.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    LIVE.with(Cell::get)
+    measure(f).1.live
 }
 
 const NS: [usize; 3] = [10, 1_000, 100_000];

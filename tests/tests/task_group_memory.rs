@@ -6,77 +6,20 @@
 //! peak, per thread and only inside [`peak_live_bytes`], so the harness and tests on other
 //! threads are not counted.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::pending;
 
 use aiokit::TaskGroup;
+use aiokit_tests::counting_alloc::{CountingAllocator, measure};
 use futures::executor::block_on;
 use futures_lite::future::yield_now;
 
-struct PeakAllocator;
-
-thread_local! {
-    // `const` initialisers without `Drop`: reading them never allocates.
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(bytes: isize) {
-    let _ = COUNTING.try_with(|counting| {
-        if counting.get() {
-            let _ = LIVE.try_with(|live| {
-                live.set(live.get() + bytes);
-                let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-            });
-        }
-    });
-}
-
-fn size(bytes: usize) -> isize {
-    isize::try_from(bytes).expect("an allocation is at most isize::MAX bytes")
-}
-
-// SAFETY: every method forwards its arguments unchanged to `System`, which upholds the
-// `GlobalAlloc` contract; the counting touches only `const` thread-locals, which never allocate.
-unsafe impl GlobalAlloc for PeakAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(size(layout.size()));
-        // SAFETY: the caller's guarantees for `alloc` are passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(size(layout.size()));
-        // SAFETY: the caller's guarantees for `alloc_zeroed` are passed on unchanged.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(size(new_size) - size(layout.size()));
-        // SAFETY: the caller's guarantees for `realloc` are passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        note(-size(layout.size()));
-        // SAFETY: the caller's guarantees for `dealloc` are passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: PeakAllocator = PeakAllocator;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Runs `f` with counting on: (peak live bytes during it, live bytes left after it).
 fn peak_live_bytes(f: impl FnOnce()) -> (isize, isize) {
-    LIVE.set(0);
-    PEAK.set(0);
-    COUNTING.set(true);
-    f();
-    COUNTING.set(false);
-    (PEAK.get(), LIVE.get())
+    let ((), measured) = measure(f);
+    (measured.peak, measured.live)
 }
 
 /// A server's shape: `long` children stay running (past the engine's direct mode), and `n`
