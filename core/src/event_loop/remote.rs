@@ -91,13 +91,7 @@ impl Shared {
             return Vec::new();
         }
         let items = mem::take(&mut self.lock().items);
-        items
-            .into_iter()
-            .map(|item| match item {
-                RemoteItem::Call(call) => Remote::Call(Ready::Remote(call)),
-                RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
-            })
-            .collect()
+        taken_in(items)
     }
 
     fn push(&self, item: RemoteItem) -> Result<(), (EventLoopError, RemoteItem)> {
@@ -123,13 +117,7 @@ impl Shared {
             mem::take(&mut queue.items)
         };
         self.remote_pending.store(true, Ordering::Release);
-        items
-            .into_iter()
-            .map(|item| match item {
-                RemoteItem::Call(call) => Remote::Call(Ready::Remote(call)),
-                RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
-            })
-            .collect()
+        taken_in(items)
     }
 }
 
@@ -268,4 +256,15 @@ impl fmt::Debug for LoopHandle {
             self.is_closed()
         )
     }
+}
+
+/// The queued items as the loop takes them in.
+fn taken_in(items: Vec<RemoteItem>) -> Vec<Remote> {
+    items
+        .into_iter()
+        .map(|item| match item {
+            RemoteItem::Call(call) => Remote::Call(Ready::Remote(call)),
+            RemoteItem::Spawn(spawn) => Remote::Spawn(spawn),
+        })
+        .collect()
 }
