@@ -152,10 +152,10 @@ macro_rules! on_each_executor {
     };
 }
 
-/// Manual polling for the rules that need an exact order of events: a waker that counts its
-/// wakes, one poll with a given waker, and a shared log.
 pub mod counting_alloc;
 
+/// Manual polling for the rules that need an exact order of events: a waker that counts its
+/// wakes, one poll with a given waker, and a shared log.
 pub mod manual {
     use std::future::Future;
     use std::pin::Pin;
