@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
-use crate::task::{LocalTask, Step, Task, TaskCell, local_task_pair, task_pair};
+use crate::task::{LocalTask, Step, Task, TaskCell, task_pair};
 use crate::trace::{Ended, TaskTrace};
 
 /// The future a [`Spawn`] executor is given to run: it drives one task to its end.
@@ -207,7 +207,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let (task, completer) = local_task_pair();
+    let (task, completer) = task_pair();
     spawner.spawn_local_boxed(Box::pin(Driver {
         cell: TaskCell::new(fut, completer),
         trace: TaskTrace::created("spawn_local_task"),

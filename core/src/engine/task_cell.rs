@@ -3,7 +3,7 @@
 //! future plus an `Arc` of the handle's state).
 //!
 //! ```text
-//! Cell<S, F> (repr(C)):  [ Header { refs, layout } | state: S | future: MaybeUninit<F> ]
+//! Cell<S, F> (repr(C)):  [ Header { refs, free } | state: S | future: MaybeUninit<F> ]
 //!                        \______ Prefix<S>: all a CellRef<S> ever sees ______/
 //! ```
 //!
@@ -17,8 +17,11 @@
 //!   completes or the driver is dropped. `'a` bounds the future's borrows, so the future is dead
 //!   before `'a` ends.
 //!
-//! The last owner to go drops the state and frees the allocation with the `Layout` stored in
-//! the header: freeing never needs `F`'s type, drop glue or lifetime.
+//! The last owner to go calls the header's `free`, made for the cell's `(S, F)`: it drops the
+//! state and frees the allocation with the cell's layout. Freeing never needs `F`'s drop glue,
+//! and an owner never needs to know `F` (nor, for a [`DynCellRef`], `S`). One function pointer
+//! rather than a `Layout`: the header is two words, which keeps a small task's cell within the
+//! allocator's smallest size classes.
 //!
 //! A cell made by [`CellRef::new`] has no future part at all (spawned tasks, whose future lives
 //! in the executor); the same header and release path serve both.
@@ -43,8 +46,9 @@ const MAX_REFS: usize = isize::MAX as usize;
 
 struct Header {
     refs: AtomicUsize,
-    /// The layout the whole cell was allocated with (state and future included).
-    layout: Layout,
+    /// Drops the state and frees the cell (state and future part): [`free_cell`] for the
+    /// cell's `(S, F)`, or `free_cell::<S, ()>` for a cell with no future part.
+    free: unsafe fn(NonNull<Header>),
 }
 
 /// What every cell starts with, whatever its future; a `CellRef<S>` points here.
@@ -64,16 +68,16 @@ struct Cell<S, F> {
     future: UnsafeCell<MaybeUninit<F>>,
 }
 
-/// Gives up one owner's count of the cell at `prefix`; the last one drops the state and frees
-/// the cell.
+/// Gives up one owner's count of the cell whose header is `header`; the last one drops the
+/// state and frees the cell (the header's `free`).
 ///
 /// # Safety
-/// `prefix` points to a live cell whose state is an `S`, and the caller owns one count, which it
-/// no longer uses after this call. If this may be the last count, the future part is not
-/// initialized any more (dropped, or never written).
-unsafe fn release<S>(prefix: NonNull<Prefix<S>>) {
+/// `header` is the header of a live cell, and the caller owns one count, which it no longer
+/// uses after this call. If this may be the last count, the future part is not initialized any
+/// more (dropped, or never written).
+unsafe fn release(header: NonNull<Header>) {
     // SAFETY: the caller owns a count, so the cell is alive; only the atomic is touched.
-    let refs = unsafe { &(*prefix.as_ptr()).header.refs };
+    let refs = unsafe { &(*header.as_ptr()).refs };
     let before = refs.fetch_sub(1, Ordering::Release);
     debug_assert!(before != 0, "cell reference count underflow");
     if before != 1 {
@@ -82,15 +86,40 @@ unsafe fn release<S>(prefix: NonNull<Prefix<S>>) {
     // Pairs with the `Release` of every other owner's decrement: their uses of the cell
     // happen before the state is dropped and the memory freed (the reasoning of `Arc`'s drop).
     fence(Ordering::Acquire);
-    // SAFETY: we were the last owner, so nothing else can reach the cell. The state was
-    // initialized at creation and is dropped exactly once, here; the future part is dead (the
-    // caller's contract), so freeing with the stored layout, the one the cell was allocated
-    // with, drops nothing else and needs no knowledge of `F`.
+    // SAFETY: we were the last owner, so nothing else can reach the cell, and the future part
+    // is dead (the caller's contract): `free` (made for this cell's types at creation) may drop
+    // the state and free the memory.
+    unsafe { ((*header.as_ptr()).free)(header) }
+}
+
+/// The header's `free` for a cell allocated as a `Cell<S, F>` (by [`new_cell`]): drops the
+/// state, frees the memory with the cell's layout.
+///
+/// # Safety
+/// `header` is the header of a live cell allocated as a `Cell<S, F>`, whose state is
+/// initialized and whose future part is dead; nothing uses the cell after this call.
+unsafe fn free_cell<S, F>(header: NonNull<Header>) {
+    let cell = header.cast::<Cell<S, F>>().as_ptr();
+    // SAFETY: the header is at offset 0 of the cell (`repr(C)`); the state was initialized at
+    // creation and is dropped exactly once, here; the future part is dead, so freeing with
+    // the layout the cell was allocated with drops nothing else.
     unsafe {
-        let ptr = prefix.as_ptr();
-        let layout = (*ptr).header.layout;
-        core::ptr::drop_in_place(&raw mut (*ptr).state);
-        dealloc(ptr.cast::<u8>(), layout);
+        core::ptr::drop_in_place(&raw mut (*cell).prefix.state);
+        dealloc(cell.cast::<u8>(), Layout::new::<Cell<S, F>>());
+    }
+}
+
+/// The header's `free` for a cell with no future part, allocated as a `Prefix<S>` (by
+/// [`CellRef::new`]).
+///
+/// # Safety
+/// As for [`free_cell`], the cell being allocated as a `Prefix<S>`.
+unsafe fn free_prefix<S>(header: NonNull<Header>) {
+    let prefix = header.cast::<Prefix<S>>().as_ptr();
+    // SAFETY: as in `free_cell`, with the layout of the bare prefix the cell was allocated as.
+    unsafe {
+        core::ptr::drop_in_place(&raw mut (*prefix).state);
+        dealloc(prefix.cast::<u8>(), Layout::new::<Prefix<S>>());
     }
 }
 
@@ -113,7 +142,7 @@ impl<S> CellRef<S> {
         let raw = Box::into_raw(Box::new(Prefix {
             header: Header {
                 refs: AtomicUsize::new(1),
-                layout: Layout::new::<Prefix<S>>(),
+                free: free_prefix::<S>,
             },
             state,
         }));
@@ -172,7 +201,7 @@ impl<S> Drop for CellRef<S> {
     fn drop(&mut self) {
         // SAFETY: we own a count and give it up here. Whenever a driver exists it owns a count
         // of its own until its future is dropped, so if ours is the last, the future is dead.
-        unsafe { release(self.prefix) }
+        unsafe { release(self.prefix.cast()) }
     }
 }
 
@@ -195,17 +224,8 @@ impl<S> CellRef<S> {
         DynCellRef {
             prefix: this.prefix.cast::<Header>(),
             state,
-            release: release_erased::<S>,
         }
     }
-}
-
-/// # Safety
-/// As for [`release`], `header` being the header of a cell whose state is an `S`.
-unsafe fn release_erased<S>(header: NonNull<Header>) {
-    // SAFETY: the header is at offset 0 of the `Prefix<S>` (`repr(C)`), and the caller's
-    // contract is `release`'s.
-    unsafe { release(header.cast::<Prefix<S>>()) }
 }
 
 /// A handle to a cell whose state is seen through the trait object `D` (see
@@ -215,8 +235,6 @@ pub(crate) struct DynCellRef<D: ?Sized> {
     prefix: NonNull<Header>,
     /// Borrowed from the state by the view function: valid while the cell's state lives.
     state: NonNull<D>,
-    /// Gives up one count of a cell of the original state type.
-    release: unsafe fn(NonNull<Header>),
 }
 
 impl<D: ?Sized> DynCellRef<D> {
@@ -252,16 +270,15 @@ impl<D: ?Sized> Clone for DynCellRef<D> {
         DynCellRef {
             prefix: self.prefix,
             state: self.state,
-            release: self.release,
         }
     }
 }
 
 impl<D: ?Sized> Drop for DynCellRef<D> {
     fn drop(&mut self) {
-        // SAFETY: we own a count and give it up here; `release` was made for the cell's state
-        // type; as for `CellRef`, a driver keeps a count of its own while its future lives.
-        unsafe { (self.release)(self.prefix) }
+        // SAFETY: we own a count and give it up here; as for `CellRef`, a driver keeps a count
+        // of its own while its future lives.
+        unsafe { release(self.prefix) }
     }
 }
 
@@ -302,7 +319,7 @@ unsafe fn drop_future<S, F>(cell: NonNull<()>) {
     impl<S> Drop for Release<S> {
         fn drop(&mut self) {
             // SAFETY: the driver's count, given up once; the future was dropped just before.
-            unsafe { release(self.0) }
+            unsafe { release(self.0.cast()) }
         }
     }
     let cell = cell.cast::<Cell<S, F>>();
@@ -332,7 +349,7 @@ where
                 // `handle` below, the one `make` gets, and the driver's: counted up front
                 // rather than by atomic increments.
                 refs: AtomicUsize::new(3),
-                layout: Layout::new::<Cell<S, F>>(),
+                free: free_cell::<S, F>,
             },
             state,
         },
@@ -350,7 +367,7 @@ where
     impl<S> Drop for Unwind<S> {
         fn drop(&mut self) {
             // SAFETY: the driver's count, never handed to a driver; the future is not written.
-            unsafe { release(self.0) }
+            unsafe { release(self.0.cast()) }
         }
     }
     let unwind = Unwind(handle.prefix);

@@ -1,5 +1,5 @@
-//! The lock-free core of a task's shared state: one atomic word, the outcome written once, the
-//! driver's waker and the waker of one awaiting handle. What is rare (done-callbacks, more
+//! The lock-free core of a task's shared state: one atomic word, the outcome written once, a
+//! default name written once, the driver's waker and the waker of one awaiting handle. What is rare (done-callbacks, more
 //! than one awaiting handle, a name) lives in `task::state`, behind a lock allocated on first
 //! use; this part never runs user code and never blocks.
 //!
@@ -14,6 +14,9 @@
 //! - `SLOW`: the slow part holds callbacks or waiters: the completer must go through its lock
 //!   to finish. Set by whoever adds one, before it looks at `FINISHED` under that lock.
 //! - `AWAITER`: one awaiting handle owns the fast waiter slot (`awaiter`).
+//! - `LABELING`, `LABELED`: the label (a `&'static str`, the coroutine's name) slot was claimed
+//!   by one writer, then written and readable: the outcome's protocol, for a second value
+//!   (16 bytes and a bit, where a `OnceLock` takes 24 bytes).
 //!
 //! Finishing: with `SLOW` clear, the completer sets `FINISHED` by one compare-and-swap (failing
 //! if `SLOW` appeared meanwhile) and wakes `awaiter`; otherwise it takes the slow part's lock,
@@ -33,6 +36,8 @@ const COMPLETE: usize = 1 << 2;
 const FINISHED: usize = 1 << 3;
 const SLOW: usize = 1 << 4;
 const AWAITER: usize = 1 << 5;
+const LABELING: usize = 1 << 6;
+const LABELED: usize = 1 << 7;
 
 /// The key an awaiting handle keeps while it owns the fast waiter slot. Slow-path keys are
 /// indexes into a slab, far below this.
@@ -69,6 +74,9 @@ pub(crate) struct TaskState<R> {
     driver: AtomicWaker,
     /// The waker of the handle that owns the fast slot (`AWAITER`).
     awaiter: AtomicWaker,
+    /// Written once by the writer that set `LABELING`, before `LABELED` is published; read
+    /// only after `LABELED` was observed with `Acquire`.
+    label: UnsafeCell<MaybeUninit<&'static str>>,
 }
 
 // SAFETY: as for `OnceLock<R>`: the outcome is moved in by one thread and dropped by another
@@ -86,7 +94,31 @@ impl<R> TaskState<R> {
             outcome: UnsafeCell::new(MaybeUninit::uninit()),
             driver: AtomicWaker::new(),
             awaiter: AtomicWaker::new(),
+            label: UnsafeCell::new(MaybeUninit::uninit()),
         }
+    }
+
+    /// Sets the label unless it was set (or is being set) already; returns whether it did.
+    pub(crate) fn set_label(&self, label: &'static str) -> bool {
+        if self.word.fetch_or(LABELING, Ordering::Acquire) & LABELING != 0 {
+            return false;
+        }
+        // SAFETY: we set `LABELING`, so we are the only writer ever; nobody reads before
+        // `LABELED` is published below. A `&str` has no destructor: nothing to drop.
+        self.label.with_mut(|ptr| unsafe { (*ptr).write(label) });
+        self.word.fetch_or(LABELED, Ordering::Release);
+        true
+    }
+
+    /// The label, once set.
+    pub(crate) fn label(&self) -> Option<&'static str> {
+        if self.word.load(Ordering::Acquire) & LABELED == 0 {
+            return None;
+        }
+        // SAFETY: `LABELED` was observed with `Acquire`, pairing with the `Release` that
+        // published it after the one write of the label: it is initialized and never written
+        // again. `&'static str` is `Copy`: reading it out leaves it in place.
+        Some(self.label.with(|ptr| unsafe { (*ptr).assume_init_read() }))
     }
 
     /// The outcome, once published.

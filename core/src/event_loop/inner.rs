@@ -25,7 +25,7 @@ use super::handle::{
     Callback, Handle, Pending, Ready, SOON, TimerHandle, run_remote, run_timer, soon,
 };
 use super::remote::{LoopHandle, Remote, Shared};
-use super::task::{AnyTask, Entry, Tracked};
+use super::task::{AnyTask, Entry, Report, Tracked, Unwind};
 use super::thread::ToThread;
 use super::{RunningGuard, running_loop};
 use crate::spawn::task_driver;
@@ -342,7 +342,7 @@ impl EventLoop {
                 *out = Some(fut.await);
             });
             let entry = self.inner.register(AnyTask::new(task));
-            let main = Tracked::new(driver, entry, false);
+            let main = Tracked::<_, Unwind>::new(driver, entry);
             let inner = &self.inner;
             let main = async move {
                 main.await;
@@ -553,7 +553,7 @@ impl EventLoop {
         };
         let (task, driver) = task_driver(fut);
         let entry = self.inner.register(AnyTask::new(task.clone()));
-        backend.spawn(Tracked::new(driver, entry, true));
+        backend.spawn(Tracked::<_, Report>::new(driver, entry));
         task
     }
 

@@ -14,7 +14,7 @@ use super::backend::Kind;
 use super::error::EventLoopError;
 use super::handle::{Callback, Handle, Ready, RemoteCall};
 use super::inner::LoopInner;
-use super::task::{AnyTask, Tracked};
+use super::task::{AnyTask, Report, Tracked};
 use crate::spawn::task_driver;
 use crate::task::Task;
 
@@ -202,7 +202,7 @@ impl LoopHandle {
         let spawn = move |inner: &Rc<LoopInner>| {
             if let Some(backend) = inner.backend() {
                 let entry = inner.register(AnyTask::new(handle));
-                backend.spawn(Tracked::new(driver, entry, true));
+                backend.spawn(Tracked::<_, Report>::new(driver, entry));
             }
         };
         self.shared

@@ -5,6 +5,7 @@ use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Weak;
@@ -157,16 +158,19 @@ impl Entry {
 
 pin_project! {
     /// Wraps a task's driver: makes it the current task while it is polled, reports its panic
-    /// to the loop's exception handler (or lets it unwind, for `run_until_complete`'s future),
-    /// and removes it from the loop's tasks once it ended.
-    pub(crate) struct Tracked<D> {
+    /// to the loop's exception handler ([`Report`]) or lets it unwind ([`Unwind`], for
+    /// `run_until_complete`'s future), and removes it from the loop's tasks once it ended.
+    ///
+    /// The panic policy is a type rather than a field: in the executor's task allocation a
+    /// flag would take a whole word.
+    pub(crate) struct Tracked<D, P> {
         #[pin]
         driver: D,
         entry: Option<Entry>,
-        report_panics: bool,
+        policy: PhantomData<P>,
     }
 
-    impl<D> PinnedDrop for Tracked<D> {
+    impl<D, P> PinnedDrop for Tracked<D, P> {
         fn drop(this: Pin<&mut Self>) {
             if let Some(entry) = this.project().entry.take() {
                 entry.unregister();
@@ -175,12 +179,32 @@ pin_project! {
     }
 }
 
-impl<D> Tracked<D> {
-    pub(crate) fn new(driver: D, entry: Entry, report_panics: bool) -> Self {
+/// What a [`Tracked`] task does with a panic of its driver.
+pub(crate) trait PanicPolicy {
+    /// Report it to the loop's exception handler (and go on), or let it unwind.
+    const REPORT: bool;
+}
+
+/// A loop task's panic goes to the loop's exception handler.
+pub(crate) enum Report {}
+
+impl PanicPolicy for Report {
+    const REPORT: bool = true;
+}
+
+/// The panic unwinds out of the loop (`run_until_complete`'s future).
+pub(crate) enum Unwind {}
+
+impl PanicPolicy for Unwind {
+    const REPORT: bool = false;
+}
+
+impl<D, P: PanicPolicy> Tracked<D, P> {
+    pub(crate) fn new(driver: D, entry: Entry) -> Self {
         Tracked {
             driver,
             entry: Some(entry),
-            report_panics,
+            policy: PhantomData,
         }
     }
 }
@@ -194,7 +218,7 @@ impl Drop for Restore {
     }
 }
 
-impl<D: Future<Output = ()>> Future for Tracked<D> {
+impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
@@ -204,7 +228,7 @@ impl<D: Future<Output = ()>> Future for Tracked<D> {
         };
         let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.key))));
         let driver = this.driver;
-        let poll = if *this.report_panics {
+        let poll = if P::REPORT {
             catch_unwind(AssertUnwindSafe(|| driver.poll(cx)))
         } else {
             Ok(driver.poll(cx))

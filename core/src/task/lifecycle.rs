@@ -31,7 +31,9 @@ pin_project! {
     pub(crate) struct TaskCell<F, T> {
         #[pin]
         fut: Option<F>,
-        completer: Option<TaskCompleter<T>>,
+        // Spent (`TaskCompleter::take`) once the task has ended: a completer is already an
+        // `Option` inside, and one more would add a word to every spawned task's future.
+        completer: TaskCompleter<T>,
         polled: bool,
     }
 }
@@ -51,24 +53,20 @@ impl<F, T> TaskCell<F, T> {
     pub(crate) fn new(fut: F, completer: TaskCompleter<T>) -> Self {
         TaskCell {
             fut: Some(fut),
-            completer: Some(completer),
+            completer,
             polled: false,
         }
     }
 
     /// The task's name, as its handles give it ("" once the task has ended).
     pub(crate) fn name(&self) -> String {
-        self.completer
-            .as_ref()
-            .map_or_else(String::new, TaskCompleter::name)
+        self.completer.name()
     }
 
     /// Whether a cancel was requested through a handle (a failure output that arrives with
     /// one is a cancellation, not a failure).
     pub(crate) fn is_cancel_requested(&self) -> bool {
-        self.completer
-            .as_ref()
-            .is_some_and(TaskCompleter::is_cancel_requested)
+        self.completer.is_cancel_requested()
     }
 
     /// Drops the future, then ends the task with `value` (or cancelled, if a cancel was
@@ -135,9 +133,10 @@ impl<F: Future, T> TaskCell<F, T> {
         cx: &mut Context<'_>,
     ) -> Poll<Step<F::Output>> {
         let this = self.as_mut().project();
-        let Some(completer) = this.completer.as_ref() else {
+        let completer = &*this.completer;
+        if completer.is_spent() {
             return Poll::Ready(Step::Ended(Ok(())));
-        };
+        }
         // Checked without registering a waker: a task that finishes on its first poll (the
         // common case) never pays for the waker's clone.
         if completer.is_cancel_requested() {

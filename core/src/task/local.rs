@@ -9,6 +9,7 @@ use core::task::{Context, Poll};
 use std::rc::Rc;
 
 use super::callback::{boxed_local, next_id, run_callback};
+use super::state::LocalFns;
 use super::{CallbackId, DoneCallback, Shield, Task, shield};
 use crate::error::CancelledError;
 
@@ -42,14 +43,20 @@ use crate::error::CancelledError;
 /// ```
 pub struct LocalTask<T> {
     task: Task<T>,
+    /// How to reach this thread's store of `!Send` callbacks for a `T`.
+    fns: LocalFns<T>,
     /// `!Send` and `!Sync`: `add_done_callback` takes `!Send` callbacks for this thread only.
     _local: PhantomData<Rc<()>>,
 }
 
 impl<T> LocalTask<T> {
-    pub(crate) fn new(task: Task<T>) -> Self {
+    pub(crate) fn new(task: Task<T>) -> Self
+    where
+        T: 'static,
+    {
         LocalTask {
             task,
+            fns: LocalFns::new(),
             _local: PhantomData,
         }
     }
@@ -99,7 +106,11 @@ impl<T> LocalTask<T> {
         C: DoneCallback<T> + 'static,
     {
         let id = next_id();
-        if let Some(callback) = self.task.inner.push_local(id, boxed_local(callback)) {
+        if let Some(callback) = self
+            .task
+            .inner
+            .push_local(id, boxed_local(callback), self.fns)
+        {
             run_callback(id, callback, &self.task);
         }
         id
@@ -122,7 +133,11 @@ impl<T> From<LocalTask<T>> for Task<T> {
 
 impl<T> Clone for LocalTask<T> {
     fn clone(&self) -> Self {
-        LocalTask::new(self.task.clone())
+        LocalTask {
+            task: self.task.clone(),
+            fns: self.fns,
+            _local: PhantomData,
+        }
     }
 }
 

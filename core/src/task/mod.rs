@@ -25,7 +25,7 @@ pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;
 pub use shield::{Shield, shield};
 pub(crate) use state::{
-    TaskCompleter, local_task_cell, local_task_pair, send_task_cell, task_pair,
+    TaskCompleter, local_task_cell, send_task_cell, task_pair,
 };
 
 use callback::{boxed_send, next_id, run_callback};

@@ -12,9 +12,11 @@ use std::future::Future;
 use std::mem;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread::{self, ThreadId};
+
+use once_cell::race::OnceBox;
 
 use super::Task;
 use super::callback::{
@@ -31,17 +33,20 @@ pub(crate) struct Inner<T> {
     /// The outcome (set once, read as a plain `&T` for as long as the handle lives), the
     /// cancel request, whether the task finished (outcome set and every done-callback run:
     /// awaiting handles return only then, so an `.await` never overtakes its callbacks), the
-    /// driver's waker and one awaiting handle's waker: all lock-free.
+    /// driver's waker and one awaiting handle's waker: all lock-free. Its label is the name of
+    /// the `#[aiokit::coroutine]` the task runs, if any: the default name, which a name given
+    /// by `set_name` overrides (kept there, no lock and no allocation, because every task that
+    /// runs a coroutine gets one).
     core: TaskState<Result<T, CancelledError>>,
     number: u64,
-    /// The name of the `#[aiokit::coroutine]` the task runs, if any: the default name, which a
-    /// name given by `set_name` overrides. Kept here (no lock, no allocation) because every
-    /// task that runs a coroutine gets one.
-    coroutine: OnceLock<&'static str>,
-    /// For a local task: its thread, and how to reach its `!Send` callbacks there.
-    local: Option<LocalStore<T>>,
-    /// Callbacks, further waiters and a name given by `set_name`: allocated on first use.
-    slow: OnceLock<Box<Slow<T>>>,
+    /// Callbacks, further waiters, a name given by `set_name` and a local task's callback
+    /// store: allocated on first use.
+    ///
+    /// Everything a task that is only created, awaited and maybe cancelled does not use is
+    /// there, so that with its cell's header the state of a task with a small output fits in
+    /// 120 bytes: the largest request glibc serves from its fast bins, which matters when many
+    /// tasks end together.
+    slow: OnceBox<Slow<T>>,
 }
 
 /// The rarely used part of a task's state, behind a lock.
@@ -59,17 +64,57 @@ impl<T> Slow<T> {
     }
 }
 
-/// Where a local task keeps its `!Send` callbacks: the thread-local store of `owner`. Function
-/// pointers made where `T: 'static` is known, so that the rest of the state needs no bound.
-struct LocalStore<T> {
-    owner: ThreadId,
+/// How to reach a local task's `!Send` callbacks in a thread's store: function pointers made
+/// where `T: 'static` is known (by [`LocalTask`](super::LocalTask), which hands them to
+/// [`Inner::push_local`]), so that the rest of the state needs no bound.
+pub(crate) struct LocalFns<T> {
     take: fn(CallbackId) -> Option<LocalCallback<T>>,
     put: fn(CallbackId, LocalCallback<T>) -> Result<(), LocalCallback<T>>,
 }
 
+impl<T: 'static> LocalFns<T> {
+    pub(crate) fn new() -> Self {
+        LocalFns {
+            take: local::take::<T>,
+            put: local::put::<T>,
+        }
+    }
+}
+
+impl<T> Clone for LocalFns<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for LocalFns<T> {}
+
+/// Where a local task keeps its `!Send` callbacks: the thread-local store of `owner`, the
+/// task's thread (where its first local callback was added: a `LocalTask` never leaves it).
+struct LocalStore<T> {
+    owner: ThreadId,
+    fns: LocalFns<T>,
+}
+
+impl<T> Clone for LocalStore<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for LocalStore<T> {}
+
 impl<T> LocalStore<T> {
     fn on_this_thread(&self) -> bool {
         self.owner == thread::current().id()
+    }
+
+    fn take(&self, id: CallbackId) -> Option<LocalCallback<T>> {
+        (self.fns.take)(id)
+    }
+
+    fn put(&self, id: CallbackId, callback: LocalCallback<T>) -> Result<(), LocalCallback<T>> {
+        (self.fns.put)(id, callback)
     }
 }
 
@@ -84,6 +129,9 @@ struct State<T> {
     /// thread (an `eq` that drove the task's executor): that thread's `remove_done_callback`
     /// goes on running the callbacks when it gives the callback back.
     parked: Option<ThreadId>,
+    /// A local task's callback store, set by its first local callback (`Held::Local` slots
+    /// exist only once it is set).
+    local: Option<LocalStore<T>>,
 }
 
 /// One pending registration.
@@ -175,6 +223,7 @@ impl<T> Inner<T> {
                     callbacks: VecDeque::new(),
                     waiters: Waiters::default(),
                     parked: None,
+                    local: None,
                 }),
                 returned: Condvar::new(),
             })
@@ -199,8 +248,8 @@ impl<T> Inner<T> {
                 return name.clone();
             }
         }
-        match self.coroutine.get() {
-            Some(name) => (*name).to_owned(),
+        match self.core.label() {
+            Some(name) => name.to_owned(),
             None => format!("Task-{}", self.number),
         }
     }
@@ -220,7 +269,7 @@ impl<T> Inner<T> {
     /// that `set_name` overrides, whichever comes first).
     pub(crate) fn set_default_name(&self, name: &'static str) {
         // The first coroutine's name stays; a name from `set_name` wins either way.
-        let _ = self.coroutine.set(name);
+        let _ = self.core.set_label(name);
     }
 
     /// asyncio's `Task.cancel()`: a request, honoured by the driver at its next wake-up. Once
@@ -306,15 +355,18 @@ impl<T> Inner<T> {
         None
     }
 
-    /// Queues a local task's callback (in the store of this thread, which must be the task's);
-    /// hands it back if the task has finished.
+    /// Queues a local task's callback (in the store of this thread, which must be the task's,
+    /// reached through `fns`); hands it back if the task has finished.
     pub(crate) fn push_local(
         &self,
         id: CallbackId,
         callback: LocalCallback<T>,
+        fns: LocalFns<T>,
     ) -> Option<LocalCallback<T>> {
-        let store = self.local.as_ref().expect("a local task");
-        debug_assert!(store.on_this_thread());
+        let store = LocalStore {
+            owner: thread::current().id(),
+            fns,
+        };
         if self.is_finished() {
             return Some(callback);
         }
@@ -324,15 +376,20 @@ impl<T> Inner<T> {
         }
         // Stored before its slot exists: the task's completer runs on this very thread, so it
         // cannot look for it in between.
-        if let Err(callback) = (store.put)(id, callback) {
+        if let Err(callback) = store.put(id, callback) {
             // This thread is being torn down: nowhere to keep it.
             return Some(callback);
         }
         let mut state = slow.lock();
         if self.is_finished() {
             drop(state);
-            return (store.take)(id);
+            return store.take(id);
         }
+        debug_assert!(
+            state.local.is_none_or(|s| s.owner == store.owner),
+            "a local task's callbacks are added on its thread"
+        );
+        state.local = Some(store);
         state.callbacks.push_back(Slot {
             id,
             held: Held::Local,
@@ -362,11 +419,11 @@ impl<T> Inner<T> {
                 }) => Some(Lent::Send(callback)),
                 _ => None,
             },
-            Held::Local if self.local.as_ref().is_some_and(LocalStore::on_this_thread) => {
+            Held::Local if state.local.is_some_and(|store| store.on_this_thread()) => {
                 state.callbacks.remove(pos);
-                self.local
-                    .as_ref()
-                    .and_then(|store| (store.take)(id))
+                state
+                    .local
+                    .and_then(|store| store.take(id))
                     .map(Lent::Local)
             }
             // Lent to a comparison, or a local callback seen from another thread: whoever holds
@@ -397,10 +454,11 @@ impl<T> Inner<T> {
             return 0;
         };
         let me = thread::current().id();
-        let local_here = self.local.as_ref().filter(|store| store.on_this_thread());
         let mut lent: Vec<(CallbackId, Lent<T>)> = Vec::new();
+        let local_here;
         {
             let mut state = slow.lock();
+            local_here = state.local.filter(|store| store.on_this_thread());
             for slot in state.callbacks.iter_mut().filter(|s| !s.removed) {
                 match &slot.held {
                     Held::Here(held) if is_type::<T, C>(&**held) => {
@@ -411,13 +469,13 @@ impl<T> Inner<T> {
                     Held::Local => {
                         // Only on the task's thread; elsewhere its callbacks cannot be reached.
                         let Some(store) = local_here else { continue };
-                        let Some(held) = (store.take)(slot.id) else {
+                        let Some(held) = store.take(slot.id) else {
                             continue;
                         };
                         if is_type::<T, C>(&*held) {
                             slot.held = Held::Lent(me);
                             lent.push((slot.id, Lent::Local(held)));
-                        } else if let Err(held) = (store.put)(slot.id, held) {
+                        } else if let Err(held) = store.put(slot.id, held) {
                             // Cannot happen: it was just taken from this same store.
                             slot.removed = true;
                             lent.push((slot.id, Lent::Local(held)));
@@ -465,7 +523,7 @@ impl<T> Inner<T> {
                 }
                 state.callbacks[pos].held = match held {
                     Lent::Send(held) => Held::Here(held),
-                    Lent::Local(held) => match local_here.map(|store| (store.put)(id, held)) {
+                    Lent::Local(held) => match local_here.map(|store| store.put(id, held)) {
                         Some(Ok(())) => Held::Local,
                         Some(Err(held)) => {
                             state.callbacks[pos].removed = true;
@@ -504,13 +562,11 @@ impl<T> Inner<T> {
 
 impl<T> Inner<T> {
     /// The state of a task that has not ended.
-    fn pending(local: Option<LocalStore<T>>) -> Self {
+    fn pending() -> Self {
         Inner {
             core: TaskState::new(),
             number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
-            coroutine: OnceLock::new(),
-            local,
-            slow: OnceLock::new(),
+            slow: OnceBox::new(),
         }
     }
 }
@@ -521,27 +577,13 @@ impl<T> Inner<T> {
 /// TaskGroup polls its children itself. A completer dropped without completing ends the task
 /// as cancelled, so every task ends exactly once and nobody waits forever.
 pub(crate) fn task_pair<T>() -> (Task<T>, TaskCompleter<T>) {
-    let inner = CellRef::new(Inner::pending(None));
+    let inner = CellRef::new(Inner::pending());
     (
         Task::from_inner(inner.clone()),
         TaskCompleter { inner: Some(inner) },
     )
 }
 
-/// [`task_pair`] for a local task: its completer must stay on this thread (the driver is
-/// `!Send`), where its `!Send` callbacks are kept.
-pub(crate) fn local_task_pair<T: 'static>() -> (Task<T>, TaskCompleter<T>) {
-    let store = LocalStore {
-        owner: thread::current().id(),
-        take: local::take::<T>,
-        put: local::put::<T>,
-    };
-    let inner = CellRef::new(Inner::pending(Some(store)));
-    (
-        Task::from_inner(inner.clone()),
-        TaskCompleter { inner: Some(inner) },
-    )
-}
 
 /// A pending task whose future lives in the same allocation as its state (a TaskGroup child):
 /// `make` builds the future from the task's completer, and the returned driver polls it in
@@ -553,7 +595,7 @@ where
     T: 'a,
     F: Future + 'a,
 {
-    let (inner, driver) = new_cell(Inner::pending(None), |inner| {
+    let (inner, driver) = new_cell(Inner::pending(), |inner| {
         make(TaskCompleter { inner: Some(inner) })
     });
     (Task::from_inner(inner), driver)
@@ -567,7 +609,7 @@ where
     T: Send + Sync + 'a,
     F: Future + Send + 'a,
 {
-    let (inner, driver) = new_send_cell(Inner::pending(None), |inner| {
+    let (inner, driver) = new_send_cell(Inner::pending(), |inner| {
         make(TaskCompleter { inner: Some(inner) })
     });
     (Task::from_inner(inner), driver)
@@ -583,6 +625,17 @@ pub(crate) struct TaskCompleter<T> {
     reason = "the driver interface; spawn and the TaskGroup each use a subset"
 )]
 impl<T> TaskCompleter<T> {
+    /// Moves the completer out, leaving a spent one (which does nothing, and ends nothing when
+    /// dropped); `None` if this one was spent already.
+    pub(crate) fn take(&mut self) -> Option<Self> {
+        self.inner.take().map(|inner| TaskCompleter { inner: Some(inner) })
+    }
+
+    /// Whether the completer was taken out ([`take`](Self::take)): the task has ended.
+    pub(crate) fn is_spent(&self) -> bool {
+        self.inner.is_none()
+    }
+
     /// A new handle to the task this completer finishes.
     pub(crate) fn task(&self) -> Task<T> {
         Task::from_inner(self.inner.clone().expect("completer used after completion"))
@@ -702,7 +755,7 @@ fn run_callbacks<T>(inner: &CellRef<Inner<T>>) {
     let me = thread::current().id();
     let task = Task::from_inner(inner.clone());
     loop {
-        let slot = {
+        let (slot, local) = {
             let mut state = slow.lock();
             loop {
                 match state.callbacks.front().map(|s| &s.held) {
@@ -725,13 +778,16 @@ fn run_callbacks<T>(inner: &CellRef<Inner<T>>) {
                     Some(Held::Here(_) | Held::Local) => break,
                 }
             }
-            state.callbacks.pop_front().expect("checked above")
+            (
+                state.callbacks.pop_front().expect("checked above"),
+                state.local,
+            )
         };
         let callback: Option<LocalCallback<T>> = match slot.held {
             Held::Here(callback) => Some(callback),
             // Run on the task's thread (where its completer runs); an unreachable store (the
             // thread is being torn down) has dropped it already.
-            Held::Local => inner.local.as_ref().and_then(|store| (store.take)(slot.id)),
+            Held::Local => local.and_then(|store| store.take(slot.id)),
             Held::Lent(_) => unreachable!("lent callbacks are waited for"),
         };
         match callback {
