@@ -227,6 +227,28 @@ pub(crate) fn task_driver<F: Future>(fut: F) -> (Task<F::Output>, impl Future<Ou
     (task, driver)
 }
 
+/// [`task_driver`] and the same handle with its output type erased (the loop's record of the
+/// task), made together.
+#[cfg(feature = "event-loop")]
+pub(crate) fn erased_task_driver<F>(
+    fut: F,
+) -> (
+    Task<F::Output>,
+    crate::engine::task_cell::DynCellRef<dyn crate::task::TaskView>,
+    impl Future<Output = ()>,
+)
+where
+    F: Future,
+    F::Output: 'static,
+{
+    let (task, erased, completer) = crate::task::task_trio();
+    let driver = Driver {
+        cell: TaskCell::new(fut, completer),
+        trace: TaskTrace::created("create_task"),
+    };
+    (task, erased, driver)
+}
+
 pin_project! {
     /// Runs on the executor: drives the task's [`TaskCell`] to its end, then hands a panic of
     /// the future on to the executor.

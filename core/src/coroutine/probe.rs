@@ -30,7 +30,9 @@ pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
     }
     let restore = Restore(PROBE.with(|p| p.replace(Some(None))));
     let out = f();
-    let heard = PROBE.with(|p| p.get()).flatten();
-    drop(restore);
+    // Puts the previous probe back and reads what was heard in one access (the guard only
+    // does it on unwind).
+    let restore = core::mem::ManuallyDrop::new(restore);
+    let heard = PROBE.with(|p| p.replace(restore.0)).flatten();
     (out, heard)
 }

@@ -138,19 +138,33 @@ unsafe impl<S: Send + Sync> Sync for CellRef<S> {}
 
 impl<S> CellRef<S> {
     /// A cell with `state` and no future part (one allocation, as `Arc::new`).
+    #[cfg_attr(
+        not(test),
+        allow(dead_code, reason = "tasks take their handles from `new_many`")
+    )]
     pub(crate) fn new(state: S) -> Self {
+        let [handle] = Self::new_many(state);
+        handle
+    }
+
+    /// A cell with `state` and no future part, and `N` handles to it: counted up front rather
+    /// than by `N - 1` atomic increments.
+    pub(crate) fn new_many<const N: usize>(state: S) -> [Self; N] {
+        const { assert!(N > 0, "a cell starts with at least one owner") };
         let raw = Box::into_raw(Box::new(Prefix {
             header: Header {
-                refs: AtomicUsize::new(1),
+                refs: AtomicUsize::new(N),
                 free: free_prefix::<S>,
             },
             state,
         }));
-        CellRef {
-            // SAFETY: `Box::into_raw` never returns null.
-            prefix: unsafe { NonNull::new_unchecked(raw) },
+        // SAFETY: `Box::into_raw` never returns null.
+        let prefix = unsafe { NonNull::new_unchecked(raw) };
+        // Each handle owns one of the `N` counts.
+        core::array::from_fn(|_| CellRef {
+            prefix,
             _owns: PhantomData,
-        }
+        })
     }
 
     /// Whether two references point to the same cell.

@@ -28,7 +28,7 @@ use super::remote::{LoopHandle, Remote, Shared};
 use super::task::{AnyTask, Entry, Report, Tracked, Unwind};
 use super::thread::ToThread;
 use super::{RunningGuard, running_loop};
-use crate::spawn::task_driver;
+use crate::spawn::erased_task_driver;
 use crate::task::Task;
 
 /// A timer in the loop's heap: its callback waits in the loop's table of timers under `key`
@@ -338,10 +338,10 @@ impl EventLoop {
         let mut output = None;
         {
             let out = &mut output;
-            let (task, driver) = task_driver(async move {
+            let (_task, erased, driver) = erased_task_driver(async move {
                 *out = Some(fut.await);
             });
-            let entry = self.inner.register(AnyTask::new(task));
+            let entry = self.inner.register(AnyTask::new(erased));
             let main = Tracked::<_, Unwind>::new(driver, entry);
             let inner = &self.inner;
             let main = async move {
@@ -551,8 +551,8 @@ impl EventLoop {
         let Some(backend) = self.inner.backend() else {
             panic!("aiokit::EventLoop::create_task: {}", EventLoopError::Closed);
         };
-        let (task, driver) = task_driver(fut);
-        let entry = self.inner.register(AnyTask::new(task.clone()));
+        let (task, erased, driver) = erased_task_driver(fut);
+        let entry = self.inner.register(AnyTask::new(erased));
         backend.spawn(Tracked::<_, Report>::new(driver, entry));
         task
     }

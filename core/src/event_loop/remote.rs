@@ -201,7 +201,7 @@ impl LoopHandle {
         let handle = task.clone();
         let spawn = move |inner: &Rc<LoopInner>| {
             if let Some(backend) = inner.backend() {
-                let entry = inner.register(AnyTask::new(handle));
+                let entry = inner.register(AnyTask::new(handle.erased()));
                 backend.spawn(Tracked::<_, Report>::new(driver, entry));
             }
         };

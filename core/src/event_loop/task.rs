@@ -40,10 +40,9 @@ pub struct AnyTask {
 }
 
 impl AnyTask {
-    pub(crate) fn new<T: 'static>(task: Task<T>) -> Self {
-        AnyTask {
-            inner: task.erased(),
-        }
+    /// The loop's record of a task, made with its handle (see `spawn::task_driver`).
+    pub(crate) fn new(inner: DynCellRef<dyn TaskView>) -> Self {
+        AnyTask { inner }
     }
 
     /// The task's name, as [`Task::name`].

@@ -24,9 +24,9 @@ pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;
 pub use shield::{Shield, shield};
-pub(crate) use state::{
-    TaskCompleter, local_task_cell, send_task_cell, task_pair,
-};
+pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
+#[cfg(feature = "event-loop")]
+pub(crate) use state::task_trio;
 
 use callback::{boxed_send, next_id, run_callback};
 use state::Inner;
@@ -508,11 +508,16 @@ impl<T: 'static> Task<T> {
         allow(dead_code, reason = "only the event loop erases handles")
     )]
     pub(crate) fn erased(&self) -> DynCellRef<dyn TaskView> {
-        fn view<T: 'static>(inner: &Inner<T>) -> &(dyn TaskView + 'static) {
-            inner
-        }
-        self.inner.clone().into_dyn(view::<T>)
+        erase(self.inner.clone())
     }
+}
+
+/// A task's cell, seen through [`TaskView`]: the handle's count moves into the erased one.
+fn erase<T: 'static>(inner: CellRef<Inner<T>>) -> DynCellRef<dyn TaskView> {
+    fn view<T: 'static>(inner: &Inner<T>) -> &(dyn TaskView + 'static) {
+        inner
+    }
+    inner.into_dyn(view::<T>)
 }
 
 impl<T> Task<T> {

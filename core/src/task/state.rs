@@ -19,9 +19,13 @@ use std::thread::{self, ThreadId};
 use once_cell::race::OnceBox;
 
 use super::Task;
+#[cfg(feature = "event-loop")]
+use super::TaskView;
 use super::callback::{
     CallbackId, Erased, LocalCallback, SendCallback, is_equal, is_type, local, run_callback,
 };
+#[cfg(feature = "event-loop")]
+use crate::engine::task_cell::DynCellRef;
 use crate::engine::task_cell::{CellRef, RawDriver, SendDriver, new_cell, new_send_cell};
 use crate::engine::task_state::{Await, Completed, FAST_WAITER, TaskState};
 use crate::error::CancelledError;
@@ -577,10 +581,26 @@ impl<T> Inner<T> {
 /// TaskGroup polls its children itself. A completer dropped without completing ends the task
 /// as cancelled, so every task ends exactly once and nobody waits forever.
 pub(crate) fn task_pair<T>() -> (Task<T>, TaskCompleter<T>) {
-    let inner = CellRef::new(Inner::pending());
+    let [task, completer] = CellRef::new_many(Inner::pending());
     (
-        Task::from_inner(inner.clone()),
-        TaskCompleter { inner: Some(inner) },
+        Task::from_inner(task),
+        TaskCompleter {
+            inner: Some(completer),
+        },
+    )
+}
+
+/// [`task_pair`] and a handle that does not name the output type (an event loop's record of
+/// its task), made together: the three counts are set up front.
+#[cfg(feature = "event-loop")]
+pub(crate) fn task_trio<T: 'static>() -> (Task<T>, DynCellRef<dyn TaskView>, TaskCompleter<T>) {
+    let [task, erased, completer] = CellRef::new_many(Inner::pending());
+    (
+        Task::from_inner(task),
+        super::erase(erased),
+        TaskCompleter {
+            inner: Some(completer),
+        },
     )
 }
 
