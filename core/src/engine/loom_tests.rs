@@ -447,6 +447,30 @@ mod task_state {
             assert!(state.is_finished());
         });
     }
+
+    /// The label (a coroutine's name), set once by the driver while another thread reads it
+    /// and completes the task: a reader sees nothing or the whole label, never a torn one,
+    /// and the bits of the word stay each other's.
+    #[test]
+    fn loom_task_label_set_racing_reads_and_completion() {
+        loom::model(|| {
+            let state = Arc::new(TaskState::<Result<u32, ()>>::new());
+            let reader = {
+                let state = state.clone();
+                thread::spawn(move || {
+                    let seen = state.label();
+                    assert!(seen.is_none() || seen == Some("brew"));
+                    complete(&state, 5);
+                })
+            };
+            assert!(state.set_label("brew"));
+            assert!(!state.set_label("steep"), "the first label stays");
+            reader.join().unwrap();
+            assert_eq!(state.label(), Some("brew"));
+            assert_eq!(state.outcome(), Some(&Ok(5)));
+            assert!(state.is_finished());
+        });
+    }
 }
 
 /// [`run`], taking each output, so that the slot is free for a new child.

@@ -420,6 +420,38 @@ mod tests {
     }
 
     #[test]
+    fn the_first_label_stays_and_leaves_the_other_bits_alone() {
+        let state = State::new();
+        assert_eq!(state.label(), None);
+        assert!(state.set_label("brew"));
+        assert!(!state.set_label("steep"));
+        assert_eq!(state.label(), Some("brew"));
+        assert!(!state.is_finished() && !state.is_cancel_requested());
+        assert!(state.request_cancel());
+        assert_eq!(
+            state.complete(Ok(String::from("tea")), || Err(())),
+            Ok(Completed::Published(Some(Ok(String::from("tea")))))
+        );
+        assert!(state.try_finish_fast());
+        assert_eq!(state.label(), Some("brew"));
+        assert_eq!(state.outcome(), Some(&Err(())));
+    }
+
+    #[test]
+    fn a_label_set_on_one_thread_is_read_whole_on_another() {
+        for _ in 0..if cfg!(miri) { 4 } else { 200 } {
+            let state = Arc::new(State::new());
+            let reader = {
+                let state = state.clone();
+                thread::spawn(move || state.label())
+            };
+            assert!(state.set_label("a coroutine"));
+            let seen = reader.join().unwrap();
+            assert!(seen.is_none() || seen == Some("a coroutine"));
+        }
+    }
+
+    #[test]
     fn a_second_awaiter_goes_to_the_slow_part_and_a_released_slot_is_reused() {
         let state = State::new();
         let cx = Context::from_waker(Waker::noop());

@@ -62,6 +62,21 @@ fn raw_handle_only_cell_clones_derefs_and_frees_once() {
 }
 
 #[test]
+fn raw_handles_counted_up_front_free_once_with_the_last() {
+    let drops = Rc::new(StdCell::new(0));
+    let [a, b, c] = CellRef::new_many(DropCount(drops.clone()));
+    assert!(CellRef::ptr_eq(&a, &b) && CellRef::ptr_eq(&b, &c));
+    assert_eq!(a.refs(), 3);
+    let erased = b.into_dyn(|s| s as &dyn core::any::Any);
+    drop(a);
+    drop(c);
+    assert_eq!(drops.get(), 0, "the erased handle keeps the cell");
+    assert!(erased.downcast_ref::<DropCount>().is_some());
+    drop(erased);
+    assert_eq!(drops.get(), 1);
+}
+
+#[test]
 fn raw_future_borrows_scope_and_is_dropped_in_place_when_ready() {
     let drops = Rc::new(StdCell::new(0));
     let state_drops = Rc::new(StdCell::new(0));
