@@ -17,6 +17,9 @@
 //! - `LABELING`, `LABELED`: the label (a `&'static str`, the coroutine's name) slot was claimed
 //!   by one writer, then written and readable: the outcome's protocol, for a second value
 //!   (16 bytes and a bit, where a `OnceLock` takes 24 bytes).
+//! - Above the flags (`TAG_SHIFT`), on 64-bit targets: the tag, a number given at creation and
+//!   never changed (the task's number: one word less per task). Every read-modify-write of
+//!   the word sets or clears flags only, so it keeps the tag.
 //!
 //! Finishing: with `SLOW` clear, the completer sets `FINISHED` by one compare-and-swap (failing
 //! if `SLOW` appeared meanwhile) and wakes `awaiter`; otherwise it takes the slow part's lock,
@@ -38,6 +41,9 @@ const SLOW: usize = 1 << 4;
 const AWAITER: usize = 1 << 5;
 const LABELING: usize = 1 << 6;
 const LABELED: usize = 1 << 7;
+/// The bits below hold the flags; the ones above, the tag.
+#[cfg(target_pointer_width = "64")]
+const TAG_SHIFT: u32 = 8;
 
 /// The key an awaiting handle keeps while it owns the fast waiter slot. Slow-path keys are
 /// indexes into a slab, far below this.
@@ -88,9 +94,31 @@ unsafe impl<R: Send> Send for TaskState<R> {}
 unsafe impl<R: Send + Sync> Sync for TaskState<R> {}
 
 impl<R> TaskState<R> {
+    #[cfg_attr(
+        all(target_pointer_width = "64", not(test)),
+        allow(dead_code, reason = "64-bit tasks are made tagged")
+    )]
     pub(crate) fn new() -> Self {
+        Self::with_word(0)
+    }
+
+    /// A state tagged with `tag` (below 2^56), which [`tag`](Self::tag) gives back.
+    #[cfg(target_pointer_width = "64")]
+    pub(crate) fn tagged(tag: u64) -> Self {
+        debug_assert!(tag < 1 << (64 - TAG_SHIFT), "tag out of range");
+        Self::with_word((tag as usize) << TAG_SHIFT)
+    }
+
+    /// The tag given at creation.
+    #[cfg(target_pointer_width = "64")]
+    pub(crate) fn tag(&self) -> u64 {
+        // The tag never changes: no ordering needed.
+        (self.word.load(Ordering::Relaxed) >> TAG_SHIFT) as u64
+    }
+
+    fn with_word(word: usize) -> Self {
         TaskState {
-            word: AtomicUsize::new(0),
+            word: AtomicUsize::new(word),
             outcome: UnsafeCell::new(MaybeUninit::uninit()),
             driver: AtomicWaker::new(),
             awaiter: AtomicWaker::new(),
@@ -417,6 +445,30 @@ mod tests {
                 Await::Ready
             );
         }
+    }
+
+    #[test]
+    fn the_tag_survives_every_step_of_the_word() {
+        let tag = (1 << 56) - 1;
+        let state = State::tagged(tag);
+        let cx = Context::from_waker(Waker::noop());
+        let (mut a, mut b) = (None, None);
+        assert_eq!(state.poll_await(&mut a, &cx), Await::Pending);
+        assert_eq!(state.poll_await(&mut b, &cx), Await::Slow);
+        assert!(state.set_label("tagged"));
+        assert!(state.request_cancel());
+        state.release_fast_waiter();
+        assert!(!state.mark_slow());
+        assert_eq!(
+            state.complete(Ok(String::new()), || Err(())),
+            Ok(Completed::Published(Some(Ok(String::new()))))
+        );
+        assert!(!state.try_finish_fast());
+        state.finish_slow();
+        assert!(state.is_finished() && state.is_cancel_requested());
+        assert_eq!(state.tag(), tag);
+        assert_eq!(State::tagged(1).tag(), 1);
+        assert_eq!(State::new().tag(), 0);
     }
 
     #[test]

@@ -42,6 +42,8 @@ pub(crate) struct Inner<T> {
     /// by `set_name` overrides (kept there, no lock and no allocation, because every task that
     /// runs a coroutine gets one).
     core: TaskState<Result<T, CancelledError>>,
+    /// The task's number; on 64-bit targets it is the tag of `core`'s word.
+    #[cfg(not(target_pointer_width = "64"))]
     number: u64,
     /// Callbacks, further waiters, a name given by `set_name` and a local task's callback
     /// store: allocated on first use.
@@ -52,6 +54,11 @@ pub(crate) struct Inner<T> {
     /// tasks end together.
     slow: OnceBox<Slow<T>>,
 }
+
+// With its cell's two-word header, the state of a task whose output is up to three words
+// (`String`, `Vec`) takes 120 bytes: glibc's fast bins (see `Inner::slow`).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Inner<String>>() + 2 * size_of::<usize>() <= 120);
 
 /// The rarely used part of a task's state, behind a lock.
 struct Slow<T> {
@@ -254,14 +261,16 @@ impl<T> Inner<T> {
         }
         match self.core.label() {
             Some(name) => name.to_owned(),
-            None => format!("Task-{}", self.number),
+            None => format!("Task-{}", self.number()),
         }
     }
 
     /// The task's number, unique in the program ("Task-N"'s N, whatever the name).
-    #[cfg(feature = "inspect")]
     pub(crate) fn number(&self) -> u64 {
-        self.number
+        #[cfg(target_pointer_width = "64")]
+        return self.core.tag();
+        #[cfg(not(target_pointer_width = "64"))]
+        return self.number;
     }
 
     pub(crate) fn set_name(&self, name: String) {
@@ -567,9 +576,14 @@ impl<T> Inner<T> {
 impl<T> Inner<T> {
     /// The state of a task that has not ended.
     fn pending() -> Self {
+        let number = NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed);
         Inner {
+            #[cfg(target_pointer_width = "64")]
+            core: TaskState::tagged(number),
+            #[cfg(not(target_pointer_width = "64"))]
             core: TaskState::new(),
-            number: NEXT_TASK_NUMBER.fetch_add(1, Ordering::Relaxed),
+            #[cfg(not(target_pointer_width = "64"))]
+            number,
             slow: OnceBox::new(),
         }
     }
