@@ -24,9 +24,9 @@ pub use callback::{CallbackId, DoneCallback};
 pub(crate) use lifecycle::{Step, TaskCell};
 pub use local::LocalTask;
 pub use shield::{Shield, shield};
-pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
 #[cfg(feature = "event-loop")]
 pub(crate) use state::task_trio;
+pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
 
 use callback::{boxed_send, next_id, run_callback};
 use state::Inner;

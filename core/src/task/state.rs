@@ -619,7 +619,6 @@ pub(crate) fn task_trio<T: 'static>() -> (Task<T>, DynCellRef<dyn TaskView>, Tas
     )
 }
 
-
 /// A pending task whose future lives in the same allocation as its state (a TaskGroup child):
 /// `make` builds the future from the task's completer, and the returned driver polls it in
 /// place. One allocation per task.
@@ -663,7 +662,9 @@ impl<T> TaskCompleter<T> {
     /// Moves the completer out, leaving a spent one (which does nothing, and ends nothing when
     /// dropped); `None` if this one was spent already.
     pub(crate) fn take(&mut self) -> Option<Self> {
-        self.inner.take().map(|inner| TaskCompleter { inner: Some(inner) })
+        self.inner
+            .take()
+            .map(|inner| TaskCompleter { inner: Some(inner) })
     }
 
     /// Whether the completer was taken out ([`take`](Self::take)): the task has ended.
