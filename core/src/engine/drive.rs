@@ -42,78 +42,20 @@ impl<F: Future> Slots<F> {
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         header.parent.register(cx.waker());
+        // The never-polled children first, in a function of their own: the woken-children loop
+        // below, which every later poll runs, then keeps its few locals in registers and calls
+        // `on_done` from one place.
+        if self.fresh < self.len || self.has_unpolled() {
+            if let Some(drive) = self.poll_unpolled(header, cx, stop, &mut on_done) {
+                return drive;
+            }
+        }
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
-        // In reuse mode every node is written before its child's first poll: a reused slot's
-        // child is then polled with the node's waker (see `Engine::reuse_slots`).
-        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse());
-        // Never-polled children below `fresh_limit` are polled with no other check: it is the
-        // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
-        // (`len` does not change during a drive: children are pushed between calls.)
-        let mut fresh_limit = self.next_spend();
         loop {
             if stop() {
                 return Drive::Stopped;
-            }
-            if self.fresh < fresh_limit {
-                let index = self.fresh;
-                self.fresh += 1;
-                let cell = self.node(header, index);
-                let at = Arc::as_ptr(header);
-                let poll = if eager {
-                    // SAFETY: `fresh` passes each index once per header (a new header starts
-                    // over at 0), so no waker for this node exists yet.
-                    let node = unsafe { init_node(cell, at, index) };
-                    self.poll_with_node(node, index, &mut on_done)
-                } else {
-                    // SAFETY: as above: the node was never written and has no other fresh waker.
-                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
-                    let waker = fresh.waker();
-                    let (slot, counts) = self.slot_and_counts(index);
-                    let poll = poll_slot(
-                        slot,
-                        index,
-                        &mut Context::from_waker(&waker),
-                        counts,
-                        &mut on_done,
-                    );
-                    // Children of one set tend to behave alike: once most of a sample kept
-                    // their waker, write the rest's nodes up front, which is cheaper than the
-                    // first-poll waker's atomic step.
-                    if sampled < EAGER_SAMPLE {
-                        sampled += 1;
-                        needed += usize::from(fresh.was_used());
-                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
-                    }
-                    poll
-                };
-                if let Some(Poll::Ready(step)) = poll {
-                    if let Some(drive) = self.ended(index, step) {
-                        return drive;
-                    }
-                }
-                continue;
-            }
-            if let Some(index) = self.pop_unpolled() {
-                // Written (see the field), and owned by our header, which we hold.
-                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
-                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, &mut on_done) {
-                    if let Some(drive) = self.ended(index, step) {
-                        return drive;
-                    }
-                }
-                continue;
-            }
-            if self.fresh < self.len {
-                // Child `fresh` is due a unit of tokio's budget: one unit per `STRIDE`
-                // never-polled children, counted across polls.
-                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-                if !super::coop::proceed(cx) {
-                    return Drive::Pending;
-                }
-                fresh_limit = self.len.min(self.fresh.saturating_add(SPEND_EVERY));
-                continue;
             }
             // And one per `STRIDE` woken children polled in this call.
             #[cfg(all(feature = "tokio", not(aiokit_loom)))]
@@ -164,6 +106,93 @@ impl<F: Future> Slots<F> {
                 cx.waker().wake_by_ref();
                 return Drive::Pending;
             }
+        }
+    }
+
+    /// Queued mode, first part: polls the never-polled children (`fresh..len`, and in reuse
+    /// mode those of `unpolled`), each with its own waker. `Some` if the drive ends here.
+    #[inline(never)]
+    fn poll_unpolled<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        on_done: &mut C,
+    ) -> Option<Drive>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        // In reuse mode every node is written before its child's first poll: a reused slot's
+        // child is then polled with the node's waker (see `Engine::reuse_slots`).
+        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse());
+        // Never-polled children below `fresh_limit` are polled with no other check: it is the
+        // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
+        // (`len` does not change during a drive: children are pushed between calls.)
+        let mut fresh_limit = self.next_spend();
+        loop {
+            if stop() {
+                return Some(Drive::Stopped);
+            }
+            if self.fresh < fresh_limit {
+                let index = self.fresh;
+                self.fresh += 1;
+                let cell = self.node(header, index);
+                let at = Arc::as_ptr(header);
+                let poll = if eager {
+                    // SAFETY: `fresh` passes each index once per header (a new header starts
+                    // over at 0), so no waker for this node exists yet.
+                    let node = unsafe { init_node(cell, at, index) };
+                    self.poll_with_node(node, index, on_done)
+                } else {
+                    // SAFETY: as above: the node was never written and has no other fresh waker.
+                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                    let waker = fresh.waker();
+                    let (slot, counts) = self.slot_and_counts(index);
+                    let poll = poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        on_done,
+                    );
+                    // Children of one set tend to behave alike: once most of a sample kept
+                    // their waker, write the rest's nodes up front, which is cheaper than the
+                    // first-poll waker's atomic step.
+                    if sampled < EAGER_SAMPLE {
+                        sampled += 1;
+                        needed += usize::from(fresh.was_used());
+                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
+                    }
+                    poll
+                };
+                if let Some(Poll::Ready(step)) = poll {
+                    if let Some(drive) = self.ended(index, step) {
+                        return Some(drive);
+                    }
+                }
+                continue;
+            }
+            if let Some(index) = self.pop_unpolled() {
+                // Written (see the field), and owned by our header, which we hold.
+                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
+                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, on_done) {
+                    if let Some(drive) = self.ended(index, step) {
+                        return Some(drive);
+                    }
+                }
+                continue;
+            }
+            if self.fresh < self.len {
+                // Child `fresh` is due a unit of tokio's budget: one unit per `STRIDE`
+                // never-polled children, counted across polls.
+                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+                if !super::coop::proceed(cx) {
+                    return Some(Drive::Pending);
+                }
+                fresh_limit = self.len.min(self.fresh.saturating_add(SPEND_EVERY));
+                continue;
+            }
+            return None;
         }
     }
 
