@@ -179,21 +179,7 @@ impl<F: Future> Engine<F> {
         }
         match &self.header {
             None => self.slots.poll_direct(cx, stop, on_done),
-            Some(header) => {
-                // Nothing to poll (the first poll of each round of a `wait(FirstCompleted)`
-                // loop, a poll woken for nothing): register and return, without the drive's
-                // set-up. A wake that lands after the check wakes the waker registered first.
-                if self.slots.fresh == self.slots.len
-                    && !self.slots.has_unpolled()
-                    && header.queue.is_empty()
-                {
-                    header.parent.register(cx.waker());
-                    if header.queue.is_empty() {
-                        return Drive::Pending;
-                    }
-                }
-                self.slots.poll_queued(header, cx, stop, on_done)
-            }
+            Some(header) => self.slots.poll_queued(header, cx, stop, on_done),
         }
     }
 

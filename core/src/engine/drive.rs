@@ -29,7 +29,8 @@ const EAGER_SAMPLE: usize = 8;
 
 impl<F: Future> Slots<F> {
     /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
-    /// that direct mode, the small and hot case, stays a tight loop.
+    /// that direct mode, the small and hot case, stays a tight loop; the two parts are out of
+    /// line too (`poll_unpolled`, `poll_woken`), so that this stays small.
     #[inline(never)]
     pub(super) fn poll_queued<C>(
         &mut self,
@@ -42,14 +43,32 @@ impl<F: Future> Slots<F> {
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         header.parent.register(cx.waker());
-        // The never-polled children first, in a function of their own: the woken-children loop
-        // below, which every later poll runs, then keeps its few locals in registers and calls
-        // `on_done` from one place.
-        if self.fresh < self.len || self.has_unpolled() {
-            if let Some(drive) = self.poll_unpolled(header, cx, stop, &mut on_done) {
-                return drive;
+        if self.fresh == self.len && !self.has_unpolled() {
+            // Nothing to poll (the first poll of each round of a `wait(FirstCompleted)` loop,
+            // a poll woken for nothing): return before the drive's set-up. A wake that lands
+            // after this check wakes the waker registered above.
+            if header.queue.is_empty() {
+                return Drive::Pending;
             }
+        } else if let Some(drive) = self.poll_unpolled(header, cx, stop, &mut on_done) {
+            return drive;
         }
+        self.poll_woken(header, cx, stop, on_done)
+    }
+
+    /// Queued mode, second part: polls the children whose wakers fired, from the ready queue.
+    /// Out of line, so that a poll with nothing to do pays none of its set-up.
+    #[inline(never)]
+    fn poll_woken<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        mut on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
