@@ -10,7 +10,7 @@ use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
 use super::queue::Node;
 use super::slots::{Counts, Slot, Slots};
-use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
+use super::waker::{FreshWaker, Header, NodeCell, borrowed_waker, init_node};
 use core::cell::UnsafeCell;
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
@@ -26,6 +26,28 @@ const SPEND_EVERY: usize = usize::MAX;
 /// Never-polled children polled with a first-poll waker before deciding whether to write the
 /// remaining ones' nodes up front (see `poll_queued`).
 const EAGER_SAMPLE: usize = 8;
+
+/// Whether the never-polled children get their node written before their first poll
+/// (`eager`), decided on a sample of first polls.
+struct Sample {
+    sampled: usize,
+    needed: usize,
+    eager: bool,
+}
+
+impl Sample {
+    /// Records whether a child polled with a first-poll waker needed its node. Children of one
+    /// set tend to behave alike: once most of a sample kept their waker, the rest's nodes are
+    /// written up front, which is cheaper than the first-poll waker's atomic step.
+    #[inline(always)]
+    fn record(&mut self, needed: bool) {
+        if self.sampled < EAGER_SAMPLE {
+            self.sampled += 1;
+            self.needed += usize::from(needed);
+            self.eager = self.sampled == EAGER_SAMPLE && self.needed * 2 > EAGER_SAMPLE;
+        }
+    }
+}
 
 impl<F: Future> Slots<F> {
     /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
@@ -143,7 +165,11 @@ impl<F: Future> Slots<F> {
     {
         // In reuse mode every node is written before its child's first poll: a reused slot's
         // child is then polled with the node's waker (see `Engine::reuse_slots`).
-        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse());
+        let mut sample = Sample {
+            sampled: 0,
+            needed: 0,
+            eager: self.reuse(),
+        };
         // Never-polled children below `fresh_limit` are polled with no other check: it is the
         // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
         // (`len` does not change during a drive: children are pushed between calls.)
@@ -152,12 +178,21 @@ impl<F: Future> Slots<F> {
             if stop() {
                 return Some(Drive::Stopped);
             }
+            if self.fresh < fresh_limit && fresh_limit <= self.first.len() && !self.reuse() {
+                // The usual case (a set given up front): a tight loop over the first segment.
+                if let Some(drive) =
+                    self.sweep_first(header, fresh_limit, stop, on_done, &mut sample)
+                {
+                    return Some(drive);
+                }
+                continue;
+            }
             if self.fresh < fresh_limit {
                 let index = self.fresh;
                 self.fresh += 1;
                 let cell = self.node(header, index);
                 let at = Arc::as_ptr(header);
-                let poll = if eager {
+                let poll = if sample.eager {
                     // SAFETY: `fresh` passes each index once per header (a new header starts
                     // over at 0), so no waker for this node exists yet.
                     let node = unsafe { init_node(cell, at, index) };
@@ -174,14 +209,7 @@ impl<F: Future> Slots<F> {
                         counts,
                         on_done,
                     );
-                    // Children of one set tend to behave alike: once most of a sample kept
-                    // their waker, write the rest's nodes up front, which is cheaper than the
-                    // first-poll waker's atomic step.
-                    if sampled < EAGER_SAMPLE {
-                        sampled += 1;
-                        needed += usize::from(fresh.was_used());
-                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
-                    }
+                    sample.record(fresh.was_used());
                     poll
                 };
                 if let Some(Poll::Ready(step)) = poll {
@@ -213,6 +241,88 @@ impl<F: Future> Slots<F> {
             }
             return None;
         }
+    }
+
+    /// Polls the never-polled children `fresh..end` of the first segment (`end` at most its
+    /// length; not in reuse mode), as `poll_unpolled` does one by one, in a loop that keeps
+    /// `fresh` and the counts in registers (written back when it ends, also by a child's
+    /// panic). `Some` if the drive ends here.
+    #[inline(always)]
+    fn sweep_first<C>(
+        &mut self,
+        header: &Arc<Header>,
+        end: usize,
+        stop: &impl Fn() -> bool,
+        on_done: &mut C,
+        sample: &mut Sample,
+    ) -> Option<Drive>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        struct Local<'a> {
+            fresh: usize,
+            counts: Counts,
+            home: (&'a mut usize, &'a mut Counts),
+        }
+        impl Drop for Local<'_> {
+            #[inline(always)]
+            fn drop(&mut self) {
+                *self.home.0 = self.fresh;
+                *self.home.1 = self.counts;
+            }
+        }
+        let at = Arc::as_ptr(header);
+        let start = self.fresh;
+        let mut local = Local {
+            fresh: start,
+            counts: self.counts,
+            home: (&mut self.fresh, &mut self.counts),
+        };
+        let nodes = &header.first[start..end];
+        for ((slot, cell), index) in self.first[start..end].iter_mut().zip(nodes).zip(start..) {
+            if stop() {
+                return Some(Drive::Stopped);
+            }
+            local.fresh = index + 1;
+            let cell: *const NodeCell = cell;
+            let mut_counts = &mut local.counts;
+            let poll = if sample.eager {
+                // SAFETY: `fresh` passes each index once per header (a new header starts over
+                // at 0), so no waker for this node exists yet.
+                let node = unsafe { init_node(cell, at, index) };
+                let waker = borrowed_waker(node);
+                poll_slot(
+                    slot,
+                    index,
+                    &mut Context::from_waker(&waker),
+                    mut_counts,
+                    on_done,
+                )
+            } else {
+                // SAFETY: as above: the node was never written and has no other fresh waker.
+                let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                let waker = fresh.waker();
+                let poll = poll_slot(
+                    slot,
+                    index,
+                    &mut Context::from_waker(&waker),
+                    mut_counts,
+                    on_done,
+                );
+                sample.record(fresh.was_used());
+                poll
+            };
+            if let Some(Poll::Ready(step)) = poll {
+                // (Not in reuse mode: the slot goes back to no free list.)
+                if local.counts.running == 0 {
+                    return Some(Drive::AllDone);
+                }
+                if step == Step::Stop {
+                    return Some(Drive::Stopped);
+                }
+            }
+        }
+        None
     }
 
     /// The never-polled child before whose first poll the next unit of tokio's budget is
