@@ -165,6 +165,9 @@ impl<F: Future> Slots<F> {
     {
         // In reuse mode every node is written before its child's first poll: a reused slot's
         // child is then polled with the node's waker (see `Engine::reuse_slots`).
+        // (`cx` only spends tokio's budget.)
+        #[cfg(not(all(feature = "tokio", not(aiokit_loom))))]
+        let _ = cx;
         let mut sample = Sample {
             sampled: 0,
             needed: 0,
