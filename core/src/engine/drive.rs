@@ -10,7 +10,7 @@ use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
 use super::queue::Node;
 use super::slots::{Counts, Slot, Slots};
-use super::waker::{FreshWaker, Header, NodeCell, borrowed_waker, init_node};
+use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
 use core::cell::UnsafeCell;
 
 /// How many children may wake themselves during one `poll_drive` before it yields.
@@ -29,6 +29,7 @@ const EAGER_SAMPLE: usize = 8;
 
 /// Whether the never-polled children get their node written before their first poll
 /// (`eager`), decided on a sample of first polls.
+#[derive(Clone, Copy)]
 struct Sample {
     sampled: usize,
     needed: usize,
@@ -173,6 +174,8 @@ impl<F: Future> Slots<F> {
             needed: 0,
             eager: self.reuse(),
         };
+        // Slots are reused by groups, whose children come one by one: not swept.
+        let sweep = !self.reuse();
         // Never-polled children below `fresh_limit` are polled with no other check: it is the
         // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
         // (`len` does not change during a drive: children are pushed between calls.)
@@ -181,12 +184,14 @@ impl<F: Future> Slots<F> {
             if stop() {
                 return Some(Drive::Stopped);
             }
-            if self.fresh < fresh_limit && fresh_limit <= self.first.len() && !self.reuse() {
+            if sweep && self.fresh < fresh_limit && fresh_limit <= self.first.len() {
                 // The usual case (a set given up front): a tight loop over the first segment.
-                if let Some(drive) =
-                    self.sweep_first(header, fresh_limit, stop, on_done, &mut sample)
-                {
-                    return Some(drive);
+                // (A copy of `sample` goes in, so that this loop keeps its own in registers.)
+                let mut swept = sample;
+                let drive = self.sweep_first(header, fresh_limit, stop, on_done, &mut swept);
+                sample = swept;
+                if drive.is_some() {
+                    return drive;
                 }
                 continue;
             }
@@ -249,8 +254,9 @@ impl<F: Future> Slots<F> {
     /// Polls the never-polled children `fresh..end` of the first segment (`end` at most its
     /// length; not in reuse mode), as `poll_unpolled` does one by one, in a loop that keeps
     /// `fresh` and the counts in registers (written back when it ends, also by a child's
-    /// panic). `Some` if the drive ends here.
-    #[inline(always)]
+    /// panic). `Some` if the drive ends here. Out of line, so that the one-by-one path of
+    /// `poll_unpolled` (slot reuse, later segments) keeps its own child polls inlined.
+    #[inline(never)]
     fn sweep_first<C>(
         &mut self,
         header: &Arc<Header>,
@@ -282,47 +288,63 @@ impl<F: Future> Slots<F> {
             home: (&mut self.fresh, &mut self.counts),
         };
         let nodes = &header.first[start..end];
-        for ((slot, cell), index) in self.first[start..end].iter_mut().zip(nodes).zip(start..) {
+        let mut children = self.first[start..end].iter_mut().zip(nodes).zip(start..);
+        // What follows a child's poll: the drive ends if that was the last child or `on_done`
+        // said so. (Not in reuse mode: the slot goes back to no free list.)
+        macro_rules! after_poll {
+            ($poll:expr) => {
+                if let Some(Poll::Ready(step)) = $poll {
+                    if local.counts.running == 0 {
+                        return Some(Drive::AllDone);
+                    }
+                    if step == Step::Stop {
+                        return Some(Drive::Stopped);
+                    }
+                }
+            };
+        }
+        // Three loops, so that the long ones test nothing but the child: the sample (first-poll
+        // wakers, recorded), then written nodes or first-poll wakers for the rest.
+        while !sample.eager && sample.sampled < EAGER_SAMPLE {
+            let Some(((slot, cell), index)) = children.next() else {
+                return None;
+            };
             if stop() {
                 return Some(Drive::Stopped);
             }
             local.fresh = index + 1;
-            let cell: *const NodeCell = cell;
-            let mut_counts = &mut local.counts;
-            let poll = if sample.eager {
-                // SAFETY: `fresh` passes each index once per header (a new header starts over
-                // at 0), so no waker for this node exists yet.
+            // SAFETY: `fresh` passes each index once per header (a new header starts over at
+            // 0), so the node was never written and has no other fresh waker.
+            let fresh = unsafe { FreshWaker::new(cell, at, index) };
+            let waker = fresh.waker();
+            let cx = &mut Context::from_waker(&waker);
+            let poll = poll_slot(slot, index, cx, &mut local.counts, on_done);
+            sample.record(fresh.was_used());
+            after_poll!(poll);
+        }
+        if sample.eager {
+            for ((slot, cell), index) in children {
+                if stop() {
+                    return Some(Drive::Stopped);
+                }
+                local.fresh = index + 1;
+                // SAFETY: as above: no waker for this node exists yet.
                 let node = unsafe { init_node(cell, at, index) };
                 let waker = borrowed_waker(node);
-                poll_slot(
-                    slot,
-                    index,
-                    &mut Context::from_waker(&waker),
-                    mut_counts,
-                    on_done,
-                )
-            } else {
+                let cx = &mut Context::from_waker(&waker);
+                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
+            }
+        } else {
+            for ((slot, cell), index) in children {
+                if stop() {
+                    return Some(Drive::Stopped);
+                }
+                local.fresh = index + 1;
                 // SAFETY: as above: the node was never written and has no other fresh waker.
                 let fresh = unsafe { FreshWaker::new(cell, at, index) };
                 let waker = fresh.waker();
-                let poll = poll_slot(
-                    slot,
-                    index,
-                    &mut Context::from_waker(&waker),
-                    mut_counts,
-                    on_done,
-                );
-                sample.record(fresh.was_used());
-                poll
-            };
-            if let Some(Poll::Ready(step)) = poll {
-                // (Not in reuse mode: the slot goes back to no free list.)
-                if local.counts.running == 0 {
-                    return Some(Drive::AllDone);
-                }
-                if step == Step::Stop {
-                    return Some(Drive::Stopped);
-                }
+                let cx = &mut Context::from_waker(&waker);
+                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
             }
         }
         None
