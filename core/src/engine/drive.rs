@@ -306,9 +306,7 @@ impl<F: Future> Slots<F> {
         // Three loops, so that the long ones test nothing but the child: the sample (first-poll
         // wakers, recorded), then written nodes or first-poll wakers for the rest.
         while !sample.eager && sample.sampled < EAGER_SAMPLE {
-            let Some(((slot, cell), index)) = children.next() else {
-                return None;
-            };
+            let ((slot, cell), index) = children.next()?;
             if stop() {
                 return Some(Drive::Stopped);
             }
