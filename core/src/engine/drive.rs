@@ -254,9 +254,8 @@ impl<F: Future> Slots<F> {
     /// Polls the never-polled children `fresh..end` of the first segment (`end` at most its
     /// length; not in reuse mode), as `poll_unpolled` does one by one, in a loop that keeps
     /// `fresh` and the counts in registers (written back when it ends, also by a child's
-    /// panic). `Some` if the drive ends here. Out of line, so that the one-by-one path of
-    /// `poll_unpolled` (slot reuse, later segments) keeps its own child polls inlined.
-    #[inline(never)]
+    /// panic). `Some` if the drive ends here.
+    #[inline(always)]
     fn sweep_first<C>(
         &mut self,
         header: &Arc<Header>,
