@@ -13,6 +13,7 @@
 //! address is outside the slot; `boxed!` keeps the name on the box itself) and every name
 //! under `no_std` (the listener is thread-local).
 
+#[cfg(feature = "inspect")]
 use alloc::vec::Vec;
 use core::future::Future;
 use core::task::Context;
@@ -74,9 +75,12 @@ fn hear(addr: usize, name: &'static str) {
 }
 
 /// The names of one engine's children, by index (empty until a name is heard, so children
-/// that are plain futures cost nothing but the listening itself).
+/// that are plain futures cost nothing but the listening itself). Without the `inspect`
+/// feature no name is ever heard, and this is empty: the sets that hold it (`Pending`, the
+/// combinators) are moved by value several times a `wait` round.
 #[derive(Debug, Default)]
 pub(crate) struct ChildNames {
+    #[cfg(feature = "inspect")]
     by_index: Vec<Option<&'static str>>,
 }
 
@@ -84,13 +88,21 @@ impl ChildNames {
     /// No name known yet.
     pub(crate) const fn new() -> Self {
         ChildNames {
+            #[cfg(feature = "inspect")]
             by_index: Vec::new(),
         }
     }
 
     /// The name of child `index`, if one was heard.
+    #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&'static str> {
-        self.by_index.get(index).copied().flatten()
+        #[cfg(feature = "inspect")]
+        return self.by_index.get(index).copied().flatten();
+        #[cfg(not(feature = "inspect"))]
+        {
+            let _ = index;
+            None
+        }
     }
 
     /// Keeps the first name heard for each child; the names of addresses outside the children

@@ -74,6 +74,7 @@ impl<F: Future> Pending<F> {
     }
 
     /// The name of child `index`, if one was heard.
+    #[cfg(feature = "inspect")]
     pub(crate) fn name(&self, index: usize) -> Option<&'static str> {
         self.names.get(index)
     }

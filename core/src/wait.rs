@@ -211,6 +211,8 @@ pub struct Done<T> {
     pub index: usize,
     /// What the child returned.
     pub output: T,
+    // Only learned with the `inspect` feature; without it, no room is spent on it.
+    #[cfg(feature = "inspect")]
     name: Option<&'static str>,
 }
 
@@ -227,6 +229,7 @@ impl<T> Done<T> {
         Done {
             index,
             output,
+            #[cfg(feature = "inspect")]
             name: None,
         }
     }
@@ -568,10 +571,16 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
         .expect("`Wait` polled after it returned its output");
     let check_failures = mode == Mode::FirstException;
     let mut failed = false;
+    #[cfg(feature = "inspect")]
     let named_from = done.len();
     let drive = set.drive("aiokit::wait", cx, |index, out| {
         let output = out.take().expect("the engine hands over each output once");
         let stop = check_failures && is_failure(&output);
+        if done.capacity() == 0 {
+            // What the first push would reserve (a `FirstCompleted` round starts with no
+            // allocation), without `Vec`'s out-of-line growth path.
+            *done = Vec::with_capacity(4);
+        }
         done.push(Done::new(index, output));
         if stop {
             failed = true;
@@ -581,6 +590,7 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
         }
     });
     // The names heard in the drive are known once it has returned.
+    #[cfg(feature = "inspect")]
     for d in &mut done[named_from..] {
         d.name = set.name(d.index);
     }

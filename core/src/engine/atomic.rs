@@ -57,6 +57,7 @@ impl AtomicWaker {
         Self::default()
     }
 
+    #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
         #[cfg(not(aiokit_loom))]
         self.inner.register(waker);
@@ -64,6 +65,7 @@ impl AtomicWaker {
         self.inner.register_by_ref(waker);
     }
 
+    #[inline]
     pub(crate) fn wake(&self) {
         self.inner.wake();
     }

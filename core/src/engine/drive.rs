@@ -27,9 +27,33 @@ const SPEND_EVERY: usize = usize::MAX;
 /// remaining ones' nodes up front (see `poll_queued`).
 const EAGER_SAMPLE: usize = 8;
 
+/// Whether the never-polled children get their node written before their first poll
+/// (`eager`), decided on a sample of first polls.
+#[derive(Clone, Copy)]
+struct Sample {
+    sampled: usize,
+    needed: usize,
+    eager: bool,
+}
+
+impl Sample {
+    /// Records whether a child polled with a first-poll waker needed its node. Children of one
+    /// set tend to behave alike: once most of a sample kept their waker, the rest's nodes are
+    /// written up front, which is cheaper than the first-poll waker's atomic step.
+    #[inline(always)]
+    fn record(&mut self, needed: bool) {
+        if self.sampled < EAGER_SAMPLE {
+            self.sampled += 1;
+            self.needed += usize::from(needed);
+            self.eager = self.sampled == EAGER_SAMPLE && self.needed * 2 > EAGER_SAMPLE;
+        }
+    }
+}
+
 impl<F: Future> Slots<F> {
     /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
-    /// that direct mode, the small and hot case, stays a tight loop.
+    /// that direct mode, the small and hot case, stays a tight loop; the two parts are out of
+    /// line too (`poll_unpolled`, `poll_woken`), so that this stays small.
     #[inline(never)]
     pub(super) fn poll_queued<C>(
         &mut self,
@@ -42,78 +66,38 @@ impl<F: Future> Slots<F> {
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
         header.parent.register(cx.waker());
+        if self.fresh == self.len && !self.has_unpolled() {
+            // Nothing to poll (the first poll of each round of a `wait(FirstCompleted)` loop,
+            // a poll woken for nothing): return before the drive's set-up. A wake that lands
+            // after this check wakes the waker registered above.
+            if header.queue.is_empty() {
+                return Drive::Pending;
+            }
+        } else if let Some(drive) = self.poll_unpolled(header, cx, stop, &mut on_done) {
+            return drive;
+        }
+        self.poll_woken(header, cx, stop, on_done)
+    }
+
+    /// Queued mode, second part: polls the children whose wakers fired, from the ready queue.
+    /// Out of line, so that a poll with nothing to do pays none of its set-up.
+    #[inline(never)]
+    fn poll_woken<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        mut on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         let budget = self.len;
         let mut polled = 0;
         let mut yielded = 0;
-        // In reuse mode every node is written before its child's first poll: a reused slot's
-        // child is then polled with the node's waker (see `Engine::reuse_slots`).
-        let (mut sampled, mut needed, mut eager) = (0, 0, self.reuse());
-        // Never-polled children below `fresh_limit` are polled with no other check: it is the
-        // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
-        // (`len` does not change during a drive: children are pushed between calls.)
-        let mut fresh_limit = self.next_spend();
         loop {
             if stop() {
                 return Drive::Stopped;
-            }
-            if self.fresh < fresh_limit {
-                let index = self.fresh;
-                self.fresh += 1;
-                let cell = self.node(header, index);
-                let at = Arc::as_ptr(header);
-                let poll = if eager {
-                    // SAFETY: `fresh` passes each index once per header (a new header starts
-                    // over at 0), so no waker for this node exists yet.
-                    let node = unsafe { init_node(cell, at, index) };
-                    self.poll_with_node(node, index, &mut on_done)
-                } else {
-                    // SAFETY: as above: the node was never written and has no other fresh waker.
-                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
-                    let waker = fresh.waker();
-                    let (slot, counts) = self.slot_and_counts(index);
-                    let poll = poll_slot(
-                        slot,
-                        index,
-                        &mut Context::from_waker(&waker),
-                        counts,
-                        &mut on_done,
-                    );
-                    // Children of one set tend to behave alike: once most of a sample kept
-                    // their waker, write the rest's nodes up front, which is cheaper than the
-                    // first-poll waker's atomic step.
-                    if sampled < EAGER_SAMPLE {
-                        sampled += 1;
-                        needed += usize::from(fresh.was_used());
-                        eager = sampled == EAGER_SAMPLE && needed * 2 > EAGER_SAMPLE;
-                    }
-                    poll
-                };
-                if let Some(Poll::Ready(step)) = poll {
-                    if let Some(drive) = self.ended(index, step) {
-                        return drive;
-                    }
-                }
-                continue;
-            }
-            if let Some(index) = self.pop_unpolled() {
-                // Written (see the field), and owned by our header, which we hold.
-                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
-                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, &mut on_done) {
-                    if let Some(drive) = self.ended(index, step) {
-                        return drive;
-                    }
-                }
-                continue;
-            }
-            if self.fresh < self.len {
-                // Child `fresh` is due a unit of tokio's budget: one unit per `STRIDE`
-                // never-polled children, counted across polls.
-                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
-                if !super::coop::proceed(cx) {
-                    return Drive::Pending;
-                }
-                fresh_limit = self.len.min(self.fresh.saturating_add(SPEND_EVERY));
-                continue;
             }
             // And one per `STRIDE` woken children polled in this call.
             #[cfg(all(feature = "tokio", not(aiokit_loom)))]
@@ -165,6 +149,202 @@ impl<F: Future> Slots<F> {
                 return Drive::Pending;
             }
         }
+    }
+
+    /// Queued mode, first part: polls the never-polled children (`fresh..len`, and in reuse
+    /// mode those of `unpolled`), each with its own waker. `Some` if the drive ends here.
+    #[inline(never)]
+    fn poll_unpolled<C>(
+        &mut self,
+        header: &Arc<Header>,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        on_done: &mut C,
+    ) -> Option<Drive>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        // In reuse mode every node is written before its child's first poll: a reused slot's
+        // child is then polled with the node's waker (see `Engine::reuse_slots`).
+        // (`cx` only spends tokio's budget.)
+        #[cfg(not(all(feature = "tokio", not(aiokit_loom))))]
+        let _ = cx;
+        let mut sample = Sample {
+            sampled: 0,
+            needed: 0,
+            eager: self.reuse(),
+        };
+        // Slots are reused by groups, whose children come one by one: not swept.
+        let sweep = !self.reuse();
+        // Never-polled children below `fresh_limit` are polled with no other check: it is the
+        // next child before which a unit of tokio's budget is spent (see `coop`), or `len`.
+        // (`len` does not change during a drive: children are pushed between calls.)
+        let mut fresh_limit = self.next_spend();
+        loop {
+            if stop() {
+                return Some(Drive::Stopped);
+            }
+            if sweep && self.fresh < fresh_limit && fresh_limit <= self.first.len() {
+                // The usual case (a set given up front): a tight loop over the first segment.
+                // (A copy of `sample` goes in, so that this loop keeps its own in registers.)
+                let mut swept = sample;
+                let drive = self.sweep_first(header, fresh_limit, stop, on_done, &mut swept);
+                sample = swept;
+                if drive.is_some() {
+                    return drive;
+                }
+                continue;
+            }
+            if self.fresh < fresh_limit {
+                let index = self.fresh;
+                self.fresh += 1;
+                let cell = self.node(header, index);
+                let at = Arc::as_ptr(header);
+                let poll = if sample.eager {
+                    // SAFETY: `fresh` passes each index once per header (a new header starts
+                    // over at 0), so no waker for this node exists yet.
+                    let node = unsafe { init_node(cell, at, index) };
+                    self.poll_with_node(node, index, on_done)
+                } else {
+                    // SAFETY: as above: the node was never written and has no other fresh waker.
+                    let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                    let waker = fresh.waker();
+                    let (slot, counts) = self.slot_and_counts(index);
+                    let poll = poll_slot(
+                        slot,
+                        index,
+                        &mut Context::from_waker(&waker),
+                        counts,
+                        on_done,
+                    );
+                    sample.record(fresh.was_used());
+                    poll
+                };
+                if let Some(Poll::Ready(step)) = poll {
+                    if let Some(drive) = self.ended(index, step) {
+                        return Some(drive);
+                    }
+                }
+                continue;
+            }
+            if let Some(index) = self.pop_unpolled() {
+                // Written (see the field), and owned by our header, which we hold.
+                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
+                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, on_done) {
+                    if let Some(drive) = self.ended(index, step) {
+                        return Some(drive);
+                    }
+                }
+                continue;
+            }
+            if self.fresh < self.len {
+                // Child `fresh` is due a unit of tokio's budget: one unit per `STRIDE`
+                // never-polled children, counted across polls.
+                #[cfg(all(feature = "tokio", not(aiokit_loom)))]
+                if !super::coop::proceed(cx) {
+                    return Some(Drive::Pending);
+                }
+                fresh_limit = self.len.min(self.fresh.saturating_add(SPEND_EVERY));
+                continue;
+            }
+            return None;
+        }
+    }
+
+    /// Polls the never-polled children `fresh..end` of the first segment (`end` at most its
+    /// length; not in reuse mode), as `poll_unpolled` does one by one, in a loop that keeps
+    /// `fresh` and the counts in registers (written back when it ends, also by a child's
+    /// panic). `Some` if the drive ends here.
+    #[inline(always)]
+    fn sweep_first<C>(
+        &mut self,
+        header: &Arc<Header>,
+        end: usize,
+        stop: &impl Fn() -> bool,
+        on_done: &mut C,
+        sample: &mut Sample,
+    ) -> Option<Drive>
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        struct Local<'a> {
+            fresh: usize,
+            counts: Counts,
+            home: (&'a mut usize, &'a mut Counts),
+        }
+        impl Drop for Local<'_> {
+            #[inline(always)]
+            fn drop(&mut self) {
+                *self.home.0 = self.fresh;
+                *self.home.1 = self.counts;
+            }
+        }
+        let at = Arc::as_ptr(header);
+        let start = self.fresh;
+        let mut local = Local {
+            fresh: start,
+            counts: self.counts,
+            home: (&mut self.fresh, &mut self.counts),
+        };
+        let nodes = &header.first[start..end];
+        let mut children = self.first[start..end].iter_mut().zip(nodes).zip(start..);
+        // What follows a child's poll: the drive ends if that was the last child or `on_done`
+        // said so. (Not in reuse mode: the slot goes back to no free list.)
+        macro_rules! after_poll {
+            ($poll:expr) => {
+                if let Some(Poll::Ready(step)) = $poll {
+                    if local.counts.running == 0 {
+                        return Some(Drive::AllDone);
+                    }
+                    if step == Step::Stop {
+                        return Some(Drive::Stopped);
+                    }
+                }
+            };
+        }
+        // Three loops, so that the long ones test nothing but the child: the sample (first-poll
+        // wakers, recorded), then written nodes or first-poll wakers for the rest.
+        while !sample.eager && sample.sampled < EAGER_SAMPLE {
+            let ((slot, cell), index) = children.next()?;
+            if stop() {
+                return Some(Drive::Stopped);
+            }
+            local.fresh = index + 1;
+            // SAFETY: `fresh` passes each index once per header (a new header starts over at
+            // 0), so the node was never written and has no other fresh waker.
+            let fresh = unsafe { FreshWaker::new(cell, at, index) };
+            let waker = fresh.waker();
+            let cx = &mut Context::from_waker(&waker);
+            let poll = poll_slot(slot, index, cx, &mut local.counts, on_done);
+            sample.record(fresh.was_used());
+            after_poll!(poll);
+        }
+        if sample.eager {
+            for ((slot, cell), index) in children {
+                if stop() {
+                    return Some(Drive::Stopped);
+                }
+                local.fresh = index + 1;
+                // SAFETY: as above: no waker for this node exists yet.
+                let node = unsafe { init_node(cell, at, index) };
+                let waker = borrowed_waker(node);
+                let cx = &mut Context::from_waker(&waker);
+                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
+            }
+        } else {
+            for ((slot, cell), index) in children {
+                if stop() {
+                    return Some(Drive::Stopped);
+                }
+                local.fresh = index + 1;
+                // SAFETY: as above: the node was never written and has no other fresh waker.
+                let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                let waker = fresh.waker();
+                let cx = &mut Context::from_waker(&waker);
+                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
+            }
+        }
+        None
     }
 
     /// The never-polled child before whose first poll the next unit of tokio's budget is

@@ -84,6 +84,16 @@ impl ReadyQueue {
         unsafe { (*prev).next.store(node as *mut Node, Ordering::Release) };
     }
 
+    /// Whether the consumer would find the queue empty: no node was pushed since the last
+    /// `pop`, or a producer is still between its two steps (its wake of the parent comes after
+    /// them). Meant for the consumer (it reads the consumer's own end).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        let tail = self.tail.load(Ordering::Relaxed);
+        // SAFETY: `tail` is the stub or a node that was pushed; all outlive the queue.
+        tail == self.stub() && unsafe { (*tail).next.load(Ordering::Acquire) }.is_null()
+    }
+
     /// # Safety
     /// Only one consumer may call this at a time (the engine, through `&mut`).
     pub(crate) unsafe fn pop(&self) -> Dequeue {

@@ -139,7 +139,7 @@ impl<F: Future> Slots<F> {
     }
 
     /// Whether a child waits in `unpolled`.
-    #[cfg(any(feature = "std", test))]
+    #[inline]
     pub(super) fn has_unpolled(&self) -> bool {
         self.ext
             .as_ref()

@@ -394,6 +394,77 @@ fn a_panicking_child_leaves_every_other_child_dropped_exactly_once() {
     assert!(probes.iter().all(|p| p.drops.get() == 1));
 }
 
+#[test]
+fn a_child_panicking_in_the_first_sweep_leaves_the_counts_of_the_children_before_it() {
+    // Queued mode (more than `DIRECT_MAX` children): the first drive sweeps them in one loop.
+    // Children before the bomb complete, those after it are not reached.
+    let n = DIRECT_MAX + 8;
+    let bomb_at = DIRECT_MAX + 2;
+    let probes: Vec<Rc<Probe>> = (0..n).map(|_| Rc::new(Probe::default())).collect();
+    let children = probes.iter().enumerate().map(|(value, p)| {
+        p.ready.set(true);
+        if value == bomb_at {
+            Either::Bomb(Bomb)
+        } else {
+            Either::Probe(Child {
+                probe: p.clone(),
+                value,
+            })
+        }
+    });
+    let mut engine = Engine::from_iter(children);
+    let (_, waker) = counting();
+    let mut done = vec![];
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        engine.poll_drive(&mut Context::from_waker(&waker), |i, _| {
+            done.push(i);
+            Step::Continue
+        })
+    }));
+    assert!(result.is_err());
+    assert_eq!(done, (0..bomb_at).collect::<Vec<_>>());
+    assert_eq!(
+        engine.running(),
+        n - bomb_at,
+        "the counts of the sweep are kept when a child panics"
+    );
+    // The next drive goes on after the bomb (never polled again: it has no waker).
+    done.clear();
+    let drive = engine.poll_drive(&mut Context::from_waker(&waker), |i, _| {
+        done.push(i);
+        Step::Continue
+    });
+    assert_eq!(drive, Drive::Pending);
+    assert_eq!(done, (bomb_at + 1..n).collect::<Vec<_>>());
+    assert_eq!(engine.running(), 1);
+    drop(engine);
+    assert!(
+        probes
+            .iter()
+            .enumerate()
+            .all(|(i, p)| p.drops.get() == usize::from(i != bomb_at))
+    );
+}
+
+#[test]
+fn children_that_keep_their_waker_are_woken_through_it_past_the_sample() {
+    // More children than the sample: once the sample kept their wakers, the rest's nodes are
+    // written before their first poll; a wake through any of them polls that child.
+    let n = DIRECT_MAX + 40;
+    let (probes, mut engine) = probes(n);
+    let (_, waker) = counting();
+    assert_eq!(drive(&mut engine, &waker).0, Drive::Pending);
+    for i in [0, 7, 8, 30, n - 1] {
+        probes[i].ready.set(true);
+        probes[i].waker.borrow_mut().take().unwrap().wake();
+    }
+    let (d, mut done) = drive(&mut engine, &waker);
+    assert_eq!(d, Drive::Pending);
+    done.sort_unstable();
+    assert_eq!(done, vec![0, 7, 8, 30, n - 1]);
+    assert_eq!(engine.running(), n - 5);
+}
+
 /// A small deterministic generator (xorshift), so the randomized test needs no dependency and
 /// replays the same sequences everywhere.
 struct Rng(u64);
