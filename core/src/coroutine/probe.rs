@@ -22,6 +22,7 @@ pub(crate) fn offer(name: &'static str) {
 /// Runs `f` (which polls a future) and returns the name of the outermost coroutine that
 /// was polled for the first time inside it, if any.
 pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
+    /// Puts back the outer probe's state if `f` unwinds.
     struct Restore(Option<Option<&'static str>>);
     impl Drop for Restore {
         fn drop(&mut self) {
@@ -30,7 +31,8 @@ pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
     }
     let restore = Restore(PROBE.with(|p| p.replace(Some(None))));
     let out = f();
-    let heard = PROBE.with(|p| p.get()).flatten();
-    drop(restore);
+    // What was heard and the outer state's restoring, in one access.
+    let outer = core::mem::ManuallyDrop::new(restore).0;
+    let heard = PROBE.with(|p| p.replace(outer)).flatten();
     (out, heard)
 }
