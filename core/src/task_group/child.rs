@@ -341,6 +341,7 @@ where
 {
     type Output = Outcome<E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<E>> {
         let this = self.project();
         let (mut cell, trace) = (this.cell, this.trace);
