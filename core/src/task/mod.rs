@@ -520,7 +520,9 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// A handle to this task that does not name its output type and may cross threads (a
     /// spawning task group's registry); it shares the task's allocation.
     pub(crate) fn erased_send(&self) -> SendDynCellRef<dyn TaskView + Send + Sync + 'static> {
-        fn view<T: Send + Sync + 'static>(inner: &Inner<T>) -> &(dyn TaskView + Send + Sync + 'static) {
+        fn view<T: Send + Sync + 'static>(
+            inner: &Inner<T>,
+        ) -> &(dyn TaskView + Send + Sync + 'static) {
             inner
         }
         SendDynCellRef::new(self.inner.clone(), view::<T>)

@@ -413,8 +413,9 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
 ///   body is not polled again once the group has recorded a failure ("already resuming" does
 ///   not apply), but the abort runs on another thread: the body may see a sibling's handle end
 ///   cancelled before it is dropped.
-/// - Each child costs a spawned task of the executor (an allocation and a queue operation)
-///   besides its task cell: for children that do little work, the in-place group is cheaper.
+/// - Each child costs, besides its task cell, the boxed future handed to the executor and the
+///   executor's own task (an allocation each) and a queue operation: for children that do
+///   little work, the in-place group is cheaper.
 ///
 /// # Examples
 ///
@@ -696,8 +697,13 @@ impl<E> Shared<E> {
         &self,
         task: SendDynCellRef<dyn TaskView + Send + Sync>,
         driver: SendChild<'static, E>,
-    ) -> Result<(usize, u64), (SendChild<'static, E>, Option<alloc::collections::TryReserveError>)>
-    {
+    ) -> Result<
+        (usize, u64),
+        (
+            SendChild<'static, E>,
+            Option<alloc::collections::TryReserveError>,
+        ),
+    > {
         let mut state = self.lock();
         if state.status != Status::Open {
             drop(state);
@@ -898,7 +904,10 @@ impl<E> Shared<E> {
                     {
                         *waited = true;
                     }
-                    state = self.idle.wait(state).unwrap_or_else(PoisonError::into_inner);
+                    state = self
+                        .idle
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
                 }
             }
         }
