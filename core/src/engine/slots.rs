@@ -356,6 +356,7 @@ impl<F: Future> Slots<F> {
     }
 
     /// The node cell of child `index`; only in queued mode.
+    #[cfg(any(feature = "std", test))]
     #[inline]
     pub(super) fn node(&self, header: &Header, index: usize) -> *const NodeCell {
         if index < self.first.capacity() {
