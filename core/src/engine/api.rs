@@ -278,6 +278,11 @@ impl<F: Future> Drop for Engine<F> {
         // Children handed to a combinator were handed over on purpose: dropping the combinator
         // (polled or not) cancels them without reporting a never-awaited coroutine.
         self.cancel_all();
+        if self.slots.counts.kept == 0 {
+            // No child runs and no output is kept: every slot is empty or free, with nothing to
+            // drop; the slot vectors are freed without a pass over them.
+            self.slots.forget_empty();
+        }
         // Late wakes from children that outlive us must not keep the parent task's waker alive.
         if let Some(header) = &self.header {
             drop(header.parent.take());

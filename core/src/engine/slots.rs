@@ -154,6 +154,28 @@ impl<F: Future> Slots<F> {
         })
     }
 
+    /// Empties every segment without dropping its slots, which must all be empty or free
+    /// (nothing running, no output kept): for the engine's drop, which frees the vectors next.
+    pub(super) fn forget_empty(&mut self) {
+        debug_assert_eq!(self.counts.running, 0);
+        debug_assert!(
+            self.first
+                .iter()
+                .chain(self.more().iter().flat_map(|seg| seg.slots.iter()))
+                .all(|slot| matches!(slot, Slot::Empty | Slot::Free(_))),
+            "a slot still holds a child or an output"
+        );
+        // SAFETY: a shorter length exposes no uninitialized slot; the slots left out are
+        // `Empty` or `Free`, which own nothing, so not dropping them loses nothing.
+        unsafe { self.first.set_len(0) };
+        for seg in self.more_mut() {
+            // SAFETY: as above.
+            unsafe { seg.slots.set_len(0) };
+        }
+        self.len = 0;
+        self.fresh = 0;
+    }
+
     /// Whether slots are reused.
     #[inline]
     pub(super) fn reuse(&self) -> bool {
