@@ -155,9 +155,12 @@ impl<F: Future> Slots<F> {
     }
 
     /// Empties every segment without dropping its slots, which must all be empty or free
-    /// (nothing running, no output kept): for the engine's drop, which frees the vectors next.
+    /// (every running child cancelled, no output kept: `kept` is never below the outputs in
+    /// place, and a cancel leaves no running slot): for the engine's drop, which frees the
+    /// vectors next.
     pub(super) fn forget_empty(&mut self) {
-        debug_assert_eq!(self.counts.running, 0);
+        // (`running` may be stale, too high, after a child's destructor panicked: the scan
+        // below is what must hold.)
         debug_assert!(
             self.first
                 .iter()
@@ -517,20 +520,21 @@ impl<F: Future> Slots<F> {
 
     /// Hands every output still in place to `f`, in index order.
     fn for_each_output(&mut self, mut f: impl FnMut(usize, F::Output)) {
-        self.counts.kept = 0;
-        let mut index = 0;
-        for slot in self.first.iter_mut() {
+        // `kept` counts the outputs still in place at every step, even if `f` unwinds (the
+        // engine's drop relies on it).
+        let kept = &mut self.counts.kept;
+        let more = match &mut self.ext {
+            Some(ext) => &mut ext.more[..],
+            None => &mut [],
+        };
+        let slots = self
+            .first
+            .iter_mut()
+            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+        for (index, slot) in slots.enumerate() {
             if let Some(output) = take_done(slot) {
+                *kept -= 1;
                 f(index, output);
-            }
-            index += 1;
-        }
-        for seg in self.more_mut() {
-            for slot in seg.slots.iter_mut() {
-                if let Some(output) = take_done(slot) {
-                    f(index, output);
-                }
-                index += 1;
             }
         }
     }
