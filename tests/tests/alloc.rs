@@ -384,6 +384,68 @@ fn taskgroup_allocates_at_most_1_per_child_plus_log_n() {
     }
 }
 
+// --- aiokit::TaskGroup::on --------------------------------------------------------------------
+// A spawned child costs the executor's task and two allocations of aiokit's: its task cell
+// (future and handle state) and the boxed future the `Spawn` trait hands the executor. The
+// group's registry of its children lives in the group (grown by doubling), not in an allocation
+// per child. The executor here is a list the test polls by hand, its room made before counting:
+// what is counted is aiokit's own work.
+
+mod a_spawning_taskgroup_allocates_2_per_child_beside_the_executors_task {
+    use std::pin::pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll};
+
+    use aiokit::spawn::SpawnFuture;
+
+    use super::*;
+
+    fn spawning_taskgroup_allocations(n: usize) -> usize {
+        let spawned: Mutex<Vec<SpawnFuture>> = Mutex::new(Vec::with_capacity(n));
+        let spawner = |fut: SpawnFuture| spawned.lock().unwrap().push(fut);
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        let (sum, count) = count_allocations(|| {
+            let mut run = pin!(aiokit::TaskGroup::on(&spawner).run(async |tg| {
+                let handles: Vec<_> = (0..n as u64)
+                    .map(|i| tg.create_task(async move { Ok::<u64, Infallible>(i) }))
+                    .collect();
+                Ok(handles)
+            }));
+            // The body makes every child and returns; the group waits for the children.
+            assert!(run.as_mut().poll(&mut cx).is_pending());
+            let children = std::mem::take(&mut *spawned.lock().unwrap());
+            assert_eq!(children.len(), n);
+            for mut child in children {
+                assert!(child.as_mut().poll(&mut cx).is_ready());
+            }
+            let Poll::Ready(handles) = run.as_mut().poll(&mut cx) else {
+                panic!("every child has ended")
+            };
+            handles
+                .unwrap()
+                .iter()
+                .map(|handle| *handle.result().unwrap())
+                .sum::<u64>()
+        });
+        assert_eq!(sum, expected_sum(n));
+        count
+    }
+
+    #[test]
+    fn for_10_1000_and_100000_children() {
+        for n in NS {
+            let count = spawning_taskgroup_allocations(n);
+            let log_n = usize::BITS as usize - n.leading_zeros() as usize;
+            let bound = 2 * n + 3 * log_n + 2 * MAX_ALLOCATIONS;
+            eprintln!("TaskGroup::on, N = {n}: {count} allocations (bound {bound})");
+            assert!(
+                count <= bound,
+                "TaskGroup::on, N = {n}: {count} allocations, more than 2 per child + O(log N) ({bound})"
+            );
+        }
+    }
+}
+
 // Once `run` has returned and its future is dropped, nothing it allocated remains: the children's
 // cells, the engine, the body's box and waker, and the buffers of the queue that `create_task`
 // fills (swapped with a spare at each pass) are all freed, however many passes ran, for both

@@ -22,6 +22,7 @@ pub(crate) fn offer(name: &'static str) {
 /// Runs `f` (which polls a future) and returns the name of the outermost coroutine that
 /// was polled for the first time inside it, if any.
 pub(crate) fn listen<R>(f: impl FnOnce() -> R) -> (R, Option<&'static str>) {
+    /// Puts back the outer probe's state if `f` unwinds.
     struct Restore(Option<Option<&'static str>>);
     impl Drop for Restore {
         fn drop(&mut self) {

@@ -109,6 +109,28 @@ impl<F: Future> Engine<F> {
         index
     }
 
+    /// Adds every child of `children`, in order, as that many [`push`](Self::push)es would
+    /// (same indices, same first-poll order), leaving `children` empty with its allocation
+    /// kept. Children that go after the last slot are moved in by the segment, not one by one.
+    #[cfg(any(feature = "std", test))]
+    pub(crate) fn push_all(&mut self, children: &mut Vec<F>) {
+        let mut children = children.drain(..);
+        while children.len() > 0 {
+            if self.header.is_some() && (self.slots.has_free() || self.slots.has_unpolled()) {
+                // A free slot to refill, or children queued for their first poll that the new
+                // ones must follow: `push` places them.
+                let fut = children.next().expect("checked above");
+                self.push(fut);
+                continue;
+            }
+            if !self.slots.has_room() {
+                self.grow();
+                continue;
+            }
+            self.slots.append(&mut children);
+        }
+    }
+
     /// Lets a new child take the slot of one that ended (with no output kept), once the engine
     /// is in queued mode: an engine whose children come and go (a task group serving for days)
     /// then holds as many slots as children ran at once, not as were ever pushed. Indices are
@@ -256,6 +278,11 @@ impl<F: Future> Drop for Engine<F> {
         // Children handed to a combinator were handed over on purpose: dropping the combinator
         // (polled or not) cancels them without reporting a never-awaited coroutine.
         self.cancel_all();
+        if self.slots.counts.kept == 0 {
+            // No child runs and no output is kept: every slot is empty or free, with nothing to
+            // drop; the slot vectors are freed without a pass over them.
+            self.slots.forget_empty();
+        }
         // Late wakes from children that outlive us must not keep the parent task's waker alive.
         if let Some(header) = &self.header {
             drop(header.parent.take());

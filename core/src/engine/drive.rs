@@ -3,13 +3,13 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 
 use super::api::{Drive, Step};
 use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
 use super::queue::Node;
-use super::slots::{Counts, Slot, Slots};
+use super::slots::{Counts, Place, Slot, Slots};
 use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
 use core::cell::UnsafeCell;
 
@@ -128,13 +128,14 @@ impl<F: Future> Slots<F> {
                 // (`take_outputs`); nothing to poll.
                 continue;
             }
-            let Some(poll) = self.poll_with_node(node, index, &mut on_done) else {
+            let place = self.place(index);
+            let Some(poll) = self.poll_at(place, &borrowed_waker(node), index, &mut on_done) else {
                 continue; // finished or cancelled: a late wake
             };
             polled += 1;
             match poll {
                 Poll::Ready(step) => {
-                    if let Some(drive) = self.ended(index, step) {
+                    if let Some(drive) = self.ended(step) {
                         return drive;
                     }
                 }
@@ -198,40 +199,35 @@ impl<F: Future> Slots<F> {
             if self.fresh < fresh_limit {
                 let index = self.fresh;
                 self.fresh += 1;
-                let cell = self.node(header, index);
+                let place = self.place(index);
+                let cell = self.node_at(header, place);
                 let at = Arc::as_ptr(header);
                 let poll = if sample.eager {
                     // SAFETY: `fresh` passes each index once per header (a new header starts
                     // over at 0), so no waker for this node exists yet.
                     let node = unsafe { init_node(cell, at, index) };
-                    self.poll_with_node(node, index, on_done)
+                    self.poll_at(place, &borrowed_waker(node), index, on_done)
                 } else {
                     // SAFETY: as above: the node was never written and has no other fresh waker.
                     let fresh = unsafe { FreshWaker::new(cell, at, index) };
-                    let waker = fresh.waker();
-                    let (slot, counts) = self.slot_and_counts(index);
-                    let poll = poll_slot(
-                        slot,
-                        index,
-                        &mut Context::from_waker(&waker),
-                        counts,
-                        on_done,
-                    );
+                    let poll = self.poll_at(place, &fresh.waker(), index, on_done);
                     sample.record(fresh.was_used());
                     poll
                 };
                 if let Some(Poll::Ready(step)) = poll {
-                    if let Some(drive) = self.ended(index, step) {
+                    if let Some(drive) = self.ended(step) {
                         return Some(drive);
                     }
                 }
                 continue;
             }
             if let Some(index) = self.pop_unpolled() {
+                let place = self.place(index);
                 // Written (see the field), and owned by our header, which we hold.
-                let node = UnsafeCell::raw_get(self.node(header, index)).cast::<Node>();
-                if let Some(Poll::Ready(step)) = self.poll_with_node(node, index, on_done) {
-                    if let Some(drive) = self.ended(index, step) {
+                let node = UnsafeCell::raw_get(self.node_at(header, place)).cast::<Node>();
+                let waker = borrowed_waker(node);
+                if let Some(Poll::Ready(step)) = self.poll_at(place, &waker, index, on_done) {
+                    if let Some(drive) = self.ended(step) {
                         return Some(drive);
                     }
                 }
@@ -391,34 +387,37 @@ impl<F: Future> Slots<F> {
         }
     }
 
-    /// Polls child `index` (queued mode) with the waker of its written `node`, as
-    /// `poll_slot` does.
+    /// Polls child `index`, at `place`, with `waker` (queued mode), as `poll_slot` does; once
+    /// it finished, its slot goes back for reuse (located once for both).
     #[inline(always)]
-    fn poll_with_node<C>(
+    fn poll_at<C>(
         &mut self,
-        node: *const Node,
+        place: Place,
+        waker: &Waker,
         index: usize,
         on_done: &mut C,
     ) -> Option<Poll<Step>>
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        let waker = borrowed_waker(node);
-        let (slot, counts) = self.slot_and_counts(index);
-        poll_slot(
-            slot,
+        let parts = self.parts_at(place);
+        let poll = poll_slot(
+            parts.slot,
             index,
-            &mut Context::from_waker(&waker),
-            counts,
+            &mut Context::from_waker(waker),
+            parts.counts,
             on_done,
-        )
+        );
+        if let Some(Poll::Ready(_)) = poll {
+            parts.link_free(index);
+        }
+        poll
     }
 
-    /// Child `index` has just finished in queued mode: its slot goes back for reuse, and the
+    /// Child `index` has just finished in queued mode (its slot back for reuse already): the
     /// drive ends (`Some`) if that was the last child or `step` says so.
     #[inline(always)]
-    fn ended(&mut self, index: usize, step: Step) -> Option<Drive> {
-        self.release(index, true);
+    fn ended(&mut self, step: Step) -> Option<Drive> {
         if self.counts.running == 0 {
             Some(Drive::AllDone)
         } else if step == Step::Stop {

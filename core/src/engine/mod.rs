@@ -31,6 +31,7 @@
 //! - `waker.rs`, `queue.rs`: the shared header, the child wakers and the ready queue.
 //! - `task_cell.rs`: a task's shared state and its future in one allocation (TaskGroup).
 //! - `task_state.rs`: the lock-free core of a task's state (atomic word, outcome, wakers).
+//! - `send_cell_ref.rs`: a type-erased task handle that may cross threads (`TaskGroup::on`).
 //! - `atomic.rs`: atomics from core or from loom.
 
 mod api;
@@ -40,6 +41,8 @@ mod coop;
 mod drive;
 mod inspect;
 mod queue;
+#[cfg(feature = "std")]
+pub(crate) mod send_cell_ref;
 mod slots;
 #[cfg(feature = "std")]
 pub(crate) mod task_cell;

@@ -36,6 +36,36 @@ pub(super) struct Counts {
     pub(super) kept: usize,
 }
 
+/// Where a child lives: a segment after the first (`seg`) or the first one ([`FIRST`]), and
+/// the offset in it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place {
+    seg: usize,
+    off: usize,
+}
+
+/// `Place::seg` of the first segment.
+const FIRST: usize = usize::MAX;
+
+/// A child's slot with the counts and the free list's head (see [`Slots::parts_at`]).
+pub(super) struct Parts<'a, F: Future> {
+    pub(super) slot: &'a mut Slot<F>,
+    pub(super) counts: &'a mut Counts,
+    free: &'a mut usize,
+}
+
+impl<F: Future> Parts<'_, F> {
+    /// In reuse mode, puts the slot, if it is empty, on the free list (see
+    /// [`Slots::release`]), as child `index`'s.
+    #[inline]
+    pub(super) fn link_free(self, index: usize) {
+        if *self.free != NOT_REUSED && matches!(self.slot, Slot::Empty) {
+            *self.slot = Slot::Free(*self.free);
+            *self.free = index;
+        }
+    }
+}
+
 /// A segment after the first: its slots and a pointer to its nodes (owned by the header).
 pub(super) struct Segment<F: Future> {
     /// Filled by `push` up to its capacity, never beyond, so slots never move.
@@ -122,6 +152,31 @@ impl<F: Future> Slots<F> {
                 unpolled: VecDeque::new(),
             })
         })
+    }
+
+    /// Empties every segment without dropping its slots, which must all be empty or free
+    /// (every running child cancelled, no output kept: `kept` is never below the outputs in
+    /// place, and a cancel leaves no running slot): for the engine's drop, which frees the
+    /// vectors next.
+    pub(super) fn forget_empty(&mut self) {
+        // (`running` may be stale, too high, after a child's destructor panicked: the scan
+        // below is what must hold.)
+        debug_assert!(
+            self.first
+                .iter()
+                .chain(self.more().iter().flat_map(|seg| seg.slots.iter()))
+                .all(|slot| matches!(slot, Slot::Empty | Slot::Free(_))),
+            "a slot still holds a child or an output"
+        );
+        // SAFETY: a shorter length exposes no uninitialized slot; the slots left out are
+        // `Empty` or `Free`, which own nothing, so not dropping them loses nothing.
+        unsafe { self.first.set_len(0) };
+        for seg in self.more_mut() {
+            // SAFETY: as above.
+            unsafe { seg.slots.set_len(0) };
+        }
+        self.len = 0;
+        self.fresh = 0;
     }
 
     /// Whether slots are reused.
@@ -222,6 +277,35 @@ impl<F: Future> Slots<F> {
         index
     }
 
+    /// Moves running children from `children` into the slots after the last one, as many as
+    /// the segment that has room takes; returns how many. Segments never grow past their
+    /// capacity, so no slot moves.
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn append(&mut self, children: &mut impl Iterator<Item = F>) -> usize {
+        let segment = if self.len < self.first.capacity() {
+            &mut self.first
+        } else {
+            &mut self
+                .more_mut()
+                .last_mut()
+                .expect("the engine made room")
+                .slots
+        };
+        let before = segment.len();
+        let room = segment.capacity() - before;
+        segment.extend(children.take(room).map(Slot::Running));
+        let added = segment.len() - before;
+        self.len += added;
+        self.counts.running += added;
+        added
+    }
+
+    /// Whether a free slot waits for a new child (reuse mode).
+    #[cfg(any(feature = "std", test))]
+    pub(super) fn has_free(&self) -> bool {
+        self.free < NO_SLOT
+    }
+
     /// Segment and offset of child `index` (which must be below the capacity).
     #[inline]
     fn locate(&self, index: usize) -> (usize, usize) {
@@ -252,21 +336,52 @@ impl<F: Future> Slots<F> {
         }
     }
 
-    /// The slot of child `index` and the counts, borrowed together.
+    /// Where child `index` lives, located once for [`node_at`](Self::node_at) and
+    /// [`parts_at`](Self::parts_at).
     #[inline]
-    pub(super) fn slot_and_counts(&mut self, index: usize) -> (&mut Slot<F>, &mut Counts) {
+    pub(super) fn place(&self, index: usize) -> Place {
         if index < self.first.capacity() {
-            (&mut self.first[index], &mut self.counts)
+            Place {
+                seg: FIRST,
+                off: index,
+            }
         } else {
             let (seg, off) = self.locate(index);
+            Place { seg, off }
+        }
+    }
+
+    /// The node cell of the child at `place`; only in queued mode.
+    #[inline]
+    pub(super) fn node_at(&self, header: &Header, place: Place) -> *const NodeCell {
+        if place.seg == FIRST {
+            &header.first[place.off]
+        } else {
+            // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
+            unsafe { self.more()[place.seg].nodes.0.add(place.off) }
+        }
+    }
+
+    /// The slot at `place`, the counts, and the head of the free list, borrowed together.
+    #[inline]
+    pub(super) fn parts_at(&mut self, place: Place) -> Parts<'_, F> {
+        let slot = if place.seg == FIRST {
+            &mut self.first[place.off]
+        } else {
             let Some(ext) = &mut self.ext else {
                 unreachable!("an index past the first segment has a segment")
             };
-            (&mut ext.more[seg].slots[off], &mut self.counts)
+            &mut ext.more[place.seg].slots[place.off]
+        };
+        Parts {
+            slot,
+            counts: &mut self.counts,
+            free: &mut self.free,
         }
     }
 
     /// The node cell of child `index`; only in queued mode.
+    #[cfg(any(feature = "std", test))]
     #[inline]
     pub(super) fn node(&self, header: &Header, index: usize) -> *const NodeCell {
         if index < self.first.capacity() {
@@ -405,20 +520,21 @@ impl<F: Future> Slots<F> {
 
     /// Hands every output still in place to `f`, in index order.
     fn for_each_output(&mut self, mut f: impl FnMut(usize, F::Output)) {
-        self.counts.kept = 0;
-        let mut index = 0;
-        for slot in self.first.iter_mut() {
+        // `kept` counts the outputs still in place at every step, even if `f` unwinds (the
+        // engine's drop relies on it).
+        let kept = &mut self.counts.kept;
+        let more = match &mut self.ext {
+            Some(ext) => &mut ext.more[..],
+            None => &mut [],
+        };
+        let slots = self
+            .first
+            .iter_mut()
+            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+        for (index, slot) in slots.enumerate() {
             if let Some(output) = take_done(slot) {
+                *kept -= 1;
                 f(index, output);
-            }
-            index += 1;
-        }
-        for seg in self.more_mut() {
-            for slot in seg.slots.iter_mut() {
-                if let Some(output) = take_done(slot) {
-                    f(index, output);
-                }
-                index += 1;
             }
         }
     }

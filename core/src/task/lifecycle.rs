@@ -128,6 +128,7 @@ impl<F: Future, T> TaskCell<F, T> {
     /// Polls the future, unless a cancel was requested: then it is dropped and the task ends.
     ///
     /// Once the task has ended, gives `Ended(Ok(()))` again.
+    #[inline]
     pub(crate) fn poll_step(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

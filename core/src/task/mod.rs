@@ -9,6 +9,7 @@ mod local;
 mod shield;
 mod state;
 
+use crate::engine::send_cell_ref::SendDynCellRef;
 use crate::engine::task_cell::{CellRef, DynCellRef};
 use crate::error::{CancelledError, InvalidStateError};
 use core::fmt;
@@ -518,6 +519,19 @@ fn erase<T: 'static>(inner: CellRef<Inner<T>>) -> DynCellRef<dyn TaskView> {
         inner
     }
     inner.into_dyn(view::<T>)
+}
+
+impl<T: Send + Sync + 'static> Task<T> {
+    /// A handle to this task that does not name its output type and may cross threads (a
+    /// spawning task group's registry); it shares the task's allocation.
+    pub(crate) fn erased_send(&self) -> SendDynCellRef<dyn TaskView + Send + Sync + 'static> {
+        fn view<T: Send + Sync + 'static>(
+            inner: &Inner<T>,
+        ) -> &(dyn TaskView + Send + Sync + 'static) {
+            inner
+        }
+        SendDynCellRef::new(self.inner.clone(), view::<T>)
+    }
 }
 
 impl<T> Task<T> {

@@ -120,6 +120,21 @@ impl<'scope, E, T: 'scope> KeepView<'scope, T> for LocalChild<'scope, E> {
     }
 }
 
+/// Room the queue takes on its first child: as many as the engine runs in direct mode (a small
+/// group's children, created before its body's first `.await`).
+const FIRST_QUEUE: usize = 16;
+
+/// Makes room for one more child in the queue: [`FIRST_QUEUE`] at first (one allocation for a
+/// small group's children, not three growing ones), then by doubling.
+#[cold]
+fn grow<C>(children: &mut Vec<C>) -> Result<(), alloc::collections::TryReserveError> {
+    if children.capacity() == 0 {
+        children.try_reserve_exact(FIRST_QUEUE)
+    } else {
+        children.try_reserve(1)
+    }
+}
+
 struct Queue<C> {
     status: Status,
     /// Emptied by the runner, never dropped with the group (see the module docs of
@@ -161,8 +176,8 @@ impl<'scope, C> Core<'scope, C> {
         let open = queue.status == Status::Open;
         // `push` would panic on a failed growth with the child in hand, dropping it (user
         // code) under the lock: grow first, and fail only after the lock is released.
-        let grown = if open {
-            queue.children.try_reserve(1)
+        let grown = if open && queue.children.len() == queue.children.capacity() {
+            grow(&mut queue.children)
         } else {
             Ok(())
         };
@@ -341,6 +356,7 @@ where
 {
     type Output = Outcome<E>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome<E>> {
         let this = self.project();
         let (mut cell, trace) = (this.cell, this.trace);

@@ -126,9 +126,7 @@ where
     /// Moves the children created since the last call into the engine.
     fn flush(&mut self) {
         self.core.swap_queue(&mut self.spare);
-        for child in self.spare.drain(..) {
-            self.engine.push(child);
-        }
+        self.engine.push_all(&mut self.spare);
     }
 
     /// Polls the body with its own waker; clears its wake flag first, so that a wake during

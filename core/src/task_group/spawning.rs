@@ -3,10 +3,12 @@
 //!
 //! The body is polled in place, inside the task that awaits `run`, as in [`TaskGroup::run`].
 //! Each child is a task cell (its future and its handle's state in one allocation, as for an
-//! in-place child) held by a [`Member`], and the executor runs a [`Spawned`] future that polls
-//! it: the same [`Child`] driver as the in-place group, which runs the task lifecycle of every
-//! aiokit task (`TaskCell`: cancel requests, naming, the one outcome, a panic ending the task
-//! first).
+//! in-place child) registered in the group as a [`Member`], and the executor runs a [`Spawned`]
+//! future that polls it: the same [`Child`] driver as the in-place group, which runs the task
+//! lifecycle of every aiokit task (`TaskCell`: cancel requests, naming, the one outcome, a
+//! panic ending the task first). A child costs its cell, the boxed `Spawned` the executor is
+//! given, and the executor's own task: the member lives in the group's registry, under the
+//! group's lock, not in an allocation of its own.
 //!
 //! A member's slot holds the child's driver while nobody works on it (`Idle`); whoever polls or
 //! drops it takes it out (`Busy`, with the thread) and never holds a lock while the child's
@@ -22,7 +24,6 @@ use core::fmt;
 use core::future::{Future, poll_fn};
 use core::mem;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicUsize, Ordering};
 use core::task::{Context, Poll};
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -34,9 +35,10 @@ use atomic_waker::AtomicWaker;
 use super::child::{Child, Outcome, SendChild, Status};
 use super::{Cancellable, Supervised, TaskGroup};
 use crate::coroutine::suppress_never_awaited;
+use crate::engine::send_cell_ref::SendDynCellRef;
 use crate::error::ExceptionGroup;
 use crate::spawn::Spawn;
-use crate::task::{SendBody, SendPlainBody, Task, send_task_cell};
+use crate::task::{SendBody, SendPlainBody, Task, TaskView, send_task_cell};
 
 /// A panic payload, as `catch_unwind` gives it.
 type Payload = Box<dyn Any + Send + 'static>;
@@ -411,8 +413,9 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
 ///   body is not polled again once the group has recorded a failure ("already resuming" does
 ///   not apply), but the abort runs on another thread: the body may see a sibling's handle end
 ///   cancelled before it is dropped.
-/// - Each child costs a spawned task of the executor (an allocation and a queue operation)
-///   besides its task cell: for children that do little work, the in-place group is cheaper.
+/// - Each child costs, besides its task cell, the boxed future handed to the executor and the
+///   executor's own task (an allocation each) and a queue operation: for children that do
+///   little work, the in-place group is cheaper.
 ///
 /// # Examples
 ///
@@ -471,24 +474,22 @@ impl<E: Send + 'static> SpawningTaskGroup<'_, E> {
         T: Send + Sync + 'static,
     {
         let (task, driver) = send_task_cell(|completer| Child::new(fut, completer));
-        let member = Arc::new(Member {
-            task: task.clone(),
-            index: AtomicUsize::new(usize::MAX),
-            slot: Mutex::new(Slot::Idle(driver)),
-            idle: Condvar::new(),
-        });
-        if let Err(refused) = self.shared.admit(member.clone()) {
-            // Refused on purpose: dropping the driver drops the future unpolled, then ends the
-            // handle cancelled.
-            member.take_idle(|driver| suppress_never_awaited(|| drop(driver)));
-            if let Some(error) = refused {
-                panic!("SpawningTaskGroup::create_task: cannot register the child: {error}");
+        let (index, id) = match self.shared.admit(task.erased_send(), driver) {
+            Ok(place) => place,
+            Err((driver, refused)) => {
+                // Refused on purpose: dropping the driver drops the future unpolled, then ends
+                // the handle cancelled.
+                suppress_never_awaited(|| drop(driver));
+                if let Some(error) = refused {
+                    panic!("SpawningTaskGroup::create_task: cannot register the child: {error}");
+                }
+                return task;
             }
-            return task;
-        }
+        };
         self.spawner.spawn_boxed(Box::pin(Spawned {
-            member,
             shared: self.shared.clone(),
+            index,
+            id,
         }));
         task
     }
@@ -635,6 +636,9 @@ impl<E> From<Outcome<E>> for Ended<E> {
 
 struct Shared<E> {
     state: Mutex<State<E>>,
+    /// Signalled when a `Busy` member is given back or ends, if someone waits for it
+    /// (`waited`).
+    idle: Condvar,
     /// The waker of the task that polls `run`: woken when the group aborts and when the last
     /// child ends (a body awaiting a handle is woken by the handle itself).
     waker: AtomicWaker,
@@ -642,9 +646,11 @@ struct Shared<E> {
 
 struct State<E> {
     status: Status,
-    /// The children that have not ended, at the index each member records.
-    members: Vec<Option<Arc<dyn Cancel<E>>>>,
+    /// The children that have not ended, at the index their `Spawned` records.
+    members: Vec<Option<Member<E>>>,
     free: Vec<usize>,
+    /// The id of the next child (see [`Member::id`]).
+    next_id: u64,
     /// How many children have not ended.
     live: usize,
     errors: ExceptionGroup<E>,
@@ -664,6 +670,7 @@ impl<E> Shared<E> {
                 status: Status::Open,
                 members: Vec::new(),
                 free: Vec::new(),
+                next_id: 0,
                 live: 0,
                 errors: ExceptionGroup::new(),
                 panic: None,
@@ -671,6 +678,7 @@ impl<E> Shared<E> {
                 supervised: false,
                 failures: Vec::new(),
             }),
+            idle: Condvar::new(),
             waker: AtomicWaker::new(),
         }
     }
@@ -681,35 +689,57 @@ impl<E> Shared<E> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers a new child, unless the group no longer accepts any: `Err(None)`, or
-    /// `Err(Some(error))` if the registry could not grow.
+    /// Registers a new child, its handle and its idle driver, and returns its index and id;
+    /// unless the group no longer accepts any: then the driver comes back with `None`, or with
+    /// the error if the registry could not grow (the handle is dropped, the task lives on).
+    #[allow(clippy::type_complexity)]
     fn admit(
         &self,
-        member: Arc<dyn Cancel<E>>,
-    ) -> Result<(), Option<alloc::collections::TryReserveError>> {
+        task: SendDynCellRef<dyn TaskView + Send + Sync>,
+        driver: SendChild<'static, E>,
+    ) -> Result<
+        (usize, u64),
+        (
+            SendChild<'static, E>,
+            Option<alloc::collections::TryReserveError>,
+        ),
+    > {
         let mut state = self.lock();
         if state.status != Status::Open {
-            return Err(None);
+            drop(state);
+            return Err((driver, None));
         }
         let index = match state.free.pop() {
             Some(index) => index,
             None => {
                 // Room for every index in `free`, so that `end` never allocates.
                 let room = state.members.len() + 1 - state.free.len();
-                state.members.try_reserve(1).map_err(Some)?;
-                state.free.try_reserve(room).map_err(Some)?;
+                if let Err(error) = state
+                    .members
+                    .try_reserve(1)
+                    .and_then(|()| state.free.try_reserve(room))
+                {
+                    drop(state);
+                    return Err((driver, Some(error)));
+                }
                 state.members.push(None);
                 state.members.len() - 1
             }
         };
-        member.set_index(index);
-        state.members[index] = Some(member);
+        let id = state.next_id;
+        state.next_id += 1;
+        state.members[index] = Some(Member {
+            id,
+            task,
+            slot: Slot::Idle(driver),
+        });
         state.live += 1;
-        Ok(())
+        Ok((index, id))
     }
 
-    /// Records a child's end (called once per child, by whoever ended it). The first failure
-    /// or panic aborts the group: the other children are asked to cancel.
+    /// Records the end of child `index` (called once per child, by whoever took its driver
+    /// and ended it): its member leaves the registry, and whoever waits for it is woken. The
+    /// first failure or panic aborts the group: the other children are asked to cancel.
     fn end(&self, index: usize, ended: Ended<E>) {
         let mut extra_panic = None;
         let mut supervised_failure = false;
@@ -752,11 +782,22 @@ impl<E> Shared<E> {
                 failed || supervised_failure || state.live == 0,
             )
         };
-        // Outside the lock: a cancel wakes an executor; a second panic's payload is user data.
-        for member in &to_cancel {
-            member.request_cancel();
+        // Outside the lock: a cancel wakes an executor; a second panic's payload is user data;
+        // the last handle of a task drops its output.
+        for task in &to_cancel {
+            task.cancel();
         }
+        let waited = matches!(
+            removed,
+            Some(Member {
+                slot: Slot::Busy { waited: true, .. },
+                ..
+            })
+        );
         drop((removed, to_cancel));
+        if waited {
+            self.idle.notify_all();
+        }
         if let Some(payload) = extra_panic {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
         }
@@ -777,39 +818,123 @@ impl<E> Shared<E> {
             state.start_abort()
         };
         // Outside the lock: a cancel wakes an executor.
-        for member in &members {
-            member.request_cancel();
+        for task in &members {
+            task.cancel();
         }
         drop(members);
         self.waker.wake();
         true
     }
 
-    /// Aborts the group (if it is open) and asks every child to cancel.
-    fn abort(&self) -> Vec<Arc<dyn Cancel<E>>> {
-        let members = {
+    /// Aborts the group (if it is open) and asks every child to cancel; returns the index and
+    /// id of each.
+    fn abort(&self) -> Vec<(usize, u64)> {
+        let (tasks, places) = {
             let mut state = self.lock();
             if state.status == Status::Open {
                 state.status = Status::Aborting;
             }
-            state.members.iter().flatten().cloned().collect::<Vec<_>>()
+            let members = state.members.iter().enumerate();
+            members
+                .filter_map(|(index, member)| {
+                    let member = member.as_ref()?;
+                    Some((member.task.clone(), (index, member.id)))
+                })
+                .unzip::<_, _, Vec<_>, Vec<_>>()
         };
-        for member in &members {
-            member.request_cancel();
+        for task in &tasks {
+            task.cancel();
         }
-        members
+        drop(tasks);
+        places
+    }
+
+    /// Takes the driver of child `index` (id `id`) if it is idle, marking it busy for this
+    /// thread. `Err` tells why not: `None` if the child has ended (or another took its place),
+    /// `Some(thread)` if it is busy on `thread`.
+    fn take_idle(
+        state: &mut State<E>,
+        index: usize,
+        id: u64,
+    ) -> Result<SendChild<'static, E>, Option<ThreadId>> {
+        let Some(member) = state.member_mut(index, id) else {
+            return Err(None);
+        };
+        match mem::replace(
+            &mut member.slot,
+            Slot::Busy {
+                thread: thread::current().id(),
+                waited: false,
+            },
+        ) {
+            Slot::Idle(driver) => Ok(driver),
+            busy => {
+                let thread = match busy {
+                    Slot::Busy { thread, .. } => thread,
+                    Slot::Idle(_) => unreachable!("matched above"),
+                };
+                member.slot = busy;
+                Err(Some(thread))
+            }
+        }
+    }
+
+    /// Ends child `index` (id `id`) on this thread: drops it if it is idle, or waits until a
+    /// poll on another thread gives it back (or ends it). Returns at once if this thread is
+    /// polling it, or if it has ended.
+    fn end_now(&self, index: usize, id: u64) {
+        let me = thread::current().id();
+        let mut state = self.lock();
+        loop {
+            match Self::take_idle(&mut state, index, id) {
+                Ok(driver) => {
+                    drop(state);
+                    self.end(index, drop_child(driver));
+                    return;
+                }
+                Err(None) => return,
+                // This thread is polling it (the child's own poll drops the group): it ends
+                // when that poll returns, its cancel requested.
+                Err(Some(thread)) if thread == me => return,
+                Err(Some(_)) => {
+                    if let Some(Member {
+                        slot: Slot::Busy { waited, .. },
+                        ..
+                    }) = state.member_mut(index, id)
+                    {
+                        *waited = true;
+                    }
+                    state = self
+                        .idle
+                        .wait(state)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
     }
 }
 
 impl<E> State<E> {
     /// The first failure: no child is accepted from now on, and every other one is to be
     /// cancelled (returned, for the caller to do outside the lock).
-    fn start_abort(&mut self) -> Vec<Arc<dyn Cancel<E>>> {
+    fn start_abort(&mut self) -> Vec<SendDynCellRef<dyn TaskView + Send + Sync>> {
         if self.status != Status::Open {
             return Vec::new();
         }
         self.status = Status::Aborting;
-        self.members.iter().flatten().cloned().collect()
+        self.members
+            .iter()
+            .flatten()
+            .map(|member| member.task.clone())
+            .collect()
+    }
+
+    /// The member at `index`, if it is still child `id`'s.
+    fn member_mut(&mut self, index: usize, id: u64) -> Option<&mut Member<E>> {
+        self.members
+            .get_mut(index)?
+            .as_mut()
+            .filter(|member| member.id == id)
     }
 }
 
@@ -823,74 +948,16 @@ enum Slot<E> {
     Idle(SendChild<'static, E>),
     /// Taken out by a poll or a drop on `thread`; `waited` if someone waits for it to come back.
     Busy { thread: ThreadId, waited: bool },
-    /// Ended: the child's future is dropped and its handle has its outcome.
-    Done,
 }
 
-/// A child of the group: its handle (to cancel it) and its slot.
-struct Member<T, E> {
-    task: Task<T>,
-    index: AtomicUsize,
-    slot: Mutex<Slot<E>>,
-    /// Signalled when a `Busy` slot is given back, if someone waits (`waited`).
-    idle: Condvar,
-}
-
-/// What the group does with a child, whatever its output type.
-trait Cancel<E>: Send + Sync {
-    fn set_index(&self, index: usize);
-    /// Asks the child to cancel: its driver drops the future at its next wake-up.
-    fn request_cancel(&self);
-    /// Ends the child on this thread: drops it if it is idle, or waits until a poll on another
-    /// thread gives it back (or ends it). Returns at once if this thread is polling it.
-    fn end_now(&self, shared: &Shared<E>);
-}
-
-impl<T, E> Member<T, E> {
-    fn lock(&self) -> MutexGuard<'_, Slot<E>> {
-        // Nothing under this lock runs user code or panics.
-        self.slot.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Takes the driver out if it is idle (marking the slot busy for this thread), runs `f` on
-    /// it with no lock held (`f` drops it and records the end), then marks the slot done.
-    /// Returns `f`'s result, or `None` if the driver was not idle.
-    fn take_idle<O>(&self, f: impl FnOnce(SendChild<'static, E>) -> O) -> Option<O> {
-        let driver = {
-            let mut slot = self.lock();
-            match mem::replace(
-                &mut *slot,
-                Slot::Busy {
-                    thread: thread::current().id(),
-                    waited: false,
-                },
-            ) {
-                Slot::Idle(driver) => driver,
-                other => {
-                    *slot = other;
-                    return None;
-                }
-            }
-        };
-        let out = f(driver);
-        self.finish();
-        Some(out)
-    }
-
-    /// Marks a busy slot done and wakes whoever waits for it.
-    fn finish(&self) {
-        let waited = matches!(
-            mem::replace(&mut *self.lock(), Slot::Done),
-            Slot::Busy { waited: true, .. }
-        );
-        if waited {
-            self.idle.notify_all();
-        }
-    }
-
-    fn index(&self) -> usize {
-        self.index.load(Ordering::Relaxed)
-    }
+/// A child of the group, in its registry: its handle (to cancel it) and its slot. Leaves the
+/// registry when the child ends.
+struct Member<E> {
+    /// Tells this child from a later one that takes its index once it ended: its `Spawned`
+    /// (which the executor may poll or drop later) then finds nothing to do.
+    id: u64,
+    task: SendDynCellRef<dyn TaskView + Send + Sync>,
+    slot: Slot<E>,
 }
 
 /// Drops a child's driver (the child's future, then its handle's end, cancelled), on purpose:
@@ -903,82 +970,41 @@ fn drop_child<E>(driver: SendChild<'static, E>) -> Ended<E> {
     }
 }
 
-impl<T: Send + Sync, E: Send> Cancel<E> for Member<T, E> {
-    fn set_index(&self, index: usize) {
-        self.index.store(index, Ordering::Relaxed);
-    }
-
-    fn request_cancel(&self) {
-        self.task.cancel();
-    }
-
-    fn end_now(&self, shared: &Shared<E>) {
-        let me = thread::current().id();
-        let mut slot = self.lock();
-        loop {
-            match &mut *slot {
-                Slot::Idle(_) => {
-                    drop(slot);
-                    // Taken here, unless its poller got it back in between: then loop.
-                    let index = self.index();
-                    let ended = self.take_idle(|driver| shared.end(index, drop_child(driver)));
-                    if ended.is_some() {
-                        return;
-                    }
-                    slot = self.lock();
-                }
-                // This thread is polling it (the child's own poll drops the group): it ends
-                // when that poll returns, its cancel requested.
-                Slot::Busy { thread, .. } if *thread == me => return,
-                Slot::Busy { waited, .. } => {
-                    *waited = true;
-                    slot = self.idle.wait(slot).unwrap_or_else(PoisonError::into_inner);
-                }
-                Slot::Done => return,
-            }
-        }
-    }
-}
-
 /// What the executor runs for one child: polls its driver, then reports its end to the group.
-struct Spawned<T, E> {
-    member: Arc<Member<T, E>>,
+struct Spawned<E> {
     shared: Arc<Shared<E>>,
+    /// The child's place in the registry.
+    index: usize,
+    id: u64,
 }
 
-impl<T, E> Future for Spawned<T, E> {
+impl<E> Future for Spawned<E> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let member = &*this.member;
-        let mut driver = {
-            let mut slot = member.lock();
-            match mem::replace(
-                &mut *slot,
-                Slot::Busy {
-                    thread: thread::current().id(),
-                    waited: false,
-                },
-            ) {
-                Slot::Idle(driver) => driver,
-                other => {
-                    // Ended by the group (the drop of `run`), or being ended there.
-                    *slot = other;
-                    return Poll::Ready(());
-                }
-            }
+        let shared = &*this.shared;
+        let (index, id) = (this.index, this.id);
+        let Ok(mut driver) = Shared::take_idle(&mut shared.lock(), index, id) else {
+            // Ended by the group (the drop of `run`), or being ended there.
+            return Poll::Ready(());
         };
         // `Child` runs the task's lifecycle: a panic of the child reaches here once its handle
         // has ended; the group, not the executor, hands it on.
         let ended = match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut driver).poll(cx))) {
             Ok(Poll::Pending) => {
-                let waited = matches!(
-                    mem::replace(&mut *member.lock(), Slot::Idle(driver)),
-                    Slot::Busy { waited: true, .. }
-                );
+                let waited = {
+                    let mut state = shared.lock();
+                    let member = state
+                        .member_mut(index, id)
+                        .expect("a busy child stays in the registry");
+                    matches!(
+                        mem::replace(&mut member.slot, Slot::Idle(driver)),
+                        Slot::Busy { waited: true, .. }
+                    )
+                };
                 if waited {
-                    member.idle.notify_all();
+                    shared.idle.notify_all();
                 }
                 return Poll::Pending;
             }
@@ -993,21 +1019,21 @@ impl<T, E> Future for Spawned<T, E> {
                 Ended::Panicked(payload)
             }
         };
-        // Recorded before the slot is done: whoever waits for the slot finds the end recorded.
-        this.shared.end(member.index(), ended);
-        member.finish();
+        // Its member leaves the registry with the end recorded: whoever waits for it finds both.
+        shared.end(index, ended);
         Poll::Ready(())
     }
 }
 
-impl<T, E> Drop for Spawned<T, E> {
+impl<E> Drop for Spawned<E> {
     fn drop(&mut self) {
         // The executor drops the child without running it to its end (it shuts down, or
         // refuses the future): the child ends cancelled. Nothing to do if it ended already.
-        let index = self.member.index();
         let shared = &*self.shared;
-        self.member
-            .take_idle(|driver| shared.end(index, drop_child(driver)));
+        let taken = Shared::take_idle(&mut shared.lock(), self.index, self.id);
+        if let Ok(driver) = taken {
+            shared.end(self.index, drop_child(driver));
+        }
     }
 }
 
@@ -1138,11 +1164,9 @@ impl<R, E> Drop for GroupRun<'_, R, E> {
         // Dropped before it finished (cancelled), or the call that makes the body panicked:
         // the body first, then every child, each ended before this returns.
         let mut panic = self.drop_body();
-        let members = self.shared.abort();
-        for member in &members {
-            member.end_now(&self.shared);
+        for (index, id) in self.shared.abort() {
+            self.shared.end_now(index, id);
         }
-        drop(members);
         let (errors, failures, child_panic) = {
             let mut state = self.shared.lock();
             state.status = Status::Finished;
