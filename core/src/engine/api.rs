@@ -156,6 +156,7 @@ impl<F: Future> Engine<F> {
     /// Polls the children that need it. For each child that finishes, its output is handed to
     /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
     /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
+    #[cfg(any(feature = "std", test))]
     pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
@@ -166,6 +167,7 @@ impl<F: Future> Engine<F> {
     /// [`poll_drive`](Self::poll_drive), which also returns [`Drive::Stopped`] as soon as
     /// `stop` returns true; it is asked before each poll of a child (a child may make it true
     /// while it is polled: no sibling is polled after that).
+    #[cfg(any(feature = "std", test))]
     #[inline]
     pub(crate) fn poll_drive_until<C>(
         &mut self,
