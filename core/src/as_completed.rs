@@ -128,7 +128,7 @@ impl<F: Future, D> Core<F, D> {
         }
         let mut item = None;
         // One output per call: `Stop` leaves the other woken children queued for the next.
-        let drive = pending.drive("aiokit::as_completed", cx, |index, out| {
+        let drive = pending.drive("aiokit::as_completed", cx, false, |index, out| {
             item = out.take().map(|output| (index, output));
             Step::Stop
         });

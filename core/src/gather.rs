@@ -113,7 +113,7 @@ impl<F: Future> Future for Gather<F> {
         assert!(!this.done, "`Gather` polled after it returned its output");
         match this
             .names
-            .drive("aiokit::gather", &mut this.engine, cx, |_, _| {
+            .drive("aiokit::gather", &mut this.engine, cx, false, |_, _| {
                 Step::Continue
             }) {
             Drive::AllDone => {
@@ -238,9 +238,12 @@ impl<F: TryFuture> Future for TryGather<F> {
             "`TryGather` polled after it returned its output"
         );
         let mut error = None;
-        let drive = this
-            .names
-            .drive("aiokit::try_gather", &mut this.engine, cx, |_, out| {
+        let drive = this.names.drive(
+            "aiokit::try_gather",
+            &mut this.engine,
+            cx,
+            false,
+            |_, out| {
                 if matches!(out, Some(Err(_))) {
                     if let Some(Err(e)) = out.take() {
                         error = Some(e);
@@ -249,7 +252,8 @@ impl<F: TryFuture> Future for TryGather<F> {
                 } else {
                     Step::Continue
                 }
-            });
+            },
+        );
         if let Some(e) = error {
             this.done = true;
             this.engine.cancel_all();

@@ -120,9 +120,9 @@ impl ChildNames {
         }
     }
 
-    /// Drives `engine` as [`Engine::poll_drive`] does, listening for the children's names:
-    /// once it returns, [`get`](Self::get) knows the names heard during the drive (also those
-    /// of the children that finished in it).
+    /// Drives `engine` as [`Engine::poll_drive_settling`] does, listening for the children's names: once it returns, [`get`](Self::get)
+    /// knows the names heard during the drive (also those of the children that finished in
+    /// it).
     #[inline]
     ///
     /// `combinator` names the combinator's frame for
@@ -132,6 +132,7 @@ impl ChildNames {
         combinator: &'static str,
         engine: &mut Engine<F>,
         cx: &mut Context<'_>,
+        settle: bool,
         on_done: C,
     ) -> Drive
     where
@@ -144,14 +145,14 @@ impl ChildNames {
                 crate::graph::Frame::enter(combinator, crate::graph::FrameKind::Combinator);
             let span = engine.span();
             let listen = Listen::start();
-            let drive = engine.poll_drive(cx, on_done);
+            let drive = engine.poll_drive_settling(cx, settle, on_done);
             listen.finish(self, span);
             drive
         }
         #[cfg(not(feature = "inspect"))]
         {
             let _ = combinator;
-            engine.poll_drive(cx, on_done)
+            engine.poll_drive_settling(cx, settle, on_done)
         }
     }
 

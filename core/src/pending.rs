@@ -59,18 +59,27 @@ impl<F: Future> Pending<F> {
         &mut self.engine
     }
 
-    /// Drives the children, learning their names (see [`Engine::poll_drive`]).
+    /// Drives the children, learning their names (see [`Engine::poll_drive`], and
+    /// [`Engine::poll_drive_settling`] for `settle`).
     #[inline]
     pub(crate) fn drive<C>(
         &mut self,
         combinator: &'static str,
         cx: &mut core::task::Context<'_>,
+        settle: bool,
         on_done: C,
     ) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        self.names.drive(combinator, &mut self.engine, cx, on_done)
+        self.names
+            .drive(combinator, &mut self.engine, cx, settle, on_done)
+    }
+
+    /// See [`Engine::idle`].
+    #[inline]
+    pub(crate) fn idle(&self, cx: &mut core::task::Context<'_>) -> bool {
+        self.engine.idle(cx)
     }
 
     /// The name of child `index`, if one was heard.

@@ -547,6 +547,11 @@ impl<F: Future> Future for Wait<F, NoDeadline> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        // The first poll of each round of a `FirstCompleted` loop finds nothing to do, most of
+        // the time: it only registers the waker, with no drive and no set-up for one.
+        if this.mode == Mode::FirstCompleted && this.pending.as_ref().is_some_and(|p| p.idle(cx)) {
+            return Poll::Pending;
+        }
         poll_wait::<F, core::future::Pending<()>>(
             &mut this.pending,
             &mut this.done,
@@ -558,6 +563,7 @@ impl<F: Future> Future for Wait<F, NoDeadline> {
     }
 }
 
+#[inline(never)]
 fn poll_wait<F: Future, D: Future<Output = ()>>(
     pending: &mut Option<Pending<F>>,
     done: &mut Vec<Done<F::Output>>,
@@ -570,10 +576,13 @@ fn poll_wait<F: Future, D: Future<Output = ()>>(
         .as_mut()
         .expect("`Wait` polled after it returned its output");
     let check_failures = mode == Mode::FirstException;
+    // A `FirstCompleted` wait returns once a child completed: its drive then ends without
+    // registering the waker (see `Engine::poll_drive_settling`).
+    let settle = mode == Mode::FirstCompleted;
     let mut failed = false;
     #[cfg(feature = "inspect")]
     let named_from = done.len();
-    let drive = set.drive("aiokit::wait", cx, |index, out| {
+    let drive = set.drive("aiokit::wait", cx, settle, |index, out| {
         let output = out.take().expect("the engine hands over each output once");
         let stop = check_failures && is_failure(&output);
         if done.capacity() == 0 {

@@ -28,10 +28,12 @@ pub(crate) enum Step {
 pub(crate) enum Drive {
     /// No child is running any more (also when there were none).
     AllDone,
-    /// The callback returned [`Step::Stop`]; children may still be running.
+    /// The callback returned [`Step::Stop`], or a settling drive had an output and nothing
+    /// more to poll (see [`Engine::poll_drive_settling`]); children may still be running.
     Stopped,
     /// Children are still running; the task will be woken when one of them is (or right away,
-    /// when the poll budget ran out).
+    /// when the poll budget ran out). Only this promises a wake-up: after the others the caller
+    /// returns `Ready` or drives again.
     Pending,
 }
 
@@ -176,6 +178,7 @@ impl<F: Future> Engine<F> {
     /// Polls the children that need it. For each child that finishes, its output is handed to
     /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
     /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
+    #[cfg(any(feature = "std", test))]
     pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
@@ -186,6 +189,7 @@ impl<F: Future> Engine<F> {
     /// [`poll_drive`](Self::poll_drive), which also returns [`Drive::Stopped`] as soon as
     /// `stop` returns true; it is asked before each poll of a child (a child may make it true
     /// while it is polled: no sibling is polled after that).
+    #[cfg(any(feature = "std", test))]
     #[inline]
     pub(crate) fn poll_drive_until<C>(
         &mut self,
@@ -196,12 +200,65 @@ impl<F: Future> Engine<F> {
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
+        self.drive(cx, stop, false, on_done)
+    }
+
+    /// [`poll_drive`](Self::poll_drive), which with `settle` is for a caller that returns
+    /// `Ready` as soon as a child completed: once one has, in queued mode, the drive polls the
+    /// other woken children and then returns [`Drive::Stopped`] rather than `Pending`, without
+    /// registering the caller's waker (no wake-up is due to a future that has returned).
+    #[inline]
+    pub(crate) fn poll_drive_settling<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        settle: bool,
+        on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
+        self.drive(cx, &|| false, settle, on_done)
+    }
+
+    /// Whether a drive would have nothing to do but register the caller's waker (queued mode,
+    /// children running, every one polled once, none woken); if so, the waker is registered
+    /// and the caller may return `Pending` as after a drive that returned [`Drive::Pending`].
+    /// The first poll of each round of a `wait(FirstCompleted)` loop, cheaper than a drive.
+    #[inline]
+    pub(crate) fn idle(&self, cx: &mut Context<'_>) -> bool {
+        let Some(header) = &self.header else {
+            return false;
+        };
+        let slots = &self.slots;
+        if slots.counts.running == 0
+            || slots.fresh != slots.len
+            || slots.has_unpolled()
+            || !header.queue.is_empty()
+        {
+            return false;
+        }
+        header.parent.register(cx.waker());
+        // A wake that lands after this look wakes the waker registered above.
+        header.queue.is_empty()
+    }
+
+    #[inline(always)]
+    fn drive<C>(
+        &mut self,
+        cx: &mut Context<'_>,
+        stop: &impl Fn() -> bool,
+        settle: bool,
+        on_done: C,
+    ) -> Drive
+    where
+        C: FnMut(usize, &mut Option<F::Output>) -> Step,
+    {
         if self.slots.counts.running == 0 {
             return Drive::AllDone;
         }
         match &self.header {
             None => self.slots.poll_direct(cx, stop, on_done),
-            Some(header) => self.slots.poll_queued(header, cx, stop, on_done),
+            Some(header) => self.slots.poll_queued(header, cx, stop, settle, on_done),
         }
     }
 

@@ -52,41 +52,62 @@ impl Sample {
 
 impl<F: Future> Slots<F> {
     /// Queued mode: polls the never-polled children, then the woken ones. Kept out of line so
-    /// that direct mode, the small and hot case, stays a tight loop; the two parts are out of
-    /// line too (`poll_unpolled`, `poll_woken`), so that this stays small.
+    /// that direct mode, the small and hot case, stays a tight loop; the first part is out of
+    /// line too (`poll_unpolled`), so that this stays small.
+    ///
+    /// The parent's waker is registered only where the drive returns `Drive::Pending` for want
+    /// of work, and the queue is looked at again after that: a drive that ends otherwise (an
+    /// output handed over and `Step::Stop`, all done, or `settle`) leaves the waker cell as it
+    /// was, since its caller returns `Ready` (or drives again).
+    ///
+    /// `settle`: once a child completed in this drive, an empty queue ends it with
+    /// `Drive::Stopped` instead of `Drive::Pending`, with no waker registered (for a caller
+    /// that returns as soon as it has an output, a `wait(FirstCompleted)`).
     #[inline(never)]
     pub(super) fn poll_queued<C>(
         &mut self,
         header: &Arc<Header>,
         cx: &mut Context<'_>,
         stop: &impl Fn() -> bool,
+        settle: bool,
         mut on_done: C,
     ) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
     {
-        header.parent.register(cx.waker());
+        // Fewer children running than this once the queue is empty: one completed in this
+        // drive, and the drive settles (never with `settle` off).
+        let settle_below = if settle { self.counts.running } else { 0 };
         if self.fresh == self.len && !self.has_unpolled() {
             // Nothing to poll (the first poll of each round of a `wait(FirstCompleted)` loop,
-            // a poll woken for nothing): return before the drive's set-up. A wake that lands
-            // after this check wakes the waker registered above.
-            if header.queue.is_empty() {
+            // a poll woken for nothing): return before the drive's set-up.
+            if header.queue.is_empty() && self.idle_after_register(header, cx) {
                 return Drive::Pending;
             }
         } else if let Some(drive) = self.poll_unpolled(header, cx, stop, &mut on_done) {
             return drive;
         }
-        self.poll_woken(header, cx, stop, on_done)
+        self.poll_woken(header, cx, stop, settle_below, on_done)
+    }
+
+    /// Registers the parent's waker, then tells whether the ready queue is still empty: a
+    /// wake that lands after this look wakes the waker registered here, one that landed before
+    /// it left its node in the queue.
+    #[inline(always)]
+    fn idle_after_register(&self, header: &Header, cx: &Context<'_>) -> bool {
+        header.parent.register(cx.waker());
+        header.queue.is_empty()
     }
 
     /// Queued mode, second part: polls the children whose wakers fired, from the ready queue.
-    /// Out of line, so that a poll with nothing to do pays none of its set-up.
-    #[inline(never)]
+    /// Inlined: a call here costs as much as the early return above saves.
+    #[inline(always)]
     fn poll_woken<C>(
         &mut self,
         header: &Arc<Header>,
         cx: &mut Context<'_>,
         stop: &impl Fn() -> bool,
+        settle_below: usize,
         mut on_done: C,
     ) -> Drive
     where
@@ -108,7 +129,15 @@ impl<F: Future> Slots<F> {
             // SAFETY: `&mut self` makes this the only consumer.
             let node = match unsafe { header.queue.pop() } {
                 Dequeue::Data(node) => node,
-                Dequeue::Empty => return Drive::Pending,
+                Dequeue::Empty => {
+                    if self.counts.running < settle_below {
+                        return Drive::Stopped;
+                    }
+                    if self.idle_after_register(header, cx) {
+                        return Drive::Pending;
+                    }
+                    continue;
+                }
                 Dequeue::Inconsistent => {
                     super::atomic::yield_hint();
                     cx.waker().wake_by_ref();

@@ -83,6 +83,50 @@ fn loom_two_children_woken_from_two_threads() {
     });
 }
 
+/// A `wait(FirstCompleted)` loop: each round first asks `idle` (which registers the waker
+/// when there is nothing to do), then drives with `settle`, which returns without registering
+/// once a child completed. A wake from another thread landing anywhere in between must not be
+/// lost (a lost one deadlocks a round, which loom reports).
+#[test]
+fn loom_first_completed_rounds_with_wakes_from_two_threads() {
+    loom::model(|| {
+        let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
+        let mut engine =
+            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+        let threads: Vec<_> = flags
+            .iter()
+            .map(|f| {
+                let f = f.clone();
+                thread::spawn(move || f.fire())
+            })
+            .collect();
+        let mut done = vec![];
+        while engine.running() > 0 {
+            loom::future::block_on(core::future::poll_fn(|cx| {
+                if engine.idle(cx) {
+                    return Poll::Pending;
+                }
+                let before = done.len();
+                let drive = engine.poll_drive_settling(cx, true, |i, _| {
+                    done.push(i);
+                    Step::Continue
+                });
+                if done.len() > before || drive == Drive::AllDone {
+                    Poll::Ready(())
+                } else {
+                    assert_eq!(drive, Drive::Pending, "only an output settles a drive");
+                    Poll::Pending
+                }
+            }));
+        }
+        done.sort_unstable();
+        assert_eq!(done, vec![0, 1]);
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}
+
 #[test]
 fn loom_one_child_woken_twice_concurrently() {
     loom::model(|| {

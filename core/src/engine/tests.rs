@@ -641,16 +641,17 @@ fn a_first_poll_waker_shared_with_threads_writes_its_node_once() {
     let mut engine = Engine::from_iter(children);
     let (count, waker) = counting();
     let mut done = vec![];
-    for _ in 0..3 {
-        engine.poll_drive(&mut Context::from_waker(&waker), |i, out| {
-            done.push((i, out.take().unwrap()));
-            Step::Continue
-        });
-    }
+    let drive = engine.poll_drive(&mut Context::from_waker(&waker), |i, out| {
+        done.push((i, out.take().unwrap()));
+        Step::Continue
+    });
     done.sort_unstable();
     let expected: Vec<(usize, usize)> = (0..DIRECT_MAX + 2).map(|i| (i, 2)).collect();
     assert_eq!(done, expected, "each child polled exactly twice");
-    assert!(count.0.load(O::SeqCst) >= 1);
+    // The wakes came during the drive, which polled the woken children itself: the waker is
+    // registered only when a drive returns `Pending`, so none was woken for nothing.
+    assert_eq!(drive, Drive::AllDone);
+    assert_eq!(count.0.load(O::SeqCst), 0);
 }
 
 /// An output that counts its drops in a shared counter.
@@ -907,4 +908,62 @@ fn an_engine_is_at_most_ten_words() {
         "{}",
         core::mem::size_of::<Engine<core::future::Ready<u64>>>()
     );
+}
+
+/// A settling drive (a `wait(FirstCompleted)` round) that hands over an output returns
+/// `Stopped` with the other woken children polled too, and registers nothing: a later wake goes
+/// to no waker of the finished round. `idle` registers the waker when there is nothing to do.
+#[test]
+fn a_settling_drive_polls_every_woken_child_and_registers_no_waker() {
+    let (probes, mut engine) = probes(3);
+    engine.use_queue();
+    let (first, first_waker) = counting();
+    let mut cx = Context::from_waker(&first_waker);
+    assert_eq!(
+        engine.poll_drive_settling(&mut cx, true, |_, _| Step::Continue),
+        Drive::Pending
+    );
+    assert!(
+        engine.idle(&mut cx),
+        "nothing woken: idle, waker registered"
+    );
+    for p in &probes[..2] {
+        p.ready.set(true);
+        p.waker.borrow_mut().take().unwrap().wake();
+    }
+    assert_eq!(
+        first.0.load(O::SeqCst),
+        1,
+        "the registered waker was woken once"
+    );
+    let (second, second_waker) = counting();
+    let mut cx = Context::from_waker(&second_waker);
+    assert!(!engine.idle(&mut cx), "two children woken");
+    let mut done = vec![];
+    let drive = engine.poll_drive_settling(&mut cx, true, |i, _| {
+        done.push(i);
+        Step::Continue
+    });
+    assert_eq!((drive, done), (Drive::Stopped, vec![0, 1]));
+    probes[2].ready.set(true);
+    probes[2].waker.borrow_mut().take().unwrap().wake();
+    assert_eq!(
+        second.0.load(O::SeqCst),
+        0,
+        "the settled drive registered no waker"
+    );
+    assert_eq!(first.0.load(O::SeqCst), 1);
+    assert_eq!(
+        drive_settling_all(&mut engine, &second_waker),
+        (Drive::AllDone, vec![2])
+    );
+}
+
+fn drive_settling_all(engine: &mut Engine<Child>, waker: &Waker) -> (Drive, Vec<usize>) {
+    let mut done = vec![];
+    let d = engine.poll_drive_settling(&mut Context::from_waker(waker), true, |i, _| {
+        done.push(i);
+        Step::Continue
+    });
+    (d, done)
 }
