@@ -54,7 +54,8 @@
 //!   called inside a running loop.
 //! - The loop's tasks and callbacks run in two queues: the order among callbacks, and among
 //!   tasks, is asyncio's; between a task's step and a callback it is not specified (a turn
-//!   runs the callbacks due, then the tasks woken or created before, each once).
+//!   runs the callbacks due, then the tasks woken or created before; a task that wakes itself
+//!   may take a few more steps in the same turn, up to a bound).
 //! - `run_until_complete`'s future may borrow from the caller; if the loop is stopped before
 //!   it finishes, it is dropped (asyncio leaves the task pending on the loop).
 //! - A callback from [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe) that is
