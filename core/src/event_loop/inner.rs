@@ -126,9 +126,11 @@ pub(crate) struct LoopInner {
     /// each with its own waker: the executor runs only the loop's driver (and
     /// `run_until_complete`'s future, and background futures).
     engine: RefCell<Engine<RawDriver<'static, ()>>>,
-    /// Tasks created since the engine was last polled (possibly while it was being polled):
-    /// they join it at the next turn.
+    /// Tasks created while the engine was being polled (by its tasks): they join it at the
+    /// next turn. Others join it at once.
     created: RefCell<Vec<RawDriver<'static, ()>>>,
+    /// A task was created since the engine was last polled: the next turn polls it.
+    tasks_created: Cell<bool>,
     /// The engine's parent waker: marks that a task was woken and wakes the loop's driver.
     tasks_waker: Waker,
     /// Woken when the last task left `tasks` (for `aiokit::run`'s final cancellation).
@@ -264,6 +266,7 @@ impl EventLoop {
                 tasks: RefCell::new(Slab::new()),
                 engine: RefCell::new(task_engine()),
                 created: RefCell::new(Vec::new()),
+                tasks_created: Cell::new(false),
                 tasks_waker,
                 tasks_empty: Cell::new(None),
                 exception_handler: RefCell::new(None),
@@ -1172,7 +1175,18 @@ impl LoopInner {
             let entry = self.register(AnyTask::new(completer.erased()));
             LoopTask::new(fut, completer, entry)
         });
-        self.created.borrow_mut().push(driver);
+        let mut created = self.created.borrow_mut();
+        match self.engine.try_borrow_mut() {
+            // Behind the tasks still queued, so that tasks first run in the order they were
+            // created.
+            Ok(mut engine) if created.is_empty() => {
+                engine.push(driver);
+            }
+            // Created by a task, while the engine polls it (or behind such tasks).
+            _ => created.push(driver),
+        }
+        drop(created);
+        self.tasks_created.set(true);
         self.wake_driver();
         task
     }
@@ -1180,6 +1194,7 @@ impl LoopInner {
     /// Polls the tasks that were woken, and first those created since the last call.
     fn run_tasks(&self) {
         self.shared.take_tasks_woken();
+        self.tasks_created.set(false);
         let mut engine = self.engine.borrow_mut();
         {
             let mut created = self.created.borrow_mut();
@@ -1315,7 +1330,7 @@ impl LoopInner {
             || self.stopping.get()
             || self.shared.has_remote_work()
             || self.shared.tasks_woken()
-            || !self.created.borrow().is_empty()
+            || self.tasks_created.get()
             || matches!((self.next_timer(), now), (Some(when), Some(now)) if when <= now)
     }
 
