@@ -383,9 +383,10 @@ on_each_loop!(tasks_first_run_in_the_order_they_were_created, |lp| {
         let parent = aiokit::create_task(async move {
             outer.borrow_mut().push("parent".to_string());
             let made_by_a_task = push(&outer, "made by a task");
-            aiokit::create_task(async move { made_by_a_task() })
+            // In an `Option`: a task's output that is a task would read as a forgotten await.
+            Some(aiokit::create_task(async move { made_by_a_task() }))
         });
-        let made_by_a_task = parent.await.unwrap();
+        let made_by_a_task = parent.await.unwrap().unwrap();
         let entry = push(&inner, "made after");
         let made_after = aiokit::create_task(async move { entry() });
         made_after.await.unwrap();
