@@ -288,7 +288,7 @@ impl<F: Future> Future for Driver<F> {
 
 /// How a task whose future returned ends: done, or cancelled if a cancel request came first.
 #[inline(always)]
-fn trace_end_of_output<F: Future, T>(cell: &Pin<&mut TaskCell<F, T>>) -> Ended {
+pub(crate) fn trace_end_of_output<F: Future, T>(cell: &Pin<&mut TaskCell<F, T>>) -> Ended {
     if cfg!(feature = "tracing") && cell.is_cancel_requested() {
         Ended::Cancelled
     } else {

@@ -566,3 +566,58 @@ mod once_run_has_returned_and_its_future_is_dropped_nothing_it_allocated_remains
         check!(LocalTaskGroup);
     }
 }
+
+/// Allocations of one `run_until_complete` on `lp` that creates N trivial tasks with
+/// `create_task` and awaits each (the loop itself is made outside the count).
+fn loop_create_task_allocations(lp: &aiokit::EventLoop, n: usize) -> usize {
+    let (sum, count) = count_allocations(|| {
+        lp.run_until_complete(async move {
+            let tasks: Vec<_> = (0..n as u64)
+                .map(|i| aiokit::create_task(async move { i }))
+                .collect();
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await.unwrap();
+            }
+            sum
+        })
+        .unwrap()
+    });
+    assert_eq!(sum, expected_sum(n));
+    count
+}
+
+/// The loop polls its tasks itself: a task is one allocation (its state and its future in one
+/// cell), plus O(log N) for the buffers that grow by doubling (the body's `Vec` of handles,
+/// the loop's queue of new tasks, its registry of tasks, the engine's slots), plus the run's
+/// own constant (`run_until_complete`'s task, the executor's and the runtime's set-up).
+mod the_loops_create_task_allocates_at_most_1_per_task_plus_log_n {
+    use super::*;
+
+    const RUN_CONSTANT: usize = 32;
+
+    fn check(kind: &str, lp: &aiokit::EventLoop) {
+        // A first run makes what the loop keeps between runs (timers, the runtime's parts).
+        loop_create_task_allocations(lp, 1);
+        for n in NS {
+            let count = loop_create_task_allocations(lp, n);
+            let log_n = usize::BITS as usize - n.leading_zeros() as usize;
+            let bound = n + 5 * log_n + RUN_CONSTANT;
+            eprintln!("{kind} loop, N = {n}: {count} allocations (bound {bound})");
+            assert!(
+                count <= bound,
+                "{kind} loop, N = {n}: {count} allocations, more than 1 per task + O(log N) ({bound})"
+            );
+        }
+    }
+
+    #[test]
+    fn smol() {
+        check("smol", &aiokit::EventLoop::smol());
+    }
+
+    #[test]
+    fn tokio() {
+        check("tokio", &aiokit::EventLoop::tokio());
+    }
+}

@@ -374,6 +374,28 @@ on_each_loop!(create_task_runs_nothing_at_once, |lp| {
     assert!(entries(&log).contains(&"task".to_string()));
 });
 
+// A task made by a task (while the loop polls its tasks) and one made right after by other
+// code: each first runs in the order it was created.
+on_each_loop!(tasks_first_run_in_the_order_they_were_created, |lp| {
+    let outer = log();
+    let inner = outer.clone();
+    let order = lp.run_until_complete(async move {
+        let parent = aiokit::create_task(async move {
+            outer.borrow_mut().push("parent".to_string());
+            let made_by_a_task = push(&outer, "made by a task");
+            // In an `Option`: a task's output that is a task would read as a forgotten await.
+            Some(aiokit::create_task(async move { made_by_a_task() }))
+        });
+        let made_by_a_task = parent.await.unwrap().unwrap();
+        let entry = push(&inner, "made after");
+        let made_after = aiokit::create_task(async move { entry() });
+        made_after.await.unwrap();
+        made_by_a_task.await.unwrap();
+        entries(&inner)
+    });
+    assert_eq!(order.unwrap(), ["parent", "made by a task", "made after"]);
+});
+
 on_each_loop!(all_tasks_lists_the_loops_unfinished_tasks, |lp| {
     let names = lp
         .run_until_complete(async {

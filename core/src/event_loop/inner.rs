@@ -25,11 +25,13 @@ use super::handle::{
     Callback, Handle, Pending, Ready, SOON, TimerHandle, run_remote, run_timer, soon,
 };
 use super::remote::{LoopHandle, Remote, Shared};
-use super::task::{AnyTask, Entry, Report, Tracked, Unwind};
+use super::task::{AnyTask, Entry, LoopTask, Tracked, Unwind};
 use super::thread::ToThread;
 use super::{RunningGuard, running_loop};
+use crate::engine::task_cell::RawDriver;
+use crate::engine::{Engine, Step};
 use crate::spawn::erased_task_driver;
-use crate::task::Task;
+use crate::task::{Task, local_task_cell};
 
 /// A timer in the loop's heap: its callback waits in the loop's table of timers under `key`
 /// (gone from there if it was cancelled).
@@ -120,6 +122,17 @@ pub(crate) struct LoopInner {
     driver_waiting: Cell<bool>,
     backend: RefCell<Option<Rc<Backend>>>,
     tasks: RefCell<Slab<AnyTask>>,
+    /// The tasks' cells (state and future in one allocation), which the loop polls itself,
+    /// each with its own waker: the executor runs only the loop's driver (and
+    /// `run_until_complete`'s future, and background futures).
+    engine: RefCell<Engine<RawDriver<'static, ()>>>,
+    /// Tasks created while the engine was being polled (by its tasks): they join it at the
+    /// next turn. Others join it at once.
+    created: RefCell<Vec<RawDriver<'static, ()>>>,
+    /// A task was created since the engine was last polled: the next turn polls it.
+    tasks_created: Cell<bool>,
+    /// The engine's parent waker: marks that a task was woken and wakes the loop's driver.
+    tasks_waker: Waker,
     /// Woken when the last task left `tasks` (for `aiokit::run`'s final cancellation).
     tasks_empty: Cell<Option<Waker>>,
     exception_handler: RefCell<Option<ExceptionHandler>>,
@@ -233,9 +246,11 @@ impl EventLoop {
     }
 
     fn with_backend(kind: Kind, backend: Backend) -> Self {
+        let shared = Arc::new(Shared::new(kind));
+        let tasks_waker = Waker::from(shared.clone());
         EventLoop {
             inner: Rc::new(LoopInner {
-                shared: Arc::new(Shared::new(kind)),
+                shared,
                 kind,
                 calls: RefCell::new(Slab::new()),
                 ready: RefCell::new(VecDeque::new()),
@@ -249,6 +264,10 @@ impl EventLoop {
                 driver_waiting: Cell::new(false),
                 backend: RefCell::new(Some(Rc::new(backend))),
                 tasks: RefCell::new(Slab::new()),
+                engine: RefCell::new(task_engine()),
+                created: RefCell::new(Vec::new()),
+                tasks_created: Cell::new(false),
+                tasks_waker,
                 tasks_empty: Cell::new(None),
                 exception_handler: RefCell::new(None),
                 debug: Cell::new(false),
@@ -548,13 +567,10 @@ impl EventLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let Some(backend) = self.inner.backend() else {
+        if self.inner.closed.get() {
             panic!("aiokit::EventLoop::create_task: {}", EventLoopError::Closed);
-        };
-        let (task, erased, driver) = erased_task_driver(fut);
-        let entry = self.inner.register(AnyTask::new(erased));
-        backend.spawn(Tracked::<_, Report>::new(driver, entry));
-        task
+        }
+        self.inner.create_task(fut)
     }
 
     /// A `Send + Sync` handle to this loop, for other threads:
@@ -913,6 +929,14 @@ async fn first_of<A: Future<Output = ()>, B: Future<Output = ()>>(a: A, b: B) {
     .await
 }
 
+/// An engine for the loop's tasks: queued mode from the start (each turn polls only the woken
+/// tasks), slots reused (memory bounded by the tasks alive at once).
+fn task_engine() -> Engine<RawDriver<'static, ()>> {
+    let mut engine = Engine::with_capacity(crate::engine::DIRECT_MAX + 1);
+    engine.reuse_slots();
+    engine
+}
+
 /// Returns `Pending` once, waking itself: lets the executor run its tasks.
 async fn yield_now() {
     let mut yielded = false;
@@ -1140,6 +1164,52 @@ impl LoopInner {
         });
     }
 
+    /// Makes `fut` a task of the loop: one allocation (the task's state and its future), queued
+    /// for the engine, whose first poll comes at the next turn.
+    pub(crate) fn create_task<F>(self: &Rc<Self>, fut: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (task, driver) = local_task_cell(|completer| {
+            let entry = self.register(AnyTask::new(completer.erased()));
+            LoopTask::new(fut, completer, entry)
+        });
+        let mut created = self.created.borrow_mut();
+        match self.engine.try_borrow_mut() {
+            // Behind the tasks still queued, so that tasks first run in the order they were
+            // created.
+            Ok(mut engine) if created.is_empty() => {
+                engine.push(driver);
+            }
+            // Created by a task, while the engine polls it (or behind such tasks).
+            _ => created.push(driver),
+        }
+        drop(created);
+        self.tasks_created.set(true);
+        self.wake_driver();
+        task
+    }
+
+    /// Polls the tasks that were woken, and first those created since the last call.
+    fn run_tasks(&self) {
+        self.shared.take_tasks_woken();
+        self.tasks_created.set(false);
+        let mut engine = self.engine.borrow_mut();
+        {
+            let mut created = self.created.borrow_mut();
+            for driver in created.drain(..) {
+                engine.push(driver);
+            }
+        }
+        let mut cx = Context::from_waker(&self.tasks_waker);
+        // A task's output is `()`, its panic was reported: nothing to keep.
+        engine.poll_drive(&mut cx, |_, output| {
+            *output = None;
+            Step::Continue
+        });
+    }
+
     /// Lists `task` among the loop's tasks until its driver gives back the entry.
     pub(crate) fn register(self: &Rc<Self>, task: AnyTask) -> Entry {
         let key = self.tasks.borrow_mut().insert(task);
@@ -1259,6 +1329,8 @@ impl LoopInner {
         !self.ready.borrow().is_empty()
             || self.stopping.get()
             || self.shared.has_remote_work()
+            || self.shared.tasks_woken()
+            || self.tasks_created.get()
             || matches!((self.next_timer(), now), (Some(when), Some(now)) if when <= now)
     }
 
@@ -1391,6 +1463,7 @@ impl LoopInner {
             if self.stopping.replace(false) {
                 return;
             }
+            self.run_tasks();
             yield_now().await;
         }
     }
@@ -1409,6 +1482,8 @@ impl LoopInner {
         let calls = mem::take(&mut *self.calls.borrow_mut());
         let backend = self.backend.borrow_mut().take();
         let tasks = mem::take(&mut *self.tasks.borrow_mut());
+        let created = mem::take(&mut *self.created.borrow_mut());
+        let engine = mem::replace(&mut *self.engine.borrow_mut(), Engine::from_iter([]));
         let handler = self.exception_handler.borrow_mut().take();
         #[cfg(unix)]
         self.signal_handlers.clear();
@@ -1416,7 +1491,10 @@ impl LoopInner {
         drop(ready);
         drop(timers);
         drop(calls);
-        // Dropping the executor drops the tasks' futures: their tasks end cancelled.
+        // Dropping the tasks' futures ends them cancelled; the executor's futures (the loop's
+        // background futures) go next, while the runtime the tasks may use still exists.
+        drop(created);
+        drop(engine);
         drop(backend);
         drop(tasks);
         drop(handler);

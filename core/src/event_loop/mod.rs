@@ -5,12 +5,17 @@
 //! [`run_coroutine_threadsafe`]).
 //!
 //! The loop is built on well-kept executors, not a scheduler of its own: by default smol-rs's
-//! async-executor (`LocalExecutor`, for the tasks) driven by async-io's `block_on` (timers and
-//! a reactor, so async-io / async-net sockets work inside it); with the `tokio` feature,
-//! [`EventLoop::new`] runs on a current-thread tokio runtime with a `LocalSet` instead (tokio's
-//! timers, sockets and signals work inside it), and [`EventLoop::smol`] /
-//! `EventLoop::tokio()` pick one explicitly. The loop itself keeps asyncio's ready queue of
-//! callbacks and its heap of timers.
+//! async-executor (`LocalExecutor`) driven by async-io's `block_on` (timers and a reactor, so
+//! async-io / async-net sockets work inside it); with the `tokio` feature, [`EventLoop::new`]
+//! runs on a current-thread tokio runtime with a `LocalSet` instead (tokio's timers, sockets
+//! and signals work inside it), and [`EventLoop::smol`] / `EventLoop::tokio()` pick one
+//! explicitly. The loop itself keeps asyncio's ready queue of callbacks and its heap of timers,
+//! and polls its tasks itself, as a [`TaskGroup`](crate::TaskGroup) polls its children: a task
+//! made by [`create_task`](EventLoop::create_task) is one allocation (its state and its
+//! future), polled with its own waker by the loop's driver, which the executor runs (so
+//! everything the executor's context offers works inside tasks). The executor runs the
+//! driver, [`run_until_complete`](EventLoop::run_until_complete)'s future, servers, and the
+//! tasks of [`create_task_threadsafe`](LoopHandle::create_task_threadsafe).
 //!
 //! # The rules (asyncio's `base_events.py`)
 //!
@@ -47,9 +52,10 @@
 //! - The scheduling methods return `Result` where asyncio raises `RuntimeError`;
 //!   [`run`] panics (and [`try_run`] returns the error) when
 //!   called inside a running loop.
-//! - The loop's tasks and callbacks run in two queues (the executor's and the loop's): the
-//!   order among callbacks, and among tasks, is asyncio's; between a task's step and a
-//!   callback it is not specified.
+//! - The loop's tasks and callbacks run in two queues: the order among callbacks, and among
+//!   tasks, is asyncio's; between a task's step and a callback it is not specified (a turn
+//!   runs the callbacks due, then the tasks woken or created before; a task that wakes itself
+//!   may take a few more steps in the same turn, up to a bound).
 //! - `run_until_complete`'s future may borrow from the caller; if the loop is stopped before
 //!   it finishes, it is dropped (asyncio leaves the task pending on the loop).
 //! - A callback from [`call_soon_threadsafe`](LoopHandle::call_soon_threadsafe) that is

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     stop_requested: AtomicBool,
     running: AtomicBool,
     closed: AtomicBool,
+    /// One of the loop's tasks was woken (see the [`Wake`](std::task::Wake) impl).
+    tasks_woken: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -48,6 +50,20 @@ enum RemoteItem {
     Spawn(SpawnFn),
 }
 
+/// The waker the loop's engine of tasks is polled with (its parent waker): a woken task marks
+/// the loop as having work and wakes its driver, from any thread.
+impl std::task::Wake for Shared {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.tasks_woken.swap(true, Ordering::AcqRel) {
+            self.waker.wake();
+        }
+    }
+}
+
 impl Shared {
     pub(crate) fn new(kind: Kind) -> Self {
         Shared {
@@ -57,6 +73,7 @@ impl Shared {
             stop_requested: AtomicBool::new(false),
             running: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            tasks_woken: AtomicBool::new(false),
             waker: AtomicWaker::new(),
         }
     }
@@ -80,6 +97,16 @@ impl Shared {
 
     pub(crate) fn has_remote_work(&self) -> bool {
         self.remote_pending.load(Ordering::Acquire) || self.stop_requested.load(Ordering::Acquire)
+    }
+
+    /// Whether a task of the loop was woken since the last [`take_tasks_woken`](Self::take_tasks_woken).
+    pub(crate) fn tasks_woken(&self) -> bool {
+        self.tasks_woken.load(Ordering::Acquire)
+    }
+
+    /// Clears the mark of woken tasks (before the loop polls them).
+    pub(crate) fn take_tasks_woken(&self) -> bool {
+        self.tasks_woken.swap(false, Ordering::AcqRel)
     }
 
     pub(crate) fn take_stop(&self) -> bool {

@@ -15,7 +15,9 @@ use pin_project_lite::pin_project;
 use super::inner::LoopInner;
 use super::running_loop;
 use crate::engine::task_cell::DynCellRef;
-use crate::task::{Task, TaskView};
+use crate::spawn::trace_end_of_output;
+use crate::task::{Step, Task, TaskCell, TaskCompleter, TaskView};
+use crate::trace::{Ended, TaskTrace};
 
 /// A handle to any task of the loop, whatever its output type: what
 /// [`current_task`](crate::current_task) and [`all_tasks`](crate::all_tasks) return.
@@ -254,6 +256,83 @@ impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
                 Poll::Ready(())
             }
         }
+    }
+}
+
+pin_project! {
+    /// A task of the loop as the loop's engine runs it, in the task's own allocation (its state
+    /// and this future are one cell): the task's lifecycle ([`TaskCell`]), made the current
+    /// task while it is polled; its panic goes to the loop's exception handler, under the
+    /// task's name, and it leaves the loop's tasks once it ended (or is dropped).
+    pub(crate) struct LoopTask<F: Future> {
+        #[pin]
+        cell: TaskCell<F, F::Output>,
+        // The `tracing` feature's span (an empty type without it).
+        trace: TaskTrace,
+        entry: Option<Entry>,
+    }
+
+    impl<F: Future> PinnedDrop for LoopTask<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(entry) = this.project().entry.take() {
+                entry.unregister();
+            }
+        }
+    }
+}
+
+impl<F: Future> LoopTask<F> {
+    pub(crate) fn new(fut: F, completer: TaskCompleter<F::Output>, entry: Entry) -> Self {
+        LoopTask {
+            cell: TaskCell::new(fut, completer),
+            trace: TaskTrace::created("create_task"),
+            entry: Some(entry),
+        }
+    }
+}
+
+impl<F: Future> Future for LoopTask<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let Some(entry) = this.entry.as_ref() else {
+            return Poll::Ready(());
+        };
+        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.key))));
+        let (mut cell, trace) = (this.cell, this.trace);
+        let step = trace.poll(|| cell.as_mut().poll_step(cx));
+        trace.record_name(|| cell.name());
+        // The task's cell catches its future's panics: it has ended (cancelled) by now.
+        let ended = match step {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Step::Output(value)) => {
+                let how = trace_end_of_output(&cell);
+                let ended = cell.complete(value);
+                trace.ended(if ended.is_err() { Ended::Panicked } else { how });
+                ended
+            }
+            Poll::Ready(Step::Ended(ended)) => {
+                trace.ended(if ended.is_err() {
+                    Ended::Panicked
+                } else {
+                    Ended::Cancelled
+                });
+                ended
+            }
+        };
+        drop(restore);
+        if let Some(entry) = this.entry.take() {
+            if let Err(payload) = ended {
+                if let Some(lp) = entry.lp.upgrade() {
+                    let name = lp.task(entry.key).map_or_else(String::new, |t| t.name());
+                    let message = format!("Task exception was never retrieved: {name}");
+                    lp.report(&message, &name, &*payload);
+                }
+            }
+            entry.unregister();
+        }
+        Poll::Ready(())
     }
 }
 

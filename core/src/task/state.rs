@@ -659,6 +659,16 @@ pub(crate) struct TaskCompleter<T> {
     reason = "the driver interface; spawn and the TaskGroup each use a subset"
 )]
 impl<T> TaskCompleter<T> {
+    /// A handle to the task that does not name its output type (an event loop's record of
+    /// its task), sharing the task's allocation.
+    #[cfg(feature = "event-loop")]
+    pub(crate) fn erased(&self) -> DynCellRef<dyn TaskView>
+    where
+        T: 'static,
+    {
+        super::erase(self.inner.clone().expect("the task has not ended"))
+    }
+
     /// Moves the completer out, leaving a spent one (which does nothing, and ends nothing when
     /// dropped); `None` if this one was spent already.
     pub(crate) fn take(&mut self) -> Option<Self> {
