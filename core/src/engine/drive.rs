@@ -9,7 +9,7 @@ use super::api::{Drive, Step};
 use super::atomic::{Arc, Ordering};
 use super::queue::Dequeue;
 use super::queue::Node;
-use super::slots::{Counts, Place, Slot, Slots};
+use super::slots::{Counts, Place, Slot, Slots, every_slot};
 use super::waker::{FreshWaker, Header, borrowed_waker, init_node};
 use core::cell::UnsafeCell;
 
@@ -404,14 +404,7 @@ impl<F: Future> Slots<F> {
                 &mut on_done,
             )
         } else {
-            let more = match &mut self.ext {
-                Some(ext) => &mut ext.more[..],
-                None => &mut [],
-            };
-            let slots = self
-                .first
-                .iter_mut()
-                .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
+            let slots = every_slot(&mut self.first, &mut self.ext);
             poll_each(slots, cx, stop, &mut self.counts, &mut on_done)
         }
     }

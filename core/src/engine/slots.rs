@@ -523,15 +523,7 @@ impl<F: Future> Slots<F> {
         // `kept` counts the outputs still in place at every step, even if `f` unwinds (the
         // engine's drop relies on it).
         let kept = &mut self.counts.kept;
-        let more = match &mut self.ext {
-            Some(ext) => &mut ext.more[..],
-            None => &mut [],
-        };
-        let slots = self
-            .first
-            .iter_mut()
-            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()));
-        for (index, slot) in slots.enumerate() {
+        for (index, slot) in every_slot(&mut self.first, &mut self.ext).enumerate() {
             if let Some(output) = take_done(slot) {
                 *kept -= 1;
                 f(index, output);
@@ -543,16 +535,26 @@ impl<F: Future> Slots<F> {
     #[cfg(all(test, not(aiokit_loom)))]
     pub(super) fn drain_outputs(&mut self) -> impl Iterator<Item = (usize, F::Output)> + '_ {
         self.counts.kept = 0;
-        let more = match &mut self.ext {
-            Some(ext) => &mut ext.more[..],
-            None => &mut [],
-        };
-        self.first
-            .iter_mut()
-            .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
+        every_slot(&mut self.first, &mut self.ext)
             .enumerate()
             .filter_map(|(index, slot)| take_done(slot).map(|output| (index, output)))
     }
+}
+
+/// Every slot in index order: the first segment's, then those of the later segments (fields
+/// passed apart, so that the caller may hold the counts meanwhile).
+#[inline(always)]
+pub(super) fn every_slot<'a, F: Future>(
+    first: &'a mut [Slot<F>],
+    ext: &'a mut Option<Box<Ext<F>>>,
+) -> impl Iterator<Item = &'a mut Slot<F>> + 'a {
+    let more = match ext {
+        Some(ext) => &mut ext.more[..],
+        None => &mut [],
+    };
+    first
+        .iter_mut()
+        .chain(more.iter_mut().flat_map(|seg| seg.slots.iter_mut()))
 }
 
 /// Whether outputs of type `U` can be written over slots of type `S` in the slots' allocation

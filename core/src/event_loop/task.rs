@@ -155,6 +155,19 @@ impl Entry {
             lp.unregister(self.key);
         }
     }
+
+    /// The task ended: its panic, if any, goes to the loop's exception handler (under the
+    /// task's name), then the task leaves the loop's tasks.
+    fn end(self, panic: Option<&(dyn core::any::Any + Send)>) {
+        if let Some(payload) = panic {
+            if let Some(lp) = self.lp.upgrade() {
+                let name = lp.task(self.key).map_or_else(String::new, |t| t.name());
+                let message = format!("Task exception was never retrieved: {name}");
+                lp.report(&message, &name, payload);
+            }
+        }
+        self.unregister();
+    }
 }
 
 pin_project! {
@@ -239,19 +252,14 @@ impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(())) => {
                 if let Some(entry) = this.entry.take() {
-                    entry.unregister();
+                    entry.end(None);
                 }
                 Poll::Ready(())
             }
             Err(payload) => {
                 // The driver already ended the task cancelled; report the panic, go on.
                 if let Some(entry) = this.entry.take() {
-                    if let Some(lp) = entry.lp.upgrade() {
-                        let name = lp.task(entry.key).map_or_else(String::new, |t| t.name());
-                        let message = format!("Task exception was never retrieved: {name}");
-                        lp.report(&message, &name, &*payload);
-                    }
-                    entry.unregister();
+                    entry.end(Some(&*payload));
                 }
                 Poll::Ready(())
             }
@@ -323,14 +331,7 @@ impl<F: Future> Future for LoopTask<F> {
         };
         drop(restore);
         if let Some(entry) = this.entry.take() {
-            if let Err(payload) = ended {
-                if let Some(lp) = entry.lp.upgrade() {
-                    let name = lp.task(entry.key).map_or_else(String::new, |t| t.name());
-                    let message = format!("Task exception was never retrieved: {name}");
-                    lp.report(&message, &name, &*payload);
-                }
-            }
-            entry.unregister();
+            entry.end(ended.as_ref().err().map(|payload| &**payload));
         }
         Poll::Ready(())
     }
