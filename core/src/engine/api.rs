@@ -230,16 +230,10 @@ impl<F: Future> Engine<F> {
             return false;
         };
         let slots = &self.slots;
-        if slots.counts.running == 0
-            || slots.fresh != slots.len
-            || slots.has_unpolled()
-            || !header.queue.is_empty()
-        {
-            return false;
-        }
-        header.parent.register(cx.waker());
-        // A wake that lands after this look wakes the waker registered above.
-        header.queue.is_empty()
+        slots.counts.running != 0
+            && slots.all_polled_once()
+            && header.queue.is_empty()
+            && slots.idle_after_register(header, cx)
     }
 
     #[inline(always)]

@@ -78,7 +78,7 @@ impl<F: Future> Slots<F> {
         // Fewer children running than this once the queue is empty: one completed in this
         // drive, and the drive settles (never with `settle` off).
         let settle_below = if settle { self.counts.running } else { 0 };
-        if self.fresh == self.len && !self.has_unpolled() {
+        if self.all_polled_once() {
             // Nothing to poll (the first poll of each round of a `wait(FirstCompleted)` loop,
             // a poll woken for nothing): return before the drive's set-up.
             if header.queue.is_empty() && self.idle_after_register(header, cx) {
@@ -90,11 +90,18 @@ impl<F: Future> Slots<F> {
         self.poll_woken(header, cx, stop, settle_below, on_done)
     }
 
+    /// Whether every child pushed so far has had its first poll (none fresh, none queued for
+    /// a reused slot): a drive then has only the woken children to poll.
+    #[inline(always)]
+    pub(super) fn all_polled_once(&self) -> bool {
+        self.fresh == self.len && !self.has_unpolled()
+    }
+
     /// Registers the parent's waker, then tells whether the ready queue is still empty: a
     /// wake that lands after this look wakes the waker registered here, one that landed before
     /// it left its node in the queue.
     #[inline(always)]
-    fn idle_after_register(&self, header: &Header, cx: &Context<'_>) -> bool {
+    pub(super) fn idle_after_register(&self, header: &Header, cx: &Context<'_>) -> bool {
         header.parent.register(cx.waker());
         header.queue.is_empty()
     }
