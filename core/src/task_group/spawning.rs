@@ -148,10 +148,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
     {
         let spawner: &'s (dyn Spawn + Sync) = self.spawner;
         async move {
-            let group = SpawningTaskGroup {
-                spawner,
-                shared: Arc::new(Shared::new()),
-            };
+            let group = SpawningTaskGroup::new(spawner);
             // Made before the body's call: children the call creates before it returns (or
             // panics) are the runner's to end.
             let mut runner = GroupRun::new(group.shared.clone());
@@ -212,10 +209,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
         let spawner: &'s (dyn Spawn + Sync) = self.spawner;
         async move {
             let group = Cancellable {
-                group: SpawningTaskGroup {
-                    spawner,
-                    shared: Arc::new(Shared::new()),
-                },
+                group: SpawningTaskGroup::new(spawner),
             };
             let mut runner = GroupRun::new(group.group.shared.clone());
             let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
@@ -273,12 +267,9 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
     {
         let spawner: &'s (dyn Spawn + Sync) = self.spawner;
         async move {
-            let shared = Arc::new(Shared::new());
+            let group = SpawningTaskGroup::new(spawner);
+            let shared = group.shared.clone();
             shared.lock().supervised = true;
-            let group = SpawningTaskGroup {
-                spawner,
-                shared: shared.clone(),
-            };
             let mut runner = GroupRun::new(group.shared.clone());
             let body: Body<'_, R, E> = Box::pin(SendBody::call(body, &group));
             runner.body = Some(body);
@@ -337,10 +328,7 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
     {
         let spawner: &'s (dyn Spawn + Sync) = self.spawner;
         async move {
-            let group = SpawningTaskGroup {
-                spawner,
-                shared: Arc::new(Shared::new()),
-            };
+            let group = SpawningTaskGroup::new(spawner);
             let mut runner = GroupRun::new(group.shared.clone());
             let body = SendPlainBody::call(body, &group);
             let body: Body<'_, R, Infallible> = Box::pin(async move { Ok(body.await) });
@@ -446,6 +434,16 @@ impl<'s, S: Spawn + Sync> TaskGroupOn<'s, S> {
 pub struct SpawningTaskGroup<'s, E> {
     spawner: &'s (dyn Spawn + Sync + 's),
     shared: Arc<Shared<E>>,
+}
+
+impl<'s, E> SpawningTaskGroup<'s, E> {
+    /// An empty group whose children go to `spawner`.
+    fn new(spawner: &'s (dyn Spawn + Sync + 's)) -> Self {
+        SpawningTaskGroup {
+            spawner,
+            shared: Arc::new(Shared::new()),
+        }
+    }
 }
 
 impl<E: Send + 'static> SpawningTaskGroup<'_, E> {
