@@ -226,6 +226,14 @@ impl<D, P: PanicPolicy> Tracked<D, P> {
 /// Puts back the previous current task, also when a poll unwinds.
 struct Restore(Option<usize>);
 
+impl Restore {
+    /// Makes the task under `key` the current one until the guard drops.
+    #[inline]
+    fn enter(key: usize) -> Self {
+        Restore(CURRENT.with(|c| c.replace(Some(key))))
+    }
+}
+
 impl Drop for Restore {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| c.set(self.0));
@@ -240,7 +248,7 @@ impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
         let Some(entry) = this.entry.as_ref() else {
             return Poll::Ready(());
         };
-        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.key))));
+        let restore = Restore::enter(entry.key);
         let driver = this.driver;
         let poll = if P::REPORT {
             catch_unwind(AssertUnwindSafe(|| driver.poll(cx)))
@@ -248,22 +256,16 @@ impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
             Ok(driver.poll(cx))
         };
         drop(restore);
-        match poll {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(())) => {
-                if let Some(entry) = this.entry.take() {
-                    entry.end(None);
-                }
-                Poll::Ready(())
-            }
-            Err(payload) => {
-                // The driver already ended the task cancelled; report the panic, go on.
-                if let Some(entry) = this.entry.take() {
-                    entry.end(Some(&*payload));
-                }
-                Poll::Ready(())
-            }
+        // On a panic, the driver already ended the task cancelled: report it, go on.
+        let panic = match poll {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(())) => None,
+            Err(payload) => Some(payload),
+        };
+        if let Some(entry) = this.entry.take() {
+            entry.end(panic.as_deref());
         }
+        Poll::Ready(())
     }
 }
 
@@ -307,7 +309,7 @@ impl<F: Future> Future for LoopTask<F> {
         let Some(entry) = this.entry.as_ref() else {
             return Poll::Ready(());
         };
-        let restore = Restore(CURRENT.with(|c| c.replace(Some(entry.key))));
+        let restore = Restore::enter(entry.key);
         let (mut cell, trace) = (this.cell, this.trace);
         let step = trace.poll(|| cell.as_mut().poll_step(cx));
         trace.record_name(|| cell.name());
