@@ -675,15 +675,7 @@ const IN_PLACE_N: usize = super::slots::IN_PLACE_MIN_BYTES
 #[test]
 fn outputs_written_over_the_slots_come_back_in_order_with_exact_capacity() {
     let drops = Cell::new(0);
-    let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
-        core::future::ready(Counted {
-            value,
-            drops: &drops,
-        })
-    }));
-    let (_, waker) = counting();
-    let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
-    assert_eq!(drive, Drive::AllDone);
+    let mut engine = all_done_counted(IN_PLACE_N, &drops);
     let outputs = engine.take_outputs(|output| output);
     assert_eq!(outputs.len(), IN_PLACE_N);
     assert_eq!(outputs.capacity(), IN_PLACE_N);
@@ -697,28 +689,10 @@ fn outputs_written_over_the_slots_come_back_in_order_with_exact_capacity() {
 
 #[test]
 fn a_panicking_map_over_outputs_in_place_drops_every_output_once() {
-    for panic_at in [0, 1, IN_PLACE_N / 2, IN_PLACE_N - 1] {
-        let drops = Cell::new(0);
-        let mut engine = Engine::from_iter((0..IN_PLACE_N).map(|value| {
-            core::future::ready(Counted {
-                value,
-                drops: &drops,
-            })
-        }));
-        let (_, waker) = counting();
-        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
-        assert_eq!(drive, Drive::AllDone);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            engine.take_outputs(|output| {
-                assert_ne!(output.value, panic_at, "the map panics here");
-                output
-            })
-        }));
-        assert!(result.is_err());
-        assert_eq!(drops.get(), IN_PLACE_N, "panic at {panic_at}");
-        drop(engine);
-        assert_eq!(drops.get(), IN_PLACE_N, "panic at {panic_at}");
-    }
+    assert_a_panicking_map_drops_every_output_once(
+        IN_PLACE_N,
+        &[0, 1, IN_PLACE_N / 2, IN_PLACE_N - 1],
+    );
 }
 
 /// A few children whose slots fit in `KEEP_MAX_BYTES`: the outputs are written over the slots
@@ -737,16 +711,8 @@ fn small_outputs_written_over_the_slots_keep_the_allocation_with_bounded_capacit
     assert!(sizes.len() >= 2, "{sizes:?}");
     for n in sizes {
         let drops = Cell::new(0);
-        let mut engine = Engine::from_iter((0..n).map(|value| {
-            core::future::ready(Counted {
-                value,
-                drops: &drops,
-            })
-        }));
+        let mut engine = all_done_counted(n, &drops);
         let slots_at = engine.span();
-        let (_, waker) = counting();
-        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
-        assert_eq!(drive, Drive::AllDone);
         let outputs = engine.take_outputs(|output| output);
         assert_eq!(outputs.len(), n);
         // The slots' own allocation, as many outputs as fit in it.
@@ -767,17 +733,26 @@ fn small_outputs_written_over_the_slots_keep_the_allocation_with_bounded_capacit
 
 #[test]
 fn a_panicking_map_over_small_outputs_in_place_drops_every_output_once() {
-    for panic_at in [0, 1, 5, 9] {
+    assert_a_panicking_map_drops_every_output_once(10, &[0, 1, 5, 9]);
+}
+
+/// An engine of `n` ready children (child `i` outputs a `Counted` of value `i`), driven until
+/// every child is done, the outputs kept in place.
+fn all_done_counted(n: usize, drops: &Cell<usize>) -> Engine<core::future::Ready<Counted<'_>>> {
+    let mut engine =
+        Engine::from_iter((0..n).map(|value| core::future::ready(Counted { value, drops })));
+    let (_, waker) = counting();
+    let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
+    assert_eq!(drive, Drive::AllDone);
+    engine
+}
+
+/// For each of `panic_ats`, a map over `n` outputs that panics at that output: every output is
+/// dropped exactly once, by the unwinding map, and the engine drops none again.
+fn assert_a_panicking_map_drops_every_output_once(n: usize, panic_ats: &[usize]) {
+    for &panic_at in panic_ats {
         let drops = Cell::new(0);
-        let mut engine = Engine::from_iter((0..10).map(|value| {
-            core::future::ready(Counted {
-                value,
-                drops: &drops,
-            })
-        }));
-        let (_, waker) = counting();
-        let drive = engine.poll_drive(&mut Context::from_waker(&waker), |_, _| Step::Continue);
-        assert_eq!(drive, Drive::AllDone);
+        let mut engine = all_done_counted(n, &drops);
         let result = catch_unwind(AssertUnwindSafe(|| {
             engine.take_outputs(|output| {
                 assert_ne!(output.value, panic_at, "the map panics here");
@@ -785,9 +760,9 @@ fn a_panicking_map_over_small_outputs_in_place_drops_every_output_once() {
             })
         }));
         assert!(result.is_err());
-        assert_eq!(drops.get(), 10, "panic at {panic_at}");
+        assert_eq!(drops.get(), n, "panic at {panic_at}");
         drop(engine);
-        assert_eq!(drops.get(), 10, "panic at {panic_at}");
+        assert_eq!(drops.get(), n, "panic at {panic_at}");
     }
 }
 
