@@ -48,9 +48,17 @@ impl Future for Wait {
 /// Drives the engine to completion on this thread, parking between polls; a lost wake-up
 /// deadlocks, which loom reports.
 fn run(engine: &mut Engine<Wait>) -> Vec<usize> {
+    drive_to_end(engine, false)
+}
+
+/// [`run`], and with `take` each output is taken, so that its slot is free for a new child.
+fn drive_to_end(engine: &mut Engine<Wait>, take: bool) -> Vec<usize> {
     let mut done = vec![];
     loom::future::block_on(core::future::poll_fn(|cx| {
-        match engine.poll_drive(cx, |i, _| {
+        match engine.poll_drive(cx, |i, out| {
+            if take {
+                out.take();
+            }
             done.push(i);
             Step::Continue
         }) {
@@ -61,19 +69,24 @@ fn run(engine: &mut Engine<Wait>) -> Vec<usize> {
     done
 }
 
+/// An engine of two children, each released by its own thread.
+fn two_children_fired_from_two_threads() -> (Engine<Wait>, Vec<thread::JoinHandle<()>>) {
+    let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
+    let engine = Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+    let threads = flags
+        .iter()
+        .map(|f| {
+            let f = f.clone();
+            thread::spawn(move || f.fire())
+        })
+        .collect();
+    (engine, threads)
+}
+
 #[test]
 fn loom_two_children_woken_from_two_threads() {
     loom::model(|| {
-        let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
-        let mut engine =
-            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
-        let threads: Vec<_> = flags
-            .iter()
-            .map(|f| {
-                let f = f.clone();
-                thread::spawn(move || f.fire())
-            })
-            .collect();
+        let (mut engine, threads) = two_children_fired_from_two_threads();
         let mut done = run(&mut engine);
         done.sort_unstable();
         assert_eq!(done, vec![0, 1]);
@@ -90,16 +103,7 @@ fn loom_two_children_woken_from_two_threads() {
 #[test]
 fn loom_first_completed_rounds_with_wakes_from_two_threads() {
     loom::model(|| {
-        let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
-        let mut engine =
-            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
-        let threads: Vec<_> = flags
-            .iter()
-            .map(|f| {
-                let f = f.clone();
-                thread::spawn(move || f.fire())
-            })
-            .collect();
+        let (mut engine, threads) = two_children_fired_from_two_threads();
         let mut done = vec![];
         while engine.running() > 0 {
             loom::future::block_on(core::future::poll_fn(|cx| {
@@ -517,22 +521,6 @@ mod task_state {
     }
 }
 
-/// [`run`], taking each output, so that the slot is free for a new child.
-fn run_taking(engine: &mut Engine<Wait>) -> Vec<usize> {
-    let mut done = vec![];
-    loom::future::block_on(core::future::poll_fn(|cx| {
-        match engine.poll_drive(cx, |i, out| {
-            out.take();
-            done.push(i);
-            Step::Continue
-        }) {
-            Drive::AllDone => Poll::Ready(()),
-            _ => Poll::Pending,
-        }
-    }));
-    done
-}
-
 /// A slot reused while a waker of its old child is woken from another thread: the new child
 /// is polled (maybe once more than needed) and finishes; nothing is lost or polled twice at once.
 #[test]
@@ -549,7 +537,7 @@ fn loom_a_stale_waker_woken_while_the_slot_is_reused() {
         let stale = old.waker.lock().unwrap().clone().unwrap();
         let late = thread::spawn(move || stale.wake());
         old.fire();
-        assert_eq!(run_taking(&mut engine), vec![0]);
+        assert_eq!(drive_to_end(&mut engine, true), vec![0]);
         let new = Arc::new(Flag::default());
         assert_eq!(
             engine.push(Wait(new.clone(), 1)),
@@ -560,7 +548,7 @@ fn loom_a_stale_waker_woken_while_the_slot_is_reused() {
             let new = new.clone();
             thread::spawn(move || new.fire())
         };
-        assert_eq!(run_taking(&mut engine), vec![0]);
+        assert_eq!(drive_to_end(&mut engine, true), vec![0]);
         late.join().unwrap();
         firing.join().unwrap();
         assert!(new.polls.load(Ordering::Relaxed) >= 1);
