@@ -23,7 +23,7 @@
 //! rather than a `Layout`: the header is two words, which keeps a small task's cell within the
 //! allocator's smallest size classes.
 //!
-//! A cell made by [`CellRef::new`] has no future part at all (spawned tasks, whose future lives
+//! A cell made by [`CellRef::new_many`] has no future part at all (spawned tasks, whose future lives
 //! in the executor); the same header and release path serve both.
 
 use alloc::alloc::{Layout, dealloc};
@@ -110,7 +110,7 @@ unsafe fn free_cell<S, F>(header: NonNull<Header>) {
 }
 
 /// The header's `free` for a cell with no future part, allocated as a `Prefix<S>` (by
-/// [`CellRef::new`]).
+/// [`CellRef::new_many`]).
 ///
 /// # Safety
 /// As for [`free_cell`], the cell being allocated as a `Prefix<S>`.
@@ -137,16 +137,6 @@ unsafe impl<S: Send + Sync> Send for CellRef<S> {}
 unsafe impl<S: Send + Sync> Sync for CellRef<S> {}
 
 impl<S> CellRef<S> {
-    /// A cell with `state` and no future part (one allocation, as `Arc::new`).
-    #[cfg_attr(
-        not(test),
-        allow(dead_code, reason = "tasks take their handles from `new_many`")
-    )]
-    pub(crate) fn new(state: S) -> Self {
-        let [handle] = Self::new_many(state);
-        handle
-    }
-
     /// A cell with `state` and no future part, and `N` handles to it: counted up front rather
     /// than by `N - 1` atomic increments.
     pub(crate) fn new_many<const N: usize>(state: S) -> [Self; N] {

@@ -49,7 +49,7 @@ fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
 #[test]
 fn raw_handle_only_cell_clones_derefs_and_frees_once() {
     let drops = Rc::new(StdCell::new(0));
-    let a = CellRef::new(DropCount(drops.clone()));
+    let [a] = CellRef::new_many(DropCount(drops.clone()));
     let b = a.clone();
     assert!(CellRef::ptr_eq(&a, &b));
     assert_eq!(a.refs(), 2);
@@ -370,7 +370,7 @@ fn as_label(state: &Labelled) -> &(dyn Label + 'static) {
 #[test]
 fn dyn_handle_shares_the_cell_and_the_last_owner_drops_the_state_once() {
     let drops = Rc::new(StdCell::new(0));
-    let handle = CellRef::new(Labelled(String::from("tea"), DropCount(drops.clone())));
+    let [handle] = CellRef::new_many(Labelled(String::from("tea"), DropCount(drops.clone())));
     let erased = handle.clone().into_dyn(as_label);
     let other = erased.clone();
     assert!(DynCellRef::ptr_eq(&erased, &other));
