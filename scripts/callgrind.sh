@@ -34,16 +34,7 @@ fi
 
 bin=${CALLGRIND_BIN:-}
 [ -n "$bin" ] || bin=$(cargo bench -p aiokit --bench compare --no-run --message-format=json 2>/dev/null |
-  python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == "compare":
-        print(msg["executable"])
-')
+  python3 scripts/executables.py --target compare)
 [ -n "$bin" ] || { echo "could not build the compare bench" >&2; exit 1; }
 
 mapfile -t names < <("$bin" --bench --list "$workload" | awk -F'\t' -v w="$workload" '$1 == w { print $2 }')

@@ -20,16 +20,7 @@ while IFS= read -r line; do
 done < <(
   { cargo test -p aiokit-tests --all-features --no-run --message-format=json 2>/dev/null
     cargo test -p aiokit --lib --all-features --no-run --message-format=json 2>/dev/null; } |
-    python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        msg = json.loads(line)
-    except ValueError:
-        continue
-    if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["profile"]["test"]:
-        print(msg["executable"])
-'
+    python3 scripts/executables.py --tests
 )
 
 status=0
