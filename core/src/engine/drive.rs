@@ -318,8 +318,10 @@ impl<F: Future> Slots<F> {
             counts: self.counts,
             home: (&mut self.fresh, &mut self.counts),
         };
-        let nodes = &header.first[start..end];
-        let mut children = self.first[start..end].iter_mut().zip(nodes).zip(start..);
+        // First-poll wakers get no cell: they find it (and make the nodes) only if the child
+        // needs its node.
+        let mut children = self.first[start..end].iter_mut().zip(start..);
+        let lazy = core::ptr::null();
         // What follows a child's poll: the drive ends if that was the last child or `on_done`
         // said so. (Not in reuse mode: the slot goes back to no free list.)
         macro_rules! after_poll {
@@ -337,14 +339,15 @@ impl<F: Future> Slots<F> {
         // Three loops, so that the long ones test nothing but the child: the sample (first-poll
         // wakers, recorded), then written nodes or first-poll wakers for the rest.
         while !sample.eager && sample.sampled < EAGER_SAMPLE {
-            let ((slot, cell), index) = children.next()?;
+            let (slot, index) = children.next()?;
             if stop() {
                 return Some(Drive::Stopped);
             }
             local.fresh = index + 1;
             // SAFETY: `fresh` passes each index once per header (a new header starts over at
-            // 0), so the node was never written and has no other fresh waker.
-            let fresh = unsafe { FreshWaker::new(cell, at, index) };
+            // 0), so the node was never written and has no other fresh waker; the child is in
+            // the first segment.
+            let fresh = unsafe { FreshWaker::new(lazy, at, index) };
             let waker = fresh.waker();
             let cx = &mut Context::from_waker(&waker);
             let poll = poll_slot(slot, index, cx, &mut local.counts, on_done);
@@ -352,11 +355,12 @@ impl<F: Future> Slots<F> {
             after_poll!(poll);
         }
         if sample.eager {
-            for ((slot, cell), index) in children {
+            for (slot, index) in children {
                 if stop() {
                     return Some(Drive::Stopped);
                 }
                 local.fresh = index + 1;
+                let cell = header.first_cell(index);
                 // SAFETY: as above: no waker for this node exists yet.
                 let node = unsafe { init_node(cell, at, index) };
                 let waker = borrowed_waker(node);
@@ -364,13 +368,13 @@ impl<F: Future> Slots<F> {
                 after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
             }
         } else {
-            for ((slot, cell), index) in children {
+            for (slot, index) in children {
                 if stop() {
                     return Some(Drive::Stopped);
                 }
                 local.fresh = index + 1;
                 // SAFETY: as above: the node was never written and has no other fresh waker.
-                let fresh = unsafe { FreshWaker::new(cell, at, index) };
+                let fresh = unsafe { FreshWaker::new(lazy, at, index) };
                 let waker = fresh.waker();
                 let cx = &mut Context::from_waker(&waker);
                 after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));

@@ -37,6 +37,9 @@ impl Node {
     }
 }
 
+/// Bytes between the head and the tail: two cache lines (adjacent-line prefetch pairs them).
+const PAD: usize = 128 - core::mem::size_of::<usize>();
+
 pub(crate) enum Dequeue {
     Data(*const Node),
     Empty,
@@ -44,8 +47,14 @@ pub(crate) enum Dequeue {
     Inconsistent,
 }
 
+/// `repr(C)`, the head (which producers on other threads swap) first and the consumer's tail
+/// and stub a padding away, on cache lines of their own: a wake then does not take the line
+/// the consumer is popping from (with them together, as_completed over children woken from
+/// two other threads ran 3-5% slower at 1 000 and 10 000 children).
+#[repr(C)]
 pub(crate) struct ReadyQueue {
     head: AtomicPtr<Node>,
+    _pad: [u8; PAD],
     /// Touched by the consumer only; atomic so that `ReadyQueue` is `Sync` without more `unsafe`.
     tail: AtomicPtr<Node>,
     stub: Node,
@@ -57,6 +66,7 @@ impl ReadyQueue {
     pub(crate) fn new() -> Self {
         ReadyQueue {
             head: AtomicPtr::new(ptr::null_mut()),
+            _pad: [0; PAD],
             tail: AtomicPtr::new(ptr::null_mut()),
             stub: Node::new(ptr::null(), usize::MAX),
         }
@@ -73,15 +83,22 @@ impl ReadyQueue {
         &self.stub as *const Node as *mut Node
     }
 
+    /// Pushes `node`; returns whether the queue was empty before, seen from the head (the stub
+    /// was its last element). Only such a push must wake the consumer: after any other, the
+    /// node pushed just before is still in the queue (or being popped, which then reports
+    /// [`Dequeue::Inconsistent`]), so the consumer is bound to come back to the queue (its
+    /// drive pops until the queue is empty, or wakes its own task) and reaches this node.
+    ///
     /// # Safety
     /// `node` must stay valid as long as the queue, and must not be in the queue already.
-    pub(crate) unsafe fn push(&self, node: *const Node) {
+    pub(crate) unsafe fn push(&self, node: *const Node) -> bool {
         // SAFETY: the caller guarantees `node` is valid.
         unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
         let prev = self.head.swap(node as *mut Node, Ordering::AcqRel);
         // SAFETY: `prev` was the head, so it is the stub or a node of this queue's allocation,
         // valid as long as the queue; only this producer links its `next`.
         unsafe { (*prev).next.store(node as *mut Node, Ordering::Release) };
+        prev == self.stub()
     }
 
     /// Whether the consumer would find the queue empty: no node was pushed since the last

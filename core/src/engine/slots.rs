@@ -355,7 +355,7 @@ impl<F: Future> Slots<F> {
     #[inline]
     pub(super) fn node_at(&self, header: &Header, place: Place) -> *const NodeCell {
         if place.seg == FIRST {
-            &header.first[place.off]
+            header.first_cell(place.off)
         } else {
             // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
             unsafe { self.more()[place.seg].nodes.0.add(place.off) }
@@ -385,7 +385,7 @@ impl<F: Future> Slots<F> {
     #[inline]
     pub(super) fn node(&self, header: &Header, index: usize) -> *const NodeCell {
         if index < self.first.capacity() {
-            &header.first[index]
+            header.first_cell(index)
         } else {
             let (seg, off) = self.locate(index);
             // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.

@@ -15,19 +15,32 @@ use crate::engine::atomic::{Arc, AtomicPtr, AtomicU8, AtomicWaker, Ordering};
 /// nodes up front: for 100 000 children that pass alone cost as much as the rest of a gather).
 pub(crate) type NodeCell = UnsafeCell<MaybeUninit<Node>>;
 
+/// The shared state. `repr(C)` with the queue's producer end apart from its consumer end (see
+/// [`ReadyQueue`]): the parent waker and the queue's head, which wakers on other threads
+/// write, share a cache line with the reference counts they write too, and the consumer's
+/// fields lie past them.
+#[repr(C)]
 pub(crate) struct Header {
-    pub(crate) queue: ReadyQueue,
     pub(crate) parent: AtomicWaker,
-    /// Nodes of the first segment (children `0..first.len()`).
-    pub(crate) first: Box<[NodeCell]>,
+    pub(crate) queue: ReadyQueue,
+    /// Nodes of the first segment (children `0..first_len`), null until a child first needs
+    /// its node: a gather of children that are ready at their first poll (or never keep their
+    /// waker) makes none, which for 10 000 children spares 320 KB that the allocator would
+    /// grow the heap by and give back on every call. Made whole, so that the number of
+    /// allocations stays the same for any number of children.
+    first: AtomicPtr<NodeCell>,
+    first_len: usize,
     /// Nodes of later segments, owned here so they live as long as any waker; a list pushed to
     /// only by the engine (single writer) and freed when the header drops.
     more: AtomicPtr<Chunk>,
 }
 
-// SAFETY: the queue, the parent waker and `more` are atomics. A node cell is written once, by
-// the engine (`init_node`), before any waker that could read it from another thread exists;
-// after that it is only read, and nodes are `Sync`. Chunks are owned and freed only on drop.
+// SAFETY: the queue, the parent waker, `first` and `more` are atomics. A node cell is written
+// once (`init_node`), before any waker that could read it from another thread exists; after
+// that it is only read, and nodes are `Sync`. The first segment's nodes are made (and `first`
+// stored) by the engine, or by the one caller that writes a fresh waker's node during its
+// child's poll (the writing state of `FreshWaker` excludes the others, and the engine waits for
+// the poll); nodes are freed only on drop.
 unsafe impl Send for Header {}
 // SAFETY: as above.
 unsafe impl Sync for Header {}
@@ -42,13 +55,40 @@ impl Header {
     /// Creates the shared state with `cap` nodes for the first segment.
     pub(crate) fn new(cap: usize) -> Arc<Header> {
         let arc = Arc::new(Header {
-            queue: ReadyQueue::new(),
             parent: AtomicWaker::new(),
-            first: uninit_nodes(cap),
+            queue: ReadyQueue::new(),
+            first: AtomicPtr::new(ptr::null_mut()),
+            first_len: cap,
             more: AtomicPtr::new(ptr::null_mut()),
         });
         arc.queue.init();
         arc
+    }
+
+    /// The node cell of child `index` of the first segment, the segment's nodes made first if
+    /// this is the first need of one; valid as long as the header. Called by the engine, or by
+    /// the one writer of a fresh waker's node during its child's poll (see the `Sync` impl),
+    /// never by two at once.
+    #[inline]
+    pub(crate) fn first_cell(&self, index: usize) -> *const NodeCell {
+        debug_assert!(index < self.first_len, "a child of the first segment");
+        let mut base = self.first.load(Ordering::Acquire);
+        if base.is_null() {
+            base = self.make_first();
+        }
+        // SAFETY: the first segment has `first_len` cells and `index` is below that.
+        unsafe { base.add(index) }
+    }
+
+    /// Makes the first segment's nodes (`first` is null until now) and returns the first cell.
+    #[cold]
+    #[inline(never)]
+    fn make_first(&self) -> *mut NodeCell {
+        let base = Box::into_raw(uninit_nodes(self.first_len)).cast::<NodeCell>();
+        // Release, with the Acquire load above: whoever reads the pointer next sees the
+        // allocation made.
+        self.first.store(base, Ordering::Release);
+        base
     }
 
     /// Adds a segment of `len` nodes and returns a pointer to its first node cell, valid as
@@ -66,13 +106,16 @@ impl Header {
         base
     }
 
-    /// Called by a child's waker: queues the child once and wakes the combinator's task.
+    /// Called by a child's waker: queues the child once and, if the queue was empty, wakes the
+    /// combinator's task (see [`ReadyQueue::push`]: a burst of wakes from other threads then
+    /// wakes the task once, not once per child).
     fn schedule(&self, node: &Node) {
         if !node.queued.swap(true, Ordering::AcqRel) {
             // SAFETY: `node` belongs to this header, so it outlives the queue, and the `queued`
             // flag we just set guarantees it is not in the queue already.
-            unsafe { self.queue.push(node) };
-            self.parent.wake();
+            if unsafe { self.queue.push(node) } {
+                self.parent.wake();
+            }
         }
     }
 }
@@ -104,6 +147,11 @@ pub(crate) unsafe fn init_node(
 
 impl Drop for Header {
     fn drop(&mut self) {
+        let first = self.first.load(Ordering::Relaxed);
+        if !first.is_null() {
+            // SAFETY: made by `Box::into_raw` of `first_len` cells in `make_first`, freed once.
+            drop(unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(first, self.first_len)) });
+        }
         let mut chunk = self.more.load(Ordering::Relaxed);
         while !chunk.is_null() {
             // SAFETY: every chunk was made by `Box::into_raw` in `add_segment` and is freed once.
@@ -121,6 +169,9 @@ impl Drop for Header {
 /// poll the node memory is never touched (for 100 000 children, 3 MB never faulted in). A
 /// clone is an ordinary node waker.
 pub(crate) struct FreshWaker {
+    /// Null for a child of the first segment: the cell is then found (the segment's nodes
+    /// made, if none was needed before) only when the node is first needed
+    /// ([`Header::first_cell`]).
     cell: *const NodeCell,
     header: *const Header,
     index: usize,
@@ -135,8 +186,9 @@ const WRITTEN: u8 = 2;
 
 impl FreshWaker {
     /// # Safety
-    /// `cell` is the node cell of child `index` of the live header `header`, never written
-    /// before, and no other `FreshWaker` for it exists.
+    /// `cell` is the node cell of child `index` of the live header `header` (or null if the
+    /// child is in the first segment), never written before, and no other `FreshWaker` for it
+    /// exists.
     pub(crate) unsafe fn new(cell: *const NodeCell, header: *const Header, index: usize) -> Self {
         FreshWaker {
             cell,
@@ -174,18 +226,32 @@ impl FreshWaker {
             .compare_exchange(UNWRITTEN, WRITING, Ordering::Acquire, Ordering::Acquire)
         {
             Ok(_) => {
+                let cell = self.cell();
                 // SAFETY: the state machine lets exactly one caller write, and `new`'s contract
                 // says the cell was never written and belongs to `header`.
-                unsafe { init_node(self.cell, self.header, self.index) };
+                unsafe { init_node(cell, self.header, self.index) };
                 self.state.store(WRITTEN, Ordering::Release);
+                cell.cast()
             }
             Err(_) => {
                 while self.state.load(Ordering::Acquire) != WRITTEN {
                     crate::engine::atomic::yield_hint();
                 }
+                // The writer made the nodes, if needed, before it published `WRITTEN`.
+                self.cell().cast()
             }
         }
-        UnsafeCell::raw_get(self.cell).cast::<Node>()
+    }
+
+    /// The node's cell. For a first-segment child, only the writer (in the writing state) may
+    /// be the first to ask: it may make the segment's nodes.
+    fn cell(&self) -> *const NodeCell {
+        if self.cell.is_null() {
+            // SAFETY: the engine holds the header during the poll that uses this waker.
+            unsafe { (*self.header).first_cell(self.index) }
+        } else {
+            self.cell
+        }
     }
 }
 
