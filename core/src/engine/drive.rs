@@ -151,20 +151,27 @@ impl<F: Future> Slots<F> {
                     return Drive::Pending;
                 }
             };
+            // Woken from another thread, the next node, this child's slot and what the child
+            // reads were last written elsewhere: the next node's line and the slot's are asked
+            // for now, so that their misses overlap with this child's poll and the swap below.
+            prefetch(header.queue.next_hint().cast());
             // SAFETY: nodes in the queue belong to our header, which we hold.
             let n = unsafe { &*node };
+            let index = n.index;
+            // (Past `len`: a late wake of a child whose slots were already handed back by
+            // `take_outputs`; nothing to poll.)
+            let place = (index < self.len).then(|| self.place(index));
+            if let Some(place) = place {
+                prefetch(self.slot_addr(place).cast());
+            }
             // Cleared before the poll, so a wake during the poll queues it again. A swap, not a
             // store: the same instruction as a SeqCst store on x86, and loom keeps it atomic
             // against a waker's swap racing with it (it may let a plain store fall between the
             // read and the write of that swap, and report a lost wake-up that cannot happen).
             n.queued.swap(false, Ordering::SeqCst);
-            let index = n.index;
-            if index >= self.len {
-                // A late wake of a child whose slots were already handed back
-                // (`take_outputs`); nothing to poll.
+            let Some(place) = place else {
                 continue;
-            }
-            let place = self.place(index);
+            };
             let Some(poll) = self.poll_at(place, &borrowed_waker(node), index, &mut on_done) else {
                 continue; // finished or cancelled: a late wake
             };
@@ -541,4 +548,18 @@ where
             Some(Poll::Ready(step))
         }
     }
+}
+
+/// Asks the CPU to bring the cache line at `addr` in, without waiting for it.
+#[inline(always)]
+fn prefetch(addr: *const u8) {
+    #[cfg(all(target_arch = "x86_64", not(aiokit_loom), not(miri)))]
+    // SAFETY: a prefetch is a hint: it never faults and reads nothing the program sees, whatever
+    // the address.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(addr.cast());
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(aiokit_loom), not(miri))))]
+    let _ = addr;
 }

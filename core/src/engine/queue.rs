@@ -111,6 +111,13 @@ impl ReadyQueue {
         tail == self.stub() && unsafe { (*tail).next.load(Ordering::Acquire) }.is_null()
     }
 
+    /// The node the next `pop` starts from (the stub, or a node already pushed): only for a
+    /// prefetch, never read through. Meant for the consumer.
+    #[inline]
+    pub(crate) fn next_hint(&self) -> *const Node {
+        self.tail.load(Ordering::Relaxed)
+    }
+
     /// # Safety
     /// Only one consumer may call this at a time (the engine, through `&mut`).
     pub(crate) unsafe fn pop(&self) -> Dequeue {

@@ -362,6 +362,19 @@ impl<F: Future> Slots<F> {
         }
     }
 
+    /// The address of the slot at `place` (for a prefetch).
+    #[inline]
+    pub(super) fn slot_addr(&self, place: Place) -> *const Slot<F> {
+        if place.seg == FIRST {
+            self.first.as_ptr().wrapping_add(place.off)
+        } else {
+            match &self.ext {
+                Some(ext) => ext.more[place.seg].slots.as_ptr().wrapping_add(place.off),
+                None => core::ptr::null(),
+            }
+        }
+    }
+
     /// The slot at `place`, the counts, and the head of the free list, borrowed together.
     #[inline]
     pub(super) fn parts_at(&mut self, place: Place) -> Parts<'_, F> {
