@@ -54,7 +54,7 @@ pub(crate) enum Dequeue {
 #[repr(C)]
 pub(crate) struct ReadyQueue {
     head: AtomicPtr<Node>,
-    _pad: [u8; PAD],
+    _pad: [core::mem::MaybeUninit<u8>; PAD],
     /// Touched by the consumer only; atomic so that `ReadyQueue` is `Sync` without more `unsafe`.
     tail: AtomicPtr<Node>,
     stub: Node,
@@ -66,7 +66,7 @@ impl ReadyQueue {
     pub(crate) fn new() -> Self {
         ReadyQueue {
             head: AtomicPtr::new(ptr::null_mut()),
-            _pad: [0; PAD],
+            _pad: [core::mem::MaybeUninit::uninit(); PAD],
             tail: AtomicPtr::new(ptr::null_mut()),
             stub: Node::new(ptr::null(), usize::MAX),
         }
