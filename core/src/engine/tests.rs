@@ -942,3 +942,41 @@ fn drive_settling_all(engine: &mut Engine<Child>, waker: &Waker) -> (Drive, Vec<
     });
     (d, done)
 }
+
+/// The ready queue's pushes ask for a wake of the consumer only when they find the queue empty:
+/// after a push onto a non-empty queue, the node before it is still to be popped, so the
+/// consumer comes back and finds the new one.
+#[test]
+fn only_a_push_onto_an_empty_ready_queue_asks_for_a_wake() {
+    use super::queue::{Dequeue, Node, ReadyQueue};
+    let queue = alloc::boxed::Box::new(ReadyQueue::new());
+    queue.init();
+    let nodes: alloc::boxed::Box<[Node]> =
+        (0..4).map(|i| Node::new(core::ptr::null(), i)).collect();
+    let push = |i: usize| {
+        // SAFETY: the nodes outlive the queue's use here, and the test pushes each once.
+        unsafe { queue.push(&nodes[i]) }
+    };
+    let pop = || {
+        // SAFETY: this thread is the only consumer.
+        match unsafe { queue.pop() } {
+            // SAFETY: a popped node is one of `nodes`, alive.
+            Dequeue::Data(node) => Some(unsafe { (*node).index }),
+            Dequeue::Empty => None,
+            Dequeue::Inconsistent => unreachable!("one thread: no push is ever half done"),
+        }
+    };
+    assert!(push(0), "the queue was empty");
+    assert!(!push(1), "node 0 is still queued");
+    assert_eq!(pop(), Some(0));
+    assert!(
+        !push(2),
+        "node 1 is still queued: the consumer, which pops until the queue is empty, gets to 2"
+    );
+    assert_eq!((pop(), pop(), pop()), (Some(1), Some(2), None));
+    assert!(
+        push(3),
+        "drained: the consumer may be asleep, so this push asks for a wake"
+    );
+    assert_eq!((pop(), pop()), (Some(3), None));
+}
