@@ -15,10 +15,10 @@ use crate::engine::atomic::{Arc, AtomicPtr, AtomicU8, AtomicWaker, Ordering};
 /// nodes up front: for 100 000 children that pass alone cost as much as the rest of a gather).
 pub(crate) type NodeCell = UnsafeCell<MaybeUninit<Node>>;
 
-/// The shared state. `repr(C)` with the queue's producer end apart from its consumer end (see
+/// The shared state. `repr(C)`, with the queue's producer end apart from its consumer end (see
 /// [`ReadyQueue`]): the parent waker and the queue's head, which wakers on other threads
-/// write, share a cache line with the reference counts they write too, and the consumer's
-/// fields lie past them.
+/// write, come first, next to the `Arc`'s reference counts that they write too, and the
+/// consumer's fields lie two cache lines past them.
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) parent: AtomicWaker,
