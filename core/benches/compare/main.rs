@@ -1,10 +1,11 @@
 //! aiokit against its peers: nanoseconds per child, same process, alternating rounds.
 //!
 //! Workloads, peers and targets: `docs/benchmarks.md#workloads` (with the rows `ready_tokio`,
-//! `gather_threads`, `as_completed_threads` and `taskgroup_cpu`). For every workload and every
-//! N, each round runs every contestant once (the order rotates by one each round, so no
-//! contestant always runs first on a cold cache), each contestant timing enough calls to last
-//! at least the round target; the figure printed is the median of the rounds. Every workload
+//! `gather_threads`, `as_completed_threads`, their `_woken` variants and `taskgroup_cpu`). For
+//! every workload and every N, each round runs every contestant once (the order rotates by one
+//! each round, so no contestant always runs first on a cold cache), each contestant timing
+//! enough calls to last at least the round target; the figure printed is the median of the
+//! rounds. Every workload
 //! is a table of named closures `fn(n) -> u64` returning the sum of the children's outputs
 //! (each child outputs its index), which is checked, so nothing is optimized away.
 //!

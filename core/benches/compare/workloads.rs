@@ -5,7 +5,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::{Pin, pin};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use futures::StreamExt as _;
@@ -96,13 +97,81 @@ fn oneshot_children(
 /// tokio multi-thread runtime with 2 workers (`tokio_mt`), each sending on half the channels
 /// in the scrambled order of `oneshot`, so every wake comes from another thread. The returned
 /// closure spawns them; the driver calls it inside the consuming task, just before the
-/// combinator's first poll.
+/// combinator's first poll. The senders race with the first polls: a child whose value was
+/// sent before its first poll finishes at once and is never woken.
 #[allow(clippy::type_complexity)]
 fn threads_children(
     n: usize,
 ) -> (
     impl FnOnce() + Send,
     impl Iterator<Item = impl Future<Output = u64> + Send> + Send,
+) {
+    let (order, receivers) = scrambled_channels(n);
+    let spawn = move || spawn_senders(order, [None, None]);
+    let children = receivers
+        .into_iter()
+        .map(|rx| async move { rx.await.expect("the senders send on every channel") });
+    (spawn, children)
+}
+
+/// `threads_woken`: as `threads`, but the senders start only once every child has been polled
+/// once (the child whose first poll is the last releases them), so every child waits for its
+/// value and is woken from another thread, however long a contestant takes before its first
+/// polls.
+#[allow(clippy::type_complexity)]
+fn threads_woken_children(
+    n: usize,
+) -> (
+    impl FnOnce() + Send,
+    impl Iterator<Item = impl Future<Output = u64> + Send> + Send,
+) {
+    let (order, receivers) = scrambled_channels(n);
+    let (go_first, first) = oneshot::channel::<()>();
+    let (go_second, second) = oneshot::channel::<()>();
+    let gate = Arc::new(Gate {
+        unpolled: AtomicUsize::new(n),
+        release: Mutex::new(vec![go_first, go_second]),
+    });
+    let spawn = move || spawn_senders(order, [Some(first), Some(second)]);
+    let children = receivers.into_iter().map(move |mut rx| {
+        let gate = gate.clone();
+        let mut first_poll = true;
+        poll_fn(move |cx| {
+            let poll = Pin::new(&mut rx).poll(cx);
+            if std::mem::take(&mut first_poll) {
+                gate.polled();
+            }
+            poll.map(|value| value.expect("the senders send on every channel"))
+        })
+    });
+    (spawn, children)
+}
+
+/// Releases the senders of `threads_woken` once every child had its first poll.
+struct Gate {
+    unpolled: AtomicUsize,
+    release: Mutex<Vec<oneshot::Sender<()>>>,
+}
+
+impl Gate {
+    fn polled(&self) {
+        if self.unpolled.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let release = std::mem::take(&mut *self.release.lock().expect("not poisoned"));
+            for go in release {
+                go.send(()).expect("the senders wait for the gate");
+            }
+        }
+    }
+}
+
+/// N oneshot channels: the senders with their values in the scrambled order of `oneshot`, and
+/// the receivers in index order.
+#[allow(clippy::type_complexity)]
+fn scrambled_channels(
+    n: usize,
+) -> (
+    Vec<(u64, oneshot::Sender<u64>)>,
+    Vec<oneshot::Receiver<u64>>,
 ) {
     let mut senders: Vec<Option<oneshot::Sender<u64>>> = Vec::with_capacity(n);
     let mut receivers = Vec::with_capacity(n);
@@ -117,25 +186,31 @@ fn threads_children(
         order.push(senders[i].take().map(|tx| (i as u64, tx)));
         i = (i + STRIDE) % n;
     }
-    let mut order: Vec<_> = order
+    let order = order
         .into_iter()
         .map(|sender| sender.expect("the stride must be coprime with N"))
         .collect();
-    let spawn = move || {
-        let second = order.split_off(n / 2);
-        for half in [order, second] {
-            tokio_mt().spawn(async move {
-                for (i, tx) in half {
-                    tx.send(i)
-                        .expect("a child was dropped before its value arrived");
-                }
-            });
-        }
-    };
-    let children = receivers
-        .into_iter()
-        .map(|rx| async move { rx.await.expect("the senders send on every channel") });
-    (spawn, children)
+    (order, receivers)
+}
+
+/// Spawns two sender tasks on `tokio_mt`, one per half of `order`; each first awaits its gate,
+/// if any.
+fn spawn_senders(
+    mut order: Vec<(u64, oneshot::Sender<u64>)>,
+    gates: [Option<oneshot::Receiver<()>>; 2],
+) {
+    let second = order.split_off(order.len() / 2);
+    for (half, gate) in [order, second].into_iter().zip(gates) {
+        tokio_mt().spawn(async move {
+            if let Some(gate) = gate {
+                gate.await.expect("the last first poll opens the gate");
+            }
+            for (i, tx) in half {
+                tx.send(i)
+                    .expect("a child was dropped before its value arrived");
+            }
+        });
+    }
 }
 
 /// Iterations of [`cpu_work`]: about 20 us of one core's time on the machine the figures of
@@ -166,6 +241,13 @@ macro_rules! run {
     }};
     (threads, $n:expr, |$ch:ident| $consume:expr) => {{
         let (spawn, $ch) = threads_children($n);
+        block_on(async move {
+            spawn();
+            $consume
+        })
+    }};
+    (threads_woken, $n:expr, |$ch:ident| $consume:expr) => {{
+        let (spawn, $ch) = threads_woken_children($n);
         block_on(async move {
             spawn();
             $consume
@@ -392,6 +474,45 @@ pub(crate) fn workloads() -> Vec<Workload> {
                 }),
                 peer("futures_buffered::FuturesUnordered", |n| {
                     run!(threads, n, |ch| sum_stream(
+                        ch.collect::<futures_buffered::FuturesUnordered<_>>()
+                    )
+                    .await)
+                }),
+            ],
+        },
+        Workload {
+            // `threads` with the senders held back until every child was polled once
+            // (`threads_woken_children`): every child is woken from another thread.
+            name: "gather_threads_woken",
+            contestants: vec![
+                aiokit("aiokit::gather", |n| {
+                    run!(threads_woken, n, |ch| sum(aiokit::gather(ch).await))
+                }),
+                peer("futures::join_all", |n| {
+                    run!(threads_woken, n, |ch| sum(join_all(ch).await))
+                }),
+                peer("futures_buffered::join_all", |n| {
+                    run!(threads_woken, n, |ch| sum(
+                        futures_buffered::join_all(ch).await
+                    ))
+                }),
+            ],
+        },
+        Workload {
+            name: "as_completed_threads_woken",
+            contestants: vec![
+                aiokit("aiokit::as_completed", |n| {
+                    run!(threads_woken, n, |ch| sum_stream(aiokit::as_completed(ch))
+                        .await)
+                }),
+                peer("futures::FuturesUnordered", |n| {
+                    run!(threads_woken, n, |ch| sum_stream(
+                        ch.collect::<FuturesUnordered<_>>()
+                    )
+                    .await)
+                }),
+                peer("futures_buffered::FuturesUnordered", |n| {
+                    run!(threads_woken, n, |ch| sum_stream(
                         ch.collect::<futures_buffered::FuturesUnordered<_>>()
                     )
                     .await)
