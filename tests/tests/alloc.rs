@@ -233,6 +233,23 @@ fn gather_allocates_at_most_4_and_does_not_grow_with_n() {
     assert_constant_and_small("gather", &counts);
 }
 
+/// The wakers' nodes (one per child) are made only when a first child needs one: a gather of
+/// children that all finish at their first poll allocates one time fewer than a gather whose
+/// children keep their waker, from the size on where the engine uses its ready queue.
+#[test]
+fn a_gather_of_children_ready_at_their_first_poll_makes_no_wake_nodes() {
+    for n in [1_000, 100_000] {
+        let [(_, ready), (_, yield1), (_, oneshot)] = counts_per_kind(n, |children| async move {
+            aiokit::gather(children).await.iter().sum()
+        });
+        assert_eq!(
+            (ready + 1, ready + 1),
+            (yield1, oneshot),
+            "N = {n}: ready {ready}, yield1 {yield1}, oneshot {oneshot}"
+        );
+    }
+}
+
 #[test]
 fn try_gather_allocates_at_most_4_and_does_not_grow_with_n() {
     let counts: Vec<_> = NS
