@@ -131,6 +131,47 @@ fn loom_first_completed_rounds_with_wakes_from_two_threads() {
     });
 }
 
+/// An `as_completed` consumer: each poll stops at the first output (`Step::Stop`), possibly
+/// leaving woken children in the queue, and returns it; the next poll drives again. A wake that
+/// finds the queue non-empty wakes nobody, so the consumer must find it by itself (a lost one
+/// deadlocks, which loom reports). One thread fires two children in a row, another the third.
+#[test]
+fn loom_one_output_per_poll_with_wakes_onto_a_queue_not_empty() {
+    loom::model(|| {
+        let flags: Vec<Arc<Flag>> = (0..3).map(|_| Arc::new(Flag::default())).collect();
+        let mut engine =
+            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+        let (first, second, third) = (flags[0].clone(), flags[1].clone(), flags[2].clone());
+        let threads = [
+            thread::spawn(move || {
+                first.fire();
+                second.fire();
+            }),
+            thread::spawn(move || third.fire()),
+        ];
+        let mut done = vec![];
+        while engine.running() > 0 {
+            loom::future::block_on(core::future::poll_fn(|cx| {
+                let before = done.len();
+                let drive = engine.poll_drive(cx, |i, _| {
+                    done.push(i);
+                    Step::Stop
+                });
+                if done.len() > before || drive == Drive::AllDone {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }));
+        }
+        done.sort_unstable();
+        assert_eq!(done, vec![0, 1, 2]);
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}
+
 #[test]
 fn loom_one_child_woken_twice_concurrently() {
     loom::model(|| {
