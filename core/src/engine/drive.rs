@@ -243,15 +243,17 @@ impl<F: Future> Slots<F> {
                 let index = self.fresh;
                 self.fresh += 1;
                 let place = self.place(index);
-                let cell = self.node_at(header, place);
                 let at = Arc::as_ptr(header);
                 let poll = if sample.eager {
+                    let cell = self.node_at(header, place);
                     // SAFETY: `fresh` passes each index once per header (a new header starts
                     // over at 0), so no waker for this node exists yet.
                     let node = unsafe { init_node(cell, at, index) };
                     self.poll_at(place, &borrowed_waker(node), index, on_done)
                 } else {
-                    // SAFETY: as above: the node was never written and has no other fresh waker.
+                    let cell = self.fresh_cell(place);
+                    // SAFETY: as above: the node was never written and has no other fresh waker
+                    // (its cell, or null in the first segment, as `FreshWaker::new` asks).
                     let fresh = unsafe { FreshWaker::new(cell, at, index) };
                     let poll = self.poll_at(place, &fresh.waker(), index, on_done);
                     sample.record(fresh.was_used());

@@ -318,12 +318,8 @@ impl<F: Future> Slots<F> {
 
     #[inline]
     fn slot_mut(&mut self, index: usize) -> &mut Slot<F> {
-        if index < self.first.capacity() {
-            &mut self.first[index]
-        } else {
-            let (seg, off) = self.locate(index);
-            &mut self.more_mut()[seg].slots[off]
-        }
+        let place = self.place(index);
+        self.parts_at(place).slot
     }
 
     #[inline]
@@ -357,9 +353,27 @@ impl<F: Future> Slots<F> {
         if place.seg == FIRST {
             header.first_cell(place.off)
         } else {
-            // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
-            unsafe { self.more()[place.seg].nodes.0.add(place.off) }
+            self.segment_cell(place)
         }
+    }
+
+    /// The cell a first-poll waker gets for the child at `place` (see
+    /// [`FreshWaker`](super::waker::FreshWaker)): null in the first segment, whose nodes the
+    /// waker makes only if the child needs its node.
+    #[inline]
+    pub(super) fn fresh_cell(&self, place: Place) -> *const NodeCell {
+        if place.seg == FIRST {
+            core::ptr::null()
+        } else {
+            self.segment_cell(place)
+        }
+    }
+
+    /// The node cell of the child at `place`, in a segment after the first.
+    #[inline]
+    fn segment_cell(&self, place: Place) -> *const NodeCell {
+        // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
+        unsafe { self.more()[place.seg].nodes.0.add(place.off) }
     }
 
     /// The address of the slot at `place` (for a prefetch).
@@ -397,13 +411,7 @@ impl<F: Future> Slots<F> {
     #[cfg(any(feature = "std", test))]
     #[inline]
     pub(super) fn node(&self, header: &Header, index: usize) -> *const NodeCell {
-        if index < self.first.capacity() {
-            header.first_cell(index)
-        } else {
-            let (seg, off) = self.locate(index);
-            // SAFETY: segment `seg` has `growth_base() << seg` nodes and `off` is below that.
-            unsafe { self.more()[seg].nodes.0.add(off) }
-        }
+        self.node_at(header, self.place(index))
     }
 
     /// Takes the output of a finished child, leaving its slot empty.
@@ -435,17 +443,10 @@ impl<F: Future> Slots<F> {
         }
     }
 
-    /// Puts slot `index` on the free list if it is empty.
+    /// Puts slot `index` on the free list if it is empty (see [`Parts::link_free`]).
     fn link_free(&mut self, index: usize) {
-        let next = self.free;
-        if next == NOT_REUSED {
-            return;
-        }
-        let slot = self.slot_mut(index);
-        if matches!(slot, Slot::Empty) {
-            *slot = Slot::Free(next);
-            self.free = index;
-        }
+        let place = self.place(index);
+        self.parts_at(place).link_free(index);
     }
 
     /// Entering queued mode in reuse mode: every empty slot so far can be taken.
