@@ -331,11 +331,19 @@ impl<F: Future> Slots<F> {
         // needs its node.
         let mut children = self.first[start..end].iter_mut().zip(start..);
         let lazy = core::ptr::null();
-        // What follows a child's poll: the drive ends if that was the last child or `on_done`
-        // said so. (Not in reuse mode: the slot goes back to no free list.)
-        macro_rules! after_poll {
-            ($poll:expr) => {
-                if let Some(Poll::Ready(step)) = $poll {
+        // One child's first poll with the waker `$waker` makes (evaluated once the child is
+        // known to be polled); the drive ends if that was the last child or `on_done` said so.
+        // (Not in reuse mode: the slot goes back to no free list.)
+        macro_rules! first_poll {
+            ($slot:expr, $index:expr, $waker:expr) => {{
+                if stop() {
+                    return Some(Drive::Stopped);
+                }
+                local.fresh = $index + 1;
+                let waker = $waker;
+                let cx = &mut Context::from_waker(&waker);
+                let poll = poll_slot($slot, $index, cx, &mut local.counts, on_done);
+                if let Some(Poll::Ready(step)) = poll {
                     if local.counts.running == 0 {
                         return Some(Drive::AllDone);
                     }
@@ -343,50 +351,39 @@ impl<F: Future> Slots<F> {
                         return Some(Drive::Stopped);
                     }
                 }
-            };
+            }};
         }
+        // Safety of each `FreshWaker::new` and `init_node` below: `fresh` passes each index once
+        // per header (a new header starts over at 0), so the node was never written and no
+        // waker for it exists yet; the child is in the first segment, as a null cell says.
         // Three loops, so that the long ones test nothing but the child: the sample (first-poll
         // wakers, recorded), then written nodes or first-poll wakers for the rest.
         while !sample.eager && sample.sampled < EAGER_SAMPLE {
             let (slot, index) = children.next()?;
-            if stop() {
-                return Some(Drive::Stopped);
-            }
-            local.fresh = index + 1;
-            // SAFETY: `fresh` passes each index once per header (a new header starts over at
-            // 0), so the node was never written and has no other fresh waker; the child is in
-            // the first segment.
-            let fresh = unsafe { FreshWaker::new(lazy, at, index) };
-            let waker = fresh.waker();
-            let cx = &mut Context::from_waker(&waker);
-            let poll = poll_slot(slot, index, cx, &mut local.counts, on_done);
+            let fresh;
+            first_poll!(slot, index, {
+                // SAFETY: see above.
+                fresh = unsafe { FreshWaker::new(lazy, at, index) };
+                fresh.waker()
+            });
             sample.record(fresh.was_used());
-            after_poll!(poll);
         }
         if sample.eager {
             for (slot, index) in children {
-                if stop() {
-                    return Some(Drive::Stopped);
-                }
-                local.fresh = index + 1;
-                let cell = header.first_cell(index);
-                // SAFETY: as above: no waker for this node exists yet.
-                let node = unsafe { init_node(cell, at, index) };
-                let waker = borrowed_waker(node);
-                let cx = &mut Context::from_waker(&waker);
-                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
+                first_poll!(slot, index, {
+                    let cell = header.first_cell(index);
+                    // SAFETY: see above.
+                    borrowed_waker(unsafe { init_node(cell, at, index) })
+                });
             }
         } else {
             for (slot, index) in children {
-                if stop() {
-                    return Some(Drive::Stopped);
-                }
-                local.fresh = index + 1;
-                // SAFETY: as above: the node was never written and has no other fresh waker.
-                let fresh = unsafe { FreshWaker::new(lazy, at, index) };
-                let waker = fresh.waker();
-                let cx = &mut Context::from_waker(&waker);
-                after_poll!(poll_slot(slot, index, cx, &mut local.counts, on_done));
+                let fresh;
+                first_poll!(slot, index, {
+                    // SAFETY: see above.
+                    fresh = unsafe { FreshWaker::new(lazy, at, index) };
+                    fresh.waker()
+                });
             }
         }
         None
