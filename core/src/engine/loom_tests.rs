@@ -83,16 +83,51 @@ fn two_children_fired_from_two_threads() -> (Engine<Wait>, Vec<thread::JoinHandl
     (engine, threads)
 }
 
+/// Checks that every child `0..n` completed once, then joins the threads that fired them.
+fn assert_all_done(
+    mut done: Vec<usize>,
+    n: usize,
+    threads: impl IntoIterator<Item = thread::JoinHandle<()>>,
+) {
+    done.sort_unstable();
+    assert_eq!(done, (0..n).collect::<Vec<_>>());
+    for t in threads {
+        t.join().unwrap();
+    }
+}
+
+/// Runs rounds until no child runs, each one `block_on` that ends once `drive` (which hands
+/// the outputs it gets to `done`) produced an output or all ended; `drive` returns `None` when
+/// it registered the waker without driving. A lost wake-up deadlocks a round, which loom
+/// reports.
+fn rounds(
+    engine: &mut Engine<Wait>,
+    mut drive: impl FnMut(&mut Engine<Wait>, &mut Context<'_>, &mut Vec<usize>) -> Option<Drive>,
+) -> Vec<usize> {
+    let mut done = vec![];
+    while engine.running() > 0 {
+        loom::future::block_on(core::future::poll_fn(|cx| {
+            let before = done.len();
+            let Some(drive) = drive(engine, cx, &mut done) else {
+                return Poll::Pending;
+            };
+            if done.len() > before || drive == Drive::AllDone {
+                Poll::Ready(())
+            } else {
+                assert_eq!(drive, Drive::Pending, "only an output ends a drive early");
+                Poll::Pending
+            }
+        }));
+    }
+    done
+}
+
 #[test]
 fn loom_two_children_woken_from_two_threads() {
     loom::model(|| {
         let (mut engine, threads) = two_children_fired_from_two_threads();
-        let mut done = run(&mut engine);
-        done.sort_unstable();
-        assert_eq!(done, vec![0, 1]);
-        for t in threads {
-            t.join().unwrap();
-        }
+        let done = run(&mut engine);
+        assert_all_done(done, 2, threads);
     });
 }
 
@@ -104,30 +139,16 @@ fn loom_two_children_woken_from_two_threads() {
 fn loom_first_completed_rounds_with_wakes_from_two_threads() {
     loom::model(|| {
         let (mut engine, threads) = two_children_fired_from_two_threads();
-        let mut done = vec![];
-        while engine.running() > 0 {
-            loom::future::block_on(core::future::poll_fn(|cx| {
-                if engine.idle(cx) {
-                    return Poll::Pending;
-                }
-                let before = done.len();
-                let drive = engine.poll_drive_settling(cx, true, |i, _| {
-                    done.push(i);
-                    Step::Continue
-                });
-                if done.len() > before || drive == Drive::AllDone {
-                    Poll::Ready(())
-                } else {
-                    assert_eq!(drive, Drive::Pending, "only an output settles a drive");
-                    Poll::Pending
-                }
-            }));
-        }
-        done.sort_unstable();
-        assert_eq!(done, vec![0, 1]);
-        for t in threads {
-            t.join().unwrap();
-        }
+        let done = rounds(&mut engine, |engine, cx, done| {
+            if engine.idle(cx) {
+                return None;
+            }
+            Some(engine.poll_drive_settling(cx, true, |i, _| {
+                done.push(i);
+                Step::Continue
+            }))
+        });
+        assert_all_done(done, 2, threads);
     });
 }
 
@@ -149,26 +170,13 @@ fn loom_one_output_per_poll_with_wakes_onto_a_queue_not_empty() {
             }),
             thread::spawn(move || third.fire()),
         ];
-        let mut done = vec![];
-        while engine.running() > 0 {
-            loom::future::block_on(core::future::poll_fn(|cx| {
-                let before = done.len();
-                let drive = engine.poll_drive(cx, |i, _| {
-                    done.push(i);
-                    Step::Stop
-                });
-                if done.len() > before || drive == Drive::AllDone {
-                    Poll::Ready(())
-                } else {
-                    Poll::Pending
-                }
-            }));
-        }
-        done.sort_unstable();
-        assert_eq!(done, vec![0, 1, 2]);
-        for t in threads {
-            t.join().unwrap();
-        }
+        let done = rounds(&mut engine, |engine, cx, done| {
+            Some(engine.poll_drive(cx, |i, _| {
+                done.push(i);
+                Step::Stop
+            }))
+        });
+        assert_all_done(done, 3, threads);
     });
 }
 
@@ -230,10 +238,8 @@ fn loom_children_added_while_another_is_woken() {
         // Grows into a second segment while child 0's waker may be firing.
         engine.push(Wait(flags[1].clone(), 1));
         flags[1].fire();
-        let mut done = run(&mut engine);
-        done.sort_unstable();
-        assert_eq!(done, vec![0, 1]);
-        t.join().unwrap();
+        let done = run(&mut engine);
+        assert_all_done(done, 2, [t]);
     });
 }
 
