@@ -387,17 +387,28 @@ fn taskgroup_allocations(n: usize) -> usize {
     count
 }
 
+/// Checks that `what` made at most `per_child` allocations per child of N, plus `per_bit` per
+/// bit of N (the buffers grown by doubling), plus `constant`.
+fn assert_per_child_plus_log_n(
+    what: &str,
+    n: usize,
+    count: usize,
+    (per_child, per_bit, constant): (usize, usize, usize),
+) {
+    let log_n = usize::BITS as usize - n.leading_zeros() as usize;
+    let bound = per_child * n + per_bit * log_n + constant;
+    eprintln!("{what}, N = {n}: {count} allocations (bound {bound})");
+    assert!(
+        count <= bound,
+        "{what}, N = {n}: {count} allocations, more than {per_child} per child + O(log N) ({bound})"
+    );
+}
+
 #[test]
 fn taskgroup_allocates_at_most_1_per_child_plus_log_n() {
     for n in NS {
         let count = taskgroup_allocations(n);
-        let log_n = usize::BITS as usize - n.leading_zeros() as usize;
-        let bound = n + 5 * log_n + MAX_ALLOCATIONS;
-        eprintln!("TaskGroup, N = {n}: {count} allocations (bound {bound})");
-        assert!(
-            count <= bound,
-            "TaskGroup, N = {n}: {count} allocations, more than 1 per child + O(log N) ({bound})"
-        );
+        assert_per_child_plus_log_n("TaskGroup", n, count, (1, 5, MAX_ALLOCATIONS));
     }
 }
 
@@ -452,13 +463,7 @@ mod a_spawning_taskgroup_allocates_2_per_child_beside_the_executors_task {
     fn for_10_1000_and_100000_children() {
         for n in NS {
             let count = spawning_taskgroup_allocations(n);
-            let log_n = usize::BITS as usize - n.leading_zeros() as usize;
-            let bound = 2 * n + 3 * log_n + 2 * MAX_ALLOCATIONS;
-            eprintln!("TaskGroup::on, N = {n}: {count} allocations (bound {bound})");
-            assert!(
-                count <= bound,
-                "TaskGroup::on, N = {n}: {count} allocations, more than 2 per child + O(log N) ({bound})"
-            );
+            assert_per_child_plus_log_n("TaskGroup::on", n, count, (2, 3, 2 * MAX_ALLOCATIONS));
         }
     }
 }
@@ -618,13 +623,7 @@ mod the_loops_create_task_allocates_at_most_1_per_task_plus_log_n {
         loop_create_task_allocations(lp, 1);
         for n in NS {
             let count = loop_create_task_allocations(lp, n);
-            let log_n = usize::BITS as usize - n.leading_zeros() as usize;
-            let bound = n + 5 * log_n + RUN_CONSTANT;
-            eprintln!("{kind} loop, N = {n}: {count} allocations (bound {bound})");
-            assert!(
-                count <= bound,
-                "{kind} loop, N = {n}: {count} allocations, more than 1 per task + O(log N) ({bound})"
-            );
+            assert_per_child_plus_log_n(&format!("{kind} loop"), n, count, (1, 5, RUN_CONSTANT));
         }
     }
 
