@@ -359,6 +359,9 @@ mod tests {
 
     use super::*;
 
+    /// Rounds of each race between threads (a few under miri, which runs them slowly).
+    const RACE_ROUNDS: usize = if cfg!(miri) { 4 } else { 200 };
+
     type State = TaskState<Result<String, ()>>;
 
     #[test]
@@ -413,7 +416,7 @@ mod tests {
 
     #[test]
     fn cancel_and_await_racing_completion_on_threads() {
-        for _ in 0..if cfg!(miri) { 4 } else { 200 } {
+        for _ in 0..RACE_ROUNDS {
             let state = Arc::new(State::new());
             let completer = {
                 let state = state.clone();
@@ -491,7 +494,7 @@ mod tests {
 
     #[test]
     fn a_label_set_on_one_thread_is_read_whole_on_another() {
-        for _ in 0..if cfg!(miri) { 4 } else { 200 } {
+        for _ in 0..RACE_ROUNDS {
             let state = Arc::new(State::new());
             let reader = {
                 let state = state.clone();

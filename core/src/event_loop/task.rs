@@ -227,10 +227,12 @@ impl<D, P: PanicPolicy> Tracked<D, P> {
 struct Restore(Option<usize>);
 
 impl Restore {
-    /// Makes the task under `key` the current one until the guard drops.
+    /// Makes the task of `entry` the current one until the guard drops; `None` once the task
+    /// has left the loop's tasks (it ended: nothing more to poll).
     #[inline]
-    fn enter(key: usize) -> Self {
-        Restore(CURRENT.with(|c| c.replace(Some(key))))
+    fn enter(entry: &Option<Entry>) -> Option<Self> {
+        let key = entry.as_ref()?.key;
+        Some(Restore(CURRENT.with(|c| c.replace(Some(key)))))
     }
 }
 
@@ -245,10 +247,9 @@ impl<D: Future<Output = ()>, P: PanicPolicy> Future for Tracked<D, P> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let Some(entry) = this.entry.as_ref() else {
+        let Some(restore) = Restore::enter(this.entry) else {
             return Poll::Ready(());
         };
-        let restore = Restore::enter(entry.key);
         let driver = this.driver;
         let poll = if P::REPORT {
             catch_unwind(AssertUnwindSafe(|| driver.poll(cx)))
@@ -306,10 +307,9 @@ impl<F: Future> Future for LoopTask<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let Some(entry) = this.entry.as_ref() else {
+        let Some(restore) = Restore::enter(this.entry) else {
             return Poll::Ready(());
         };
-        let restore = Restore::enter(entry.key);
         let (mut cell, trace) = (this.cell, this.trace);
         let step = trace.poll(|| cell.as_mut().poll_step(cx));
         trace.record_name(|| cell.name());
