@@ -1196,12 +1196,7 @@ impl LoopInner {
         self.shared.take_tasks_woken();
         self.tasks_created.set(false);
         let mut engine = self.engine.borrow_mut();
-        {
-            let mut created = self.created.borrow_mut();
-            for driver in created.drain(..) {
-                engine.push(driver);
-            }
-        }
+        engine.push_all(&mut self.created.borrow_mut());
         let mut cx = Context::from_waker(&self.tasks_waker);
         // A task's output is `()`, its panic was reported: nothing to keep.
         engine.poll_drive(&mut cx, |_, output| {
