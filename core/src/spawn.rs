@@ -5,14 +5,14 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, ready};
 use std::panic::resume_unwind;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use pin_project_lite::pin_project;
 
-use crate::task::{LocalTask, Step, Task, TaskCell, task_pair};
+use crate::task::{LocalTask, Payload, Step, Task, TaskCell, task_pair};
 use crate::trace::{Ended, TaskTrace};
 
 /// The future a [`Spawn`] executor is given to run: it drives one task to its end.
@@ -265,18 +265,7 @@ impl<F: Future> Future for Driver<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.project();
-        let (mut cell, trace) = (this.cell, this.trace);
-        let step = trace.poll(|| cell.as_mut().poll_step(cx));
-        trace.record_name(|| cell.name());
-        let (ended, how) = match step {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Step::Output(value)) => {
-                let how = trace_end_of_output(&cell);
-                (cell.complete(value), how)
-            }
-            Poll::Ready(Step::Ended(ended)) => (ended, Ended::Cancelled),
-        };
-        trace.ended(if ended.is_err() { Ended::Panicked } else { how });
+        let ended = ready!(poll_task(this.cell, this.trace, cx));
         // The task has ended (callbacks run, awaiters woken): a panic goes on to the executor
         // as it would without aiokit.
         if let Err(payload) = ended {
@@ -286,14 +275,33 @@ impl<F: Future> Future for Driver<F> {
     }
 }
 
-/// How a task whose future returned ends: done, or cancelled if a cancel request came first.
+/// Polls a task's cell one step under its trace and, once its future returned, ends the task
+/// with the output: `Ready` once the task has ended (done, or cancelled on a request), with the
+/// panic of its future (or of the future's destructor), if any, for the caller to report or
+/// resume.
 #[inline(always)]
-pub(crate) fn trace_end_of_output<F: Future, T>(cell: &Pin<&mut TaskCell<F, T>>) -> Ended {
-    if cfg!(feature = "tracing") && cell.is_cancel_requested() {
-        Ended::Cancelled
-    } else {
-        Ended::Done
-    }
+pub(crate) fn poll_task<F: Future>(
+    mut cell: Pin<&mut TaskCell<F, F::Output>>,
+    trace: &mut TaskTrace,
+    cx: &mut Context<'_>,
+) -> Poll<Result<(), Payload>> {
+    let step = trace.poll(|| cell.as_mut().poll_step(cx));
+    trace.record_name(|| cell.name());
+    let (ended, how) = match step {
+        Poll::Pending => return Poll::Pending,
+        Poll::Ready(Step::Output(value)) => {
+            // Cancelled if a cancel request came before the output.
+            let how = if cfg!(feature = "tracing") && cell.is_cancel_requested() {
+                Ended::Cancelled
+            } else {
+                Ended::Done
+            };
+            (cell.complete(value), how)
+        }
+        Poll::Ready(Step::Ended(ended)) => (ended, Ended::Cancelled),
+    };
+    trace.ended(if ended.is_err() { Ended::Panicked } else { how });
+    Poll::Ready(ended)
 }
 
 #[cfg(feature = "tokio")]

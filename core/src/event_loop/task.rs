@@ -3,7 +3,7 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, ready};
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
@@ -15,9 +15,9 @@ use pin_project_lite::pin_project;
 use super::inner::LoopInner;
 use super::running_loop;
 use crate::engine::task_cell::DynCellRef;
-use crate::spawn::trace_end_of_output;
-use crate::task::{Step, Task, TaskCell, TaskCompleter, TaskView};
-use crate::trace::{Ended, TaskTrace};
+use crate::spawn::poll_task;
+use crate::task::{Task, TaskCell, TaskCompleter, TaskView};
+use crate::trace::TaskTrace;
 
 /// A handle to any task of the loop, whatever its output type: what
 /// [`current_task`](crate::current_task) and [`all_tasks`](crate::all_tasks) return.
@@ -310,27 +310,8 @@ impl<F: Future> Future for LoopTask<F> {
         let Some(restore) = Restore::enter(this.entry) else {
             return Poll::Ready(());
         };
-        let (mut cell, trace) = (this.cell, this.trace);
-        let step = trace.poll(|| cell.as_mut().poll_step(cx));
-        trace.record_name(|| cell.name());
         // The task's cell catches its future's panics: it has ended (cancelled) by now.
-        let ended = match step {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Step::Output(value)) => {
-                let how = trace_end_of_output(&cell);
-                let ended = cell.complete(value);
-                trace.ended(if ended.is_err() { Ended::Panicked } else { how });
-                ended
-            }
-            Poll::Ready(Step::Ended(ended)) => {
-                trace.ended(if ended.is_err() {
-                    Ended::Panicked
-                } else {
-                    Ended::Cancelled
-                });
-                ended
-            }
-        };
+        let ended = ready!(poll_task(this.cell, this.trace, cx));
         drop(restore);
         if let Some(entry) = this.entry.take() {
             entry.end(ended.as_ref().err().map(|payload| &**payload));

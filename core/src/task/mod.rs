@@ -27,7 +27,7 @@ pub use local::LocalTask;
 pub use shield::{Shield, shield};
 #[cfg(feature = "event-loop")]
 pub(crate) use state::task_trio;
-pub(crate) use state::{TaskCompleter, local_task_cell, send_task_cell, task_pair};
+pub(crate) use state::{Payload, TaskCompleter, local_task_cell, send_task_cell, task_pair};
 
 use callback::{boxed_send, next_id, run_callback};
 use state::Inner;
