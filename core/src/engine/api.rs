@@ -177,8 +177,15 @@ impl<F: Future> Engine<F> {
 
     /// Polls the children that need it. For each child that finishes, its output is handed to
     /// `on_done` as `&mut Some(output)`; what `on_done` leaves there is kept in the child's slot
-    /// (for [`take`](Self::take)), and `Step::Stop` ends this call.
-    #[cfg(any(feature = "std", test))]
+    /// (for [`take`](Self::take)), and `Step::Stop` ends this call. (Used by the event loop and
+    /// `staggered_race`, which needs a timer.)
+    #[cfg(any(
+        feature = "event-loop",
+        feature = "futures-timer",
+        feature = "tokio",
+        feature = "async-io",
+        test
+    ))]
     pub(crate) fn poll_drive<C>(&mut self, cx: &mut Context<'_>, on_done: C) -> Drive
     where
         C: FnMut(usize, &mut Option<F::Output>) -> Step,
