@@ -210,10 +210,11 @@ impl History {
 }
 
 enum Outcome {
-    /// Median ns/child and the number of rounds it is the median of.
+    /// Median ns/child, and ns/child in each round in the order of the rounds (the median is
+    /// of these).
     Measured {
         ns_per_child: f64,
-        rounds: usize,
+        per_round: Vec<f64>,
     },
     Skipped {
         predicted_call: Duration,
@@ -292,7 +293,8 @@ fn measure_cell(
         if outcomes[k].is_some() {
             continue;
         }
-        let s = &mut samples[k];
+        let per_round = std::mem::take(&mut samples[k]);
+        let mut s = per_round.clone();
         s.sort_by(f64::total_cmp);
         let mid = s.len() / 2;
         let median = if s.len() % 2 == 1 {
@@ -303,7 +305,7 @@ fn measure_cell(
         histories[k].record(n, Duration::from_nanos((median * n as f64) as u64), median);
         outcomes[k] = Some(Outcome::Measured {
             ns_per_child: median,
-            rounds: s.len(),
+            per_round,
         });
     }
     outcomes.into_iter().map(Option::unwrap).collect()
@@ -342,8 +344,8 @@ fn run_workload(w: &Workload, cfg: &Config) {
         header.push_str(&format!(" {} |", c.name));
         rule.push_str("--:|");
     }
-    header.push_str(" best peer | aiokit / best peer |");
-    rule.push_str(":--|--:|");
+    header.push_str(" best peer | aiokit / best peer | ahead in |");
+    rule.push_str(":--|--:|--:|");
     if has_floor {
         header.push_str(" aiokit / floor |");
         rule.push_str("--:|");
@@ -359,6 +361,10 @@ fn run_workload(w: &Workload, cfg: &Config) {
             Outcome::Measured { ns_per_child, .. } => Some(ns_per_child),
             Outcome::Skipped { .. } => None,
         };
+        let rounds_of = |k: usize| match &outcomes[k] {
+            Outcome::Measured { per_round, .. } => per_round.as_slice(),
+            Outcome::Skipped { .. } => &[],
+        };
         let mut row = format!("| {n} |");
         if !has_aiokit {
             row.push_str(" — |");
@@ -367,8 +373,9 @@ fn run_workload(w: &Workload, cfg: &Config) {
             match *outcome {
                 Outcome::Measured {
                     ns_per_child,
-                    rounds,
+                    ref per_round,
                 } => {
+                    let rounds = per_round.len();
                     let mark = if rounds < cfg.rounds { "*" } else { "" };
                     fewer_rounds |= rounds < cfg.rounds;
                     row.push_str(&format!(" {}{mark} |", fmt_ns(ns_per_child)));
@@ -396,9 +403,13 @@ fn run_workload(w: &Workload, cfg: &Config) {
         let best_peer = best(Kind::Peer);
         let aiokit = best(Kind::Aiokit);
         row.push_str(&format!(
-            " {} | {} |",
+            " {} | {} | {} |",
             best_peer.map_or("—", |(k, _)| c[k].name),
-            ratio(aiokit, best_peer)
+            ratio(aiokit, best_peer),
+            match (aiokit, best_peer) {
+                (Some((a, _)), Some((p, _))) => ahead_in(rounds_of(a), rounds_of(p)),
+                _ => "—".to_owned(),
+            }
         ));
         if has_floor {
             row.push_str(&format!(" {} |", ratio(aiokit, best(Kind::Floor))));
@@ -418,6 +429,15 @@ fn run_workload(w: &Workload, cfg: &Config) {
     for s in skipped {
         println!("skipped: {s}");
     }
+}
+
+/// In how many of the rounds both ran aiokit took less time than the best peer, as `k/R`: the
+/// two run back to back in each round, so a round compares them under the same load, and a
+/// ratio near 1.00 reads as a real lead (`9/9`) or as a coin toss (`5/9`).
+fn ahead_in(aiokit: &[f64], peer: &[f64]) -> String {
+    let paired = aiokit.len().min(peer.len());
+    let ahead = aiokit.iter().zip(peer).filter(|(a, p)| a < p).count();
+    format!("{ahead}/{paired}")
 }
 
 /// Count mode: for each selected workload, N and contestant, one warm-up call and then `calls`
