@@ -347,8 +347,16 @@ where
     F: Future + 'a,
     M: FnOnce(CellRef<S>) -> F,
 {
-    let raw = Box::into_raw(Box::new(Cell::<S, F> {
-        prefix: Prefix {
+    // Allocated uninitialized and only the prefix written: `Box::new` of a whole `Cell` built
+    // the cell on the stack and copied it over, the future part's uninitialized bytes included
+    // (a `memcpy` of the whole cell for every task).
+    let raw = Box::into_raw(Box::<Cell<S, F>>::new_uninit()).cast::<Cell<S, F>>();
+    // SAFETY: `raw` is a fresh allocation for a `Cell<S, F>`, valid for writes; the prefix is
+    // written whole here, and the future part (`UnsafeCell<MaybeUninit<F>>`) may stay
+    // uninitialized, so from here on `raw` points to a valid `Cell<S, F>`, freed by
+    // `free_cell::<S, F>` with `Layout::new::<Cell<S, F>>()`, the layout it was allocated with.
+    unsafe {
+        (&raw mut (*raw).prefix).write(Prefix {
             header: Header {
                 // `handle` below, the one `make` gets, and the driver's: counted up front
                 // rather than by atomic increments.
@@ -356,9 +364,8 @@ where
                 free: free_cell::<S, F>,
             },
             state,
-        },
-        future: UnsafeCell::new(MaybeUninit::uninit()),
-    }));
+        });
+    }
     let handle = CellRef {
         // SAFETY: `Box::into_raw` never returns null; `prefix` is at offset 0 (`repr(C)`), and
         // the pointer keeps the provenance of the whole allocation.
