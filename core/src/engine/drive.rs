@@ -369,11 +369,16 @@ impl<F: Future> Slots<F> {
             sample.record(fresh.was_used());
         }
         if sample.eager {
+            if local.fresh == end {
+                return None;
+            }
+            // Looked up once for the loop, not once per child.
+            let cells = header.first_cells();
             for (slot, index) in children {
                 first_poll!(slot, index, {
-                    let cell = header.first_cell(index);
-                    // SAFETY: see above.
-                    borrowed_waker(unsafe { init_node(cell, at, index) })
+                    // SAFETY: see above; `index` is below `end`, within the first segment's
+                    // cells.
+                    borrowed_waker(unsafe { init_node(cells.add(index), at, index) })
                 });
             }
         } else {

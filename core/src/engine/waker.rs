@@ -72,12 +72,20 @@ impl Header {
     #[inline]
     pub(crate) fn first_cell(&self, index: usize) -> *const NodeCell {
         debug_assert!(index < self.first_len, "a child of the first segment");
-        let mut base = self.first.load(Ordering::Acquire);
-        if base.is_null() {
-            base = self.make_first();
-        }
         // SAFETY: the first segment has `first_len` cells and `index` is below that.
-        unsafe { base.add(index) }
+        unsafe { self.first_cells().add(index) }
+    }
+
+    /// The first segment's node cells (`first_len` of them), made first if no child needed
+    /// one before; as [`first_cell`](Self::first_cell), for a caller that writes many nodes.
+    #[inline]
+    pub(crate) fn first_cells(&self) -> *const NodeCell {
+        let base = self.first.load(Ordering::Acquire);
+        if base.is_null() {
+            self.make_first()
+        } else {
+            base
+        }
     }
 
     /// Makes the first segment's nodes (`first` is null until now) and returns the first cell.
