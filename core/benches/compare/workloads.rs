@@ -97,48 +97,40 @@ fn oneshot_children(
 /// tokio multi-thread runtime with 2 workers (`tokio_mt`), each sending on half the channels
 /// in the scrambled order of `oneshot`, so every wake comes from another thread. The returned
 /// closure spawns them; the driver calls it inside the consuming task, just before the
-/// combinator's first poll. The senders race with the first polls: a child whose value was
-/// sent before its first poll finishes at once and is never woken.
+/// combinator's first poll.
+///
+/// Not `gated` (the `threads` rows), the senders race with the first polls: a child whose value
+/// was sent before its first poll finishes at once and is never woken. `gated` (the
+/// `threads_woken` rows), they start only once every child has been polled once (the child
+/// whose first poll is the last releases them), so every child waits for its value and is woken
+/// from another thread, however long a contestant takes before its first polls.
 #[allow(clippy::type_complexity)]
 fn threads_children(
     n: usize,
+    gated: bool,
 ) -> (
     impl FnOnce() + Send,
     impl Iterator<Item = impl Future<Output = u64> + Send> + Send,
 ) {
     let (order, receivers) = scrambled_channels(n);
-    let spawn = move || spawn_senders(order, [None, None]);
-    let children = receivers
-        .into_iter()
-        .map(|rx| async move { rx.await.expect("the senders send on every channel") });
-    (spawn, children)
-}
-
-/// `threads_woken`: as `threads`, but the senders start only once every child has been polled
-/// once (the child whose first poll is the last releases them), so every child waits for its
-/// value and is woken from another thread, however long a contestant takes before its first
-/// polls.
-#[allow(clippy::type_complexity)]
-fn threads_woken_children(
-    n: usize,
-) -> (
-    impl FnOnce() + Send,
-    impl Iterator<Item = impl Future<Output = u64> + Send> + Send,
-) {
-    let (order, receivers) = scrambled_channels(n);
-    let (go_first, first) = oneshot::channel::<()>();
-    let (go_second, second) = oneshot::channel::<()>();
-    let gate = Arc::new(Gate {
-        unpolled: AtomicUsize::new(n),
-        release: Mutex::new(vec![go_first, go_second]),
-    });
-    let spawn = move || spawn_senders(order, [Some(first), Some(second)]);
+    let (gate, gates) = if gated {
+        let (go_first, first) = oneshot::channel::<()>();
+        let (go_second, second) = oneshot::channel::<()>();
+        let gate = Arc::new(Gate {
+            unpolled: AtomicUsize::new(n),
+            release: Mutex::new(vec![go_first, go_second]),
+        });
+        (Some(gate), [Some(first), Some(second)])
+    } else {
+        (None, [None, None])
+    };
+    let spawn = move || spawn_senders(order, gates);
     let children = receivers.into_iter().map(move |mut rx| {
-        let gate = gate.clone();
-        let mut first_poll = true;
+        // Taken at the first poll.
+        let mut gate = gate.clone();
         poll_fn(move |cx| {
             let poll = Pin::new(&mut rx).poll(cx);
-            if std::mem::take(&mut first_poll) {
+            if let Some(gate) = gate.take() {
                 gate.polled();
             }
             poll.map(|value| value.expect("the senders send on every channel"))
@@ -239,15 +231,14 @@ macro_rules! run {
         let $ch = yield1_children($n);
         block_on(async move { $consume })
     }};
-    (threads, $n:expr, |$ch:ident| $consume:expr) => {{
-        let (spawn, $ch) = threads_children($n);
-        block_on(async move {
-            spawn();
-            $consume
-        })
-    }};
-    (threads_woken, $n:expr, |$ch:ident| $consume:expr) => {{
-        let (spawn, $ch) = threads_woken_children($n);
+    (threads, $n:expr, |$ch:ident| $consume:expr) => {
+        run!(@threads $n, false, |$ch| $consume)
+    };
+    (threads_woken, $n:expr, |$ch:ident| $consume:expr) => {
+        run!(@threads $n, true, |$ch| $consume)
+    };
+    (@threads $n:expr, $gated:expr, |$ch:ident| $consume:expr) => {{
+        let (spawn, $ch) = threads_children($n, $gated);
         block_on(async move {
             spawn();
             $consume
@@ -482,7 +473,7 @@ pub(crate) fn workloads() -> Vec<Workload> {
         },
         Workload {
             // `threads` with the senders held back until every child was polled once
-            // (`threads_woken_children`): every child is woken from another thread.
+            // (`threads_children`, gated): every child is woken from another thread.
             name: "gather_threads_woken",
             contestants: vec![
                 aiokit("aiokit::gather", |n| {
