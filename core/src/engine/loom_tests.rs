@@ -69,10 +69,16 @@ fn drive_to_end(engine: &mut Engine<Wait>, take: bool) -> Vec<usize> {
     done
 }
 
+/// `n` flags, and an engine whose child `i` waits for flag `i`.
+fn flagged_engine(n: usize) -> (Vec<Arc<Flag>>, Engine<Wait>) {
+    let flags: Vec<Arc<Flag>> = (0..n).map(|_| Arc::new(Flag::default())).collect();
+    let engine = Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+    (flags, engine)
+}
+
 /// An engine of two children, each released by its own thread.
 fn two_children_fired_from_two_threads() -> (Engine<Wait>, Vec<thread::JoinHandle<()>>) {
-    let flags: Vec<Arc<Flag>> = (0..2).map(|_| Arc::new(Flag::default())).collect();
-    let engine = Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+    let (flags, engine) = flagged_engine(2);
     let threads = flags
         .iter()
         .map(|f| {
@@ -159,9 +165,7 @@ fn loom_first_completed_rounds_with_wakes_from_two_threads() {
 #[test]
 fn loom_one_output_per_poll_with_wakes_onto_a_queue_not_empty() {
     loom::model(|| {
-        let flags: Vec<Arc<Flag>> = (0..3).map(|_| Arc::new(Flag::default())).collect();
-        let mut engine =
-            Engine::from_iter(flags.iter().enumerate().map(|(i, f)| Wait(f.clone(), i)));
+        let (flags, mut engine) = flagged_engine(3);
         let (first, second, third) = (flags[0].clone(), flags[1].clone(), flags[2].clone());
         let threads = [
             thread::spawn(move || {
